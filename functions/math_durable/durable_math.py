@@ -5,6 +5,7 @@ and visible in the execution history. Code outside the steps only validates and 
 and is deterministic, so replays reach the same decisions.
 """
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -26,6 +27,7 @@ from aws_durable_execution_sdk_python.retries import (
     RetryStrategyConfig,
     create_retry_strategy,
 )
+from aws_durable_execution_sdk_python.state import ExecutionState, _Signal
 from aws_lambda_powertools import Logger
 
 from arithmetic import OPERATIONS, Number
@@ -66,6 +68,36 @@ RETRY_RULES: dict[str, RetryStrategy] = {
 # The SDK's default completion policy stops at the first failed branch; every operation's
 # outcome belongs in the result, so wait for all four.
 PARALLEL_CONFIG = ParallelConfig(completion_config=CompletionConfig.all_completed())
+
+
+def wake_checkpoint_thread_on_stop() -> None:
+    """End each invocation as soon as its work is done, not on the checkpoint thread's next poll.
+
+    In SDK 3.0.0 the background checkpoint thread checks its stop signal only between waits
+    of up to 100 ms on its queue (`_STOP_SIGNAL_POLL_SECONDS` in the SDK's state.py), and the
+    handler joins that thread before it returns. Measured on the testing runner, one
+    invocation of this function took ~108 ms, of which the four operations took ~8 ms: the
+    rest is that wait, and Lambda bills it. Putting a wake-up item in the queue right after
+    the stop signal lets the thread see the signal at once (~7 ms per invocation). The item is
+    the SDK's own no-op wake-up, which the thread consumes and then exits; nothing else about
+    stopping changes. Applied once per process; the local runtime hosts this same module, so
+    it gets the same behaviour. The SDK is pinned exactly; tests/unit/test_durable_math.py
+    fails if a new version stops honouring this.
+    """
+    stop = ExecutionState.stop_checkpointing
+    if getattr(stop, "wakes_checkpoint_thread", False):
+        return
+
+    @functools.wraps(stop)
+    def stop_and_wake(state: ExecutionState) -> None:
+        stop(state)
+        state._checkpoint_queue.put(_Signal.REFRESH_WAKE)
+
+    stop_and_wake.wakes_checkpoint_thread = True  # type: ignore[attr-defined]
+    ExecutionState.stop_checkpointing = stop_and_wake  # type: ignore[method-assign]
+
+
+wake_checkpoint_thread_on_stop()
 
 
 class InvalidInputError(ValueError):
