@@ -1,0 +1,246 @@
+"""`python -m local`: the whole product on this machine, no AWS account and no Docker.
+
+Starts the local Lambda endpoint (the durable function, in-process, on the testing package's
+executor) and the local API endpoint (the API function, fed API Gateway proxy events), prints
+where they are, and stops cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import fcntl
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import IO
+
+from local import functions
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DURABLE_CODE = REPO_ROOT / "functions" / "math_durable"
+API_CODE = REPO_ROOT / "functions" / "api"
+API_HANDLER = "app.lambda_handler"
+EXAMPLE = '{"num1": 10, "num2": 5}'
+FUNCTION_REF = f"{functions.FUNCTION_NAME}:{functions.ALIAS}"
+QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    api_port: int
+    lambda_port: int
+    store: str
+    data_dir: Path
+    api_workers: int
+    verbose: bool
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if not value.isdigit():
+        raise SystemExit(f"{name} must be a port or count, got {value!r}")
+    return int(value)
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    """Flags win over environment variables, which win over the defaults."""
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"), help="address to bind")
+    parser.add_argument(
+        "--api-port", type=int, default=_env_int("LOCAL_API_PORT", 3000), help="API endpoint port"
+    )
+    parser.add_argument(
+        "--lambda-port", type=int, default=_env_int("LOCAL_LAMBDA_PORT", 3001), help="Lambda endpoint port"
+    )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "memory"),
+        default=os.environ.get("LOCAL_STORE", "sqlite"),
+        help="where executions live (default sqlite: they survive a restart)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("LOCAL_DATA_DIR", REPO_ROOT / ".data")),
+        help="folder of the SQLite store (default .data in the repository)",
+    )
+    parser.add_argument(
+        "--api-workers",
+        type=int,
+        default=_env_int("LOCAL_API_WORKERS", 8),
+        help="most API requests served at once: one process each, as Lambda environments",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=os.environ.get("LOCAL_VERBOSE", "").lower() in ("1", "true", "yes"),
+        help="log every request and the functions' own logs",
+    )
+    args = parser.parse_args(argv)
+    if args.store not in ("sqlite", "memory"):
+        parser.error(f"LOCAL_STORE must be sqlite or memory, got {args.store!r}")
+    if args.api_workers < 1:
+        parser.error("--api-workers must be at least 1")
+    return Settings(
+        host=args.host,
+        api_port=args.api_port,
+        lambda_port=args.lambda_port,
+        store=args.store,
+        data_dir=args.data_dir.resolve(),
+        api_workers=args.api_workers,
+        verbose=args.verbose,
+    )
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        # The package logs each execution's failure at ERROR: for a runtime that is news, not an error.
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    # The functions' Powertools loggers read this when they are imported.
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if verbose else "ERROR")
+
+
+def bind(server_class: type[ThreadingHTTPServer], host: str, port: int, what: str, flag: str, *args):
+    try:
+        return server_class((host, port), *args)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise SystemExit(
+                f"error: port {port} on {host} is already in use, so the {what} cannot start.\n"
+                f"Stop whatever holds it, or choose another port with {flag}."
+            ) from error
+        raise SystemExit(f"error: cannot listen on {host}:{port} for the {what}: {error.strerror}") from error
+
+
+def lock_data_dir(data_dir: Path) -> IO[str]:
+    """One runtime per data folder: two would both resume the same executions."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        raise SystemExit(
+            f"error: another local runtime is using {data_dir}. Stop it, or pass another --data-dir."
+        ) from error
+    return handle
+
+
+def api_environment(lambda_url: str, verbose: bool) -> dict[str, str]:
+    """What the API function finds in its environment: the local Lambda endpoint, by configuration only."""
+    return {
+        "MATH_FUNCTION_NAME": f"{functions.FUNCTION_NAME}:{functions.ALIAS}",
+        "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
+        "AWS_REGION": functions.REGION,
+        "AWS_DEFAULT_REGION": functions.REGION,
+        # Dummy credentials: botocore signs every call, and nothing here should use real ones.
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_SESSION_TOKEN": "",
+        "AWS_LAMBDA_FUNCTION_NAME": "calculations-api",
+        "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "calculations-api"),
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DurableCalculations"),
+        "POWERTOOLS_METRICS_DISABLED": "false" if verbose else "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
+    }
+
+
+def connect_host(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0") else host
+
+
+def banner(api_url: str, lambda_url: str, storage: str, resumed: int, api_ready: bool) -> str:
+    lines = [
+        "Durable Calculations API is running locally.",
+        f"  API endpoint     {api_url}",
+        f"  Lambda endpoint  {lambda_url}   function {functions.FUNCTION_NAME}, alias {functions.ALIAS}",
+        f"  Executions       {storage}",
+    ]
+    if resumed:
+        lines.append(f"  Resumed          {resumed} execution(s) that were in flight")
+    if not api_ready:
+        lines.append(f"  Note             {API_CODE / 'app.py'} is missing: the API endpoint answers 502")
+    lines += [
+        "Try:",
+        f"  curl -i -X POST {api_url}/calculations -H 'content-type: application/json' -d '{EXAMPLE}'",
+        f"  aws lambda invoke --endpoint-url {lambda_url} --function-name {FUNCTION_REF} \\",
+        f"      --payload '{EXAMPLE}' --cli-binary-format raw-in-base64-out response.json",
+        "Ctrl-C stops it.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_settings(argv)
+    configure_logging(settings.verbose)
+
+    # Imported after logging is set: the function's logger reads its level at import.
+    sys.path[:0] = [str(DURABLE_CODE)]
+    from durable_math import lambda_handler
+    from local.api_gateway import ApiServer, FunctionPool
+    from local.lambda_api import LambdaServer
+    from local.runtime import DATABASE_FILE, DurableRuntime
+
+    lock = lock_data_dir(settings.data_dir) if settings.store == "sqlite" else None
+    data_dir = settings.data_dir if settings.store == "sqlite" else None
+    runtime = DurableRuntime(lambda_handler, data_dir)
+    lambda_server = bind(
+        LambdaServer, settings.host, settings.lambda_port, "Lambda endpoint", "--lambda-port", runtime
+    )
+    lambda_url = f"http://{connect_host(settings.host)}:{lambda_server.server_address[1]}"
+    pool = FunctionPool(
+        API_HANDLER,
+        [str(API_CODE), str(DURABLE_CODE)],
+        api_environment(lambda_url, settings.verbose),
+        settings.api_workers,
+    )
+    api_server = bind(ApiServer, settings.host, settings.api_port, "API endpoint", "--api-port", pool)
+    api_url = f"http://{connect_host(settings.host)}:{api_server.server_address[1]}"
+
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+
+    resumed = runtime.open()
+    threads = [
+        threading.Thread(target=server.serve_forever, name=name, daemon=True)
+        for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server))
+    ]
+    for thread in threads:
+        thread.start()
+    api_ready = (API_CODE / "app.py").exists()
+    if api_ready:
+        pool.warm()
+    storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
+    print(banner(api_url, lambda_url, storage, resumed, api_ready), flush=True)
+
+    stopping.wait()
+    print("Stopping...", flush=True)
+    api_server.shutdown()
+    lambda_server.shutdown()
+    api_server.server_close()
+    lambda_server.server_close()
+    pool.close()
+    runtime.close()
+    if lock is not None:
+        lock.close()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

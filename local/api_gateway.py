@@ -1,0 +1,406 @@
+"""The local API endpoint: HTTP requests as API Gateway REST proxy events for the API function.
+
+Each request becomes the event API Gateway would send (method, path, resource, path and query
+parameters, single and multi-value headers, body with its base64 flag, request context), runs
+in one of a few worker processes (see api_worker), and the function's proxy answer becomes the
+HTTP response. Failures are answered as API Gateway answers them: 502 for a function error or a
+malformed answer, 504 after the 29 s integration timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import multiprocessing
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from local import api_worker
+
+logger = logging.getLogger("local.api")
+
+STAGE = "local"
+API_FUNCTION_NAME = "calculations-api"
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+WORKER_START_TIMEOUT_SECONDS = 60.0
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
+
+# The API's resources, as declared for API Gateway; anything else goes to the greedy proxy.
+RESOURCES = [
+    "/calculations",
+    "/calculations/{id}",
+    "/calculations/{id}/result",
+    "/calculations/{id}/history",
+    "/calculations/{id}/stop",
+    "/swagger",
+]
+PROXY_RESOURCE = "/{proxy+}"
+
+
+class FunctionError(Exception):
+    """The function failed to start or to answer; API Gateway answers 502."""
+
+
+class IntegrationTimeout(Exception):
+    """The function did not answer in time; API Gateway answers 504."""
+
+
+def match_resource(path: str) -> tuple[str, dict[str, str] | None]:
+    """The resource template a path matches and its path parameters (decoded)."""
+    segments = path.strip("/").split("/") if path.strip("/") else []
+    for resource in RESOURCES:
+        template = resource.strip("/").split("/")
+        if len(template) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for expected, actual in zip(template, segments, strict=True):
+            if expected.startswith("{") and expected.endswith("}"):
+                if not actual:
+                    break
+                params[expected[1:-1]] = unquote(actual)
+            elif expected != actual:
+                break
+        else:
+            return resource, params or None
+    return PROXY_RESOURCE, {"proxy": unquote(path.lstrip("/"))}
+
+
+def build_event(
+    method: str,
+    raw_path: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    source_ip: str,
+    request_id: str,
+) -> dict[str, Any]:
+    """The API Gateway REST proxy (payload 1.0) event for one HTTP request."""
+    split = urlsplit(raw_path)
+    path = unquote(split.path) or "/"
+    resource, path_parameters = match_resource(split.path or "/")
+
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+
+    single_query: dict[str, str] = {}
+    multi_query: dict[str, list[str]] = {}
+    for name, value in parse_qsl(split.query, keep_blank_values=True):
+        single_query[name] = value
+        multi_query.setdefault(name, []).append(value)
+
+    text: str | None = None
+    is_base64 = False
+    if body:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text, is_base64 = base64.b64encode(body).decode("ascii"), True
+
+    now = datetime.now(UTC)
+    lower = {name.lower(): value for name, value in single_headers.items()}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": single_headers or None,
+        "multiValueHeaders": multi_headers or None,
+        "queryStringParameters": single_query or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lower.get("host", "localhost"),
+            "domainPrefix": "local",
+            "extendedRequestId": request_id,
+            "httpMethod": method,
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": lower.get("user-agent"),
+                "apiKey": lower.get("x-api-key"),
+                "accessKey": None,
+                "accountId": None,
+                "caller": None,
+                "user": None,
+                "userArn": None,
+            },
+            "path": f"/{STAGE}{path}",
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "resourceId": "local",
+            "resourcePath": resource,
+            "stage": STAGE,
+        },
+        "body": text,
+        "isBase64Encoded": is_base64,
+    }
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def gateway_message(status: int, message: str) -> HttpAnswer:
+    body = json.dumps({"message": message}).encode()
+    return HttpAnswer(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", message)], body)
+
+
+def to_http(result: Any) -> HttpAnswer:
+    """The function's proxy answer as HTTP; a malformed one is API Gateway's 502."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        raise FunctionError("Malformed Lambda proxy response")
+    headers: list[tuple[str, str]] = []
+    multi = result.get("multiValueHeaders") or {}
+    for name, values in multi.items():
+        headers += [(name, str(value)) for value in values]
+    taken = {name.lower() for name in multi}
+    headers += [
+        (name, str(value))
+        for name, value in (result.get("headers") or {}).items()
+        if name.lower() not in taken
+    ]
+    headers = [
+        (n, v) for n, v in headers if n.lower() not in ("content-length", "transfer-encoding", "connection")
+    ]
+    body = result.get("body") or ""
+    if not isinstance(body, str):
+        raise FunctionError("Malformed Lambda proxy response")
+    if result.get("isBase64Encoded"):
+        try:
+            payload = base64.b64decode(body, validate=True)
+        except binascii.Error as error:
+            raise FunctionError("Malformed Lambda proxy response") from error
+    else:
+        payload = body.encode("utf-8")
+    return HttpAnswer(result["statusCode"], headers, payload)
+
+
+class _Worker:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+
+
+class FunctionPool:
+    """Up to `max_workers` worker processes, started on demand, each running one event at a time."""
+
+    def __init__(
+        self, handler: str, code_dirs: list[str], environment: dict[str, str], max_workers: int
+    ) -> None:
+        self._handler = handler
+        self._code_dirs = code_dirs
+        self._environment = environment
+        self._max_workers = max_workers
+        self._context = multiprocessing.get_context("spawn")
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._starting = 0
+        self._closed = False
+
+    def warm(self) -> None:
+        """Start one worker in the background, so the first request finds it ready."""
+
+        def start() -> None:
+            try:
+                worker = self._acquire()
+            except FunctionError as error:
+                logger.error("the API function does not start: %s", error)
+                return
+            self._release(worker)
+
+        threading.Thread(target=start, name="api-warm", daemon=True).start()
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=api_worker.serve,
+            args=(child, self._code_dirs, self._handler, self._environment),
+            name="api-worker",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        if not parent.poll(WORKER_START_TIMEOUT_SECONDS):
+            worker.stop()
+            raise FunctionError("the API function did not start in time")
+        try:
+            kind, detail = parent.recv()
+        except EOFError as error:
+            worker.stop()
+            raise FunctionError("the API function's process exited while starting") from error
+        if kind != "ready":
+            worker.stop()
+            raise FunctionError(detail)
+        return worker
+
+    def _acquire(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise FunctionError("the API endpoint is stopping")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._all) + self._starting < self._max_workers:
+                    self._starting += 1
+                    break
+                self._cond.wait()
+        worker: _Worker | None = None
+        try:
+            worker = self._start_worker()
+            return worker
+        finally:
+            with self._cond:
+                self._starting -= 1
+                if worker is not None:
+                    self._all.add(worker)
+                self._cond.notify()
+
+    def _release(self, worker: _Worker) -> None:
+        with self._cond:
+            if self._closed:
+                worker.stop()
+                return
+            self._idle.append(worker)
+            self._cond.notify()
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.stop()
+        with self._cond:
+            self._all.discard(worker)
+            self._cond.notify()
+
+    def invoke(self, event: dict[str, Any], request_id: str) -> Any:
+        worker = self._acquire()
+        context = {
+            "function_name": API_FUNCTION_NAME,
+            "function_version": "$LATEST",
+            "invoked_function_arn": f"arn:aws:lambda:us-east-1:123456789012:function:{API_FUNCTION_NAME}",
+            "memory_limit_in_mb": 256,
+            "aws_request_id": request_id,
+            "log_group_name": f"/aws/lambda/{API_FUNCTION_NAME}",
+            "log_stream_name": "local",
+            "timeout_seconds": INTEGRATION_TIMEOUT_SECONDS,
+        }
+        try:
+            worker.conn.send((event, context))
+            if not worker.conn.poll(INTEGRATION_TIMEOUT_SECONDS):
+                self._discard(worker)
+                raise IntegrationTimeout
+            kind, result = worker.conn.recv()
+        except (EOFError, OSError) as error:
+            self._discard(worker)
+            raise FunctionError("the API function's process exited") from error
+        self._release(worker)
+        if kind != "ok":
+            raise FunctionError(f"{result['errorType']}: {result['errorMessage']}")
+        return result
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            workers = list(self._all)
+            self._idle.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            worker.stop()
+
+
+def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
+    class ApiRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "local-api-gateway"
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def do_HEAD(self) -> None:
+            self._handle("HEAD")
+
+        def do_OPTIONS(self) -> None:
+            self._handle("OPTIONS")
+
+        def _handle(self, method: str) -> None:
+            request_id = str(uuid.uuid4())
+            started = time.monotonic()
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self.close_connection = True
+                answer = gateway_message(413, "Request Too Long")
+            else:
+                body = self.rfile.read(length) if length else b""
+                event = build_event(
+                    method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
+                )
+                try:
+                    answer = to_http(pool.invoke(event, request_id))
+                except IntegrationTimeout:
+                    answer = gateway_message(504, "Endpoint request timed out")
+                except FunctionError as error:
+                    logger.error("api function error: %s", error)
+                    answer = gateway_message(502, "Internal server error")
+            self.send_response(answer.status)
+            for name, value in [*answer.headers, ("x-amzn-RequestId", request_id)]:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            if method != "HEAD":
+                self.wfile.write(answer.body)
+            logger.info(
+                "%s %s -> %d in %.0f ms",
+                method,
+                self.path,
+                answer.status,
+                (time.monotonic() - started) * 1000,
+            )
+
+        def log_message(self, format: str, *args: Any) -> None:
+            logger.debug("%s %s", self.address_string(), format % args)
+
+    return ApiRequestHandler
+
+
+class ApiServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], pool: FunctionPool) -> None:
+        super().__init__(address, make_handler(pool))
+        self.pool = pool

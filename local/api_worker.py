@@ -1,0 +1,68 @@
+"""One API "execution environment": a process that imports the handler once and runs one event at a time.
+
+Lambda never runs two events in one environment at once, and the API code relies on it
+(Powertools keeps the current event on the resolver class), so the local API endpoint runs
+a small pool of these processes. A worker ends when its parent's end of the pipe closes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's Python context object that handlers and Powertools read."""
+
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    timeout_seconds: float
+    _deadline: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def serve(conn: Connection, code_dirs: list[str], handler: str, environment: dict[str, str]) -> None:
+    """Import `handler` ("module.function") from `code_dirs`, then answer events until the pipe closes."""
+    # Ctrl-C reaches the whole process group; the parent decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.environ.update(environment)
+    sys.path[:0] = code_dirs
+    module_name, function_name = handler.rsplit(".", 1)
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except Exception:  # noqa: BLE001 (any import failure is the function's init error, reported by the parent)
+        conn.send(("init-error", traceback.format_exc()))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            event, context_fields = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            outcome: tuple[str, Any] = ("ok", function(event, LambdaContext(**context_fields)))
+        except Exception as error:  # noqa: BLE001 (an unhandled error is the function's answer, as in Lambda)
+            traceback.print_exc()
+            outcome = ("error", {"errorType": type(error).__name__, "errorMessage": str(error)})
+        try:
+            conn.send(outcome)
+        except (BrokenPipeError, OSError):
+            return

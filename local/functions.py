@@ -1,0 +1,74 @@
+"""The one function the local Lambda endpoint hosts, and how callers may name it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from aws_durable_execution_sdk_python_testing.exceptions import (
+    InvalidParameterValueException,
+    ResourceNotFoundException,
+)
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+FUNCTION_NAME = "math-durable"
+ALIAS = "live"
+# The alias points at the one published version; `$LATEST` runs the same code.
+ALIAS_VERSION = "1"
+LATEST = "$LATEST"
+HANDLER = "durable_math.lambda_handler"
+
+# Lambda's own pattern for a function name, partial ARN or full ARN, with an optional qualifier.
+_FUNCTION_REF = re.compile(
+    r"^(?:arn:aws:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?(?:function:)?"
+    r"(?P<name>[A-Za-z0-9_.-]+)(?::(?P<qualifier>\$LATEST|[A-Za-z0-9_-]+))?$"
+)
+
+
+def function_arn(version: str | None = None) -> str:
+    base = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{FUNCTION_NAME}"
+    return f"{base}:{version}" if version else base
+
+
+def execution_arn_prefix(version: str) -> str:
+    return f"{function_arn(version)}/durable-execution/"
+
+
+@dataclass(frozen=True)
+class FunctionRef:
+    """A resolved reference: the function and the version a qualifier names (None: any)."""
+
+    name: str
+    version: str | None
+
+
+def resolve(identifier: str, qualifier: str | None = None, *, default_latest: bool = True) -> FunctionRef:
+    """Resolve a FunctionName (plain, `name:qualifier` or ARN) and an optional Qualifier.
+
+    Raises ResourceNotFoundException for any other function, alias or version, and
+    InvalidParameterValueException when the name's qualifier and `qualifier` disagree.
+    With `default_latest` an unqualified name means `$LATEST` (Invoke); otherwise any version.
+    """
+    match = _FUNCTION_REF.match(identifier)
+    if not match:
+        raise InvalidParameterValueException(f"Invalid function name: {identifier}")
+    if match["region"] not in (None, REGION) or match["account"] not in (None, ACCOUNT_ID):
+        raise ResourceNotFoundException(f"Function not found: {identifier}")
+    if match["name"] != FUNCTION_NAME:
+        raise ResourceNotFoundException(
+            f"Function not found: {function_arn().replace(FUNCTION_NAME, match['name'])}"
+        )
+    named = match["qualifier"]
+    if named and qualifier and named != qualifier:
+        raise InvalidParameterValueException(
+            "The derived qualifier from the function name does not match the specified qualifier."
+        )
+    wanted = named or qualifier
+    if wanted is None:
+        return FunctionRef(FUNCTION_NAME, LATEST if default_latest else None)
+    if wanted == LATEST:
+        return FunctionRef(FUNCTION_NAME, LATEST)
+    if wanted in (ALIAS, ALIAS_VERSION):
+        return FunctionRef(FUNCTION_NAME, ALIAS_VERSION)
+    raise ResourceNotFoundException(f"Function not found: {function_arn(wanted)}")

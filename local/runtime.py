@@ -1,0 +1,290 @@
+"""The durable function on the testing package's executor, with the Lambda control plane's semantics.
+
+One process owns the store: a lock around check-and-create makes execution names unique per
+function, and executions a previous process left RUNNING are resumed at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aws_durable_execution_sdk_python.lambda_service import ErrorObject
+from aws_durable_execution_sdk_python_testing.checkpoint.processor import CheckpointProcessor
+from aws_durable_execution_sdk_python_testing.client import InMemoryServiceClient
+from aws_durable_execution_sdk_python_testing.clock import RealClock
+from aws_durable_execution_sdk_python_testing.exceptions import (
+    AwsApiException,
+    InvalidParameterValueException,
+)
+from aws_durable_execution_sdk_python_testing.execution import Execution
+from aws_durable_execution_sdk_python_testing.invoker import InProcessInvoker
+from aws_durable_execution_sdk_python_testing.model import Execution as ExecutionSummary
+from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+from aws_durable_execution_sdk_python_testing.scheduler import Scheduler
+from aws_durable_execution_sdk_python_testing.stores.memory import InMemoryExecutionStore
+from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
+from aws_durable_execution_sdk_python_testing.worker.registry import ExecutionRegistry
+
+from local import sdk_internals
+from local.functions import ACCOUNT_ID, FUNCTION_NAME, REGION, FunctionRef, execution_arn_prefix
+
+EXECUTION_TIMEOUT_SECONDS = 900
+RETENTION_PERIOD_DAYS = 7
+DEFAULT_MAX_ITEMS = 50
+MAX_ITEMS = 1000
+DATABASE_FILE = "executions.db"
+
+
+class DurableExecutionAlreadyStartedException(AwsApiException):
+    """The name is taken by an execution with another input (Lambda answers 409)."""
+
+    http_status_code = 409
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Type": "User", "Message": str(self)}
+
+
+@dataclass(frozen=True)
+class Started:
+    execution_arn: str
+    created: bool
+
+
+def _same_payload(stored: str | None, given: str) -> bool:
+    return json.loads(stored or "{}") == json.loads(given)
+
+
+def _offset(marker: str | None) -> int:
+    if marker is None or marker == "":
+        return 0
+    if not marker.isdigit():
+        raise InvalidParameterValueException(f"Invalid marker: {marker}")
+    return int(marker)
+
+
+def _page_size(max_items: int | None) -> int:
+    if max_items is None or max_items == 0:
+        return DEFAULT_MAX_ITEMS
+    if not 0 < max_items <= MAX_ITEMS:
+        raise InvalidParameterValueException(f"MaxItems must be between 0 and {MAX_ITEMS}")
+    return max_items
+
+
+class DurableRuntime:
+    """Starts, follows, lists and stops executions of one in-process durable handler."""
+
+    def __init__(self, handler: Callable, data_dir: Path | None) -> None:
+        """`data_dir` None keeps everything in memory; otherwise SQLite in that folder."""
+        self.store: SQLiteExecutionStore | InMemoryExecutionStore
+        if data_dir is None:
+            self.store = InMemoryExecutionStore()
+        else:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            self.store = SQLiteExecutionStore.create_and_initialize(data_dir / DATABASE_FILE)
+        self._scheduler = Scheduler()
+        self._registry = ExecutionRegistry(self.store, self._scheduler)
+        clock = RealClock()
+        checkpoints = CheckpointProcessor(store=self.store, scheduler=self._scheduler, clock=clock)
+        invoker = InProcessInvoker(handler, InMemoryServiceClient(checkpoints, self._registry), region=REGION)
+        self.executor = sdk_internals.NotifyingExecutor(
+            store=self.store,
+            scheduler=self._scheduler,
+            invoker=invoker,
+            checkpoint_processor=checkpoints,
+            registry=self._registry,
+            clock=clock,
+            region=REGION,
+            on_end=self._ended,
+        )
+        checkpoints.add_execution_observer(self.executor)
+        checkpoints.set_chained_invoke_preflight(self.executor.preflight_chained_invoke)
+        self._start_lock = threading.Lock()
+        self._waiters_lock = threading.Lock()
+        self._waiters: dict[str, threading.Event] = {}
+
+    def open(self) -> int:
+        """Start the scheduler and resume what a previous process left running; returns that count."""
+        self._scheduler.start()
+        return self._resume_in_flight()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self._registry.shutdown()
+        self._scheduler.stop()
+
+    def _resume_in_flight(self) -> int:
+        running, _ = self.store.query(function_name=FUNCTION_NAME, status_filter="RUNNING")
+        now = datetime.now(UTC)
+        for execution in running:
+            started = execution.get_operation_execution_started().start_timestamp or now
+            remaining = execution.start_input.execution_timeout_seconds - (now - started).total_seconds()
+            if remaining > 0:
+                sdk_internals.resume_execution(self.executor, execution, math.ceil(remaining))
+            else:
+                self.executor.on_timed_out(
+                    execution.durable_execution_arn,
+                    ErrorObject.from_message("Execution timed out while the runtime was stopped."),
+                )
+        return len(running)
+
+    # Start and wait.
+
+    def start(self, function: FunctionRef, payload: str, execution_name: str | None) -> Started:
+        """Start an execution; the same name and payload again returns the existing one."""
+        name = execution_name or str(uuid.uuid4())
+        with self._start_lock:
+            found, _ = self.store.query(function_name=FUNCTION_NAME, execution_name=name, limit=1)
+            if found:
+                existing = found[0]
+                if not _same_payload(existing.start_input.input, payload):
+                    raise DurableExecutionAlreadyStartedException(
+                        f"Durable execution with name {name} already exists with a different input"
+                    )
+                return Started(existing.durable_execution_arn, created=False)
+            # The SDK finds the EXECUTION operation by the ARN's last segment: the invocation id.
+            invocation_id = str(uuid.uuid4())
+            arn = f"{execution_arn_prefix(function.version)}{name}/{invocation_id}"
+            start_input = StartDurableExecutionInput(
+                account_id=ACCOUNT_ID,
+                function_name=FUNCTION_NAME,
+                function_qualifier=function.version,
+                execution_name=name,
+                execution_timeout_seconds=EXECUTION_TIMEOUT_SECONDS,
+                execution_retention_period_days=RETENTION_PERIOD_DAYS,
+                invocation_id=invocation_id,
+                input=payload,
+            )
+            sdk_internals.start_execution(self.executor, arn, start_input)
+        return Started(arn, created=True)
+
+    def _ended(self, execution_arn: str) -> None:
+        with self._waiters_lock:
+            event = self._waiters.pop(execution_arn, None)
+        if event is not None:
+            event.set()
+
+    def wait(self, execution_arn: str, timeout: float) -> Execution | None:
+        """The execution once it has ended, or None after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._waiters_lock:
+                event = self._waiters.setdefault(execution_arn, threading.Event())
+            execution = self.executor.get_execution(execution_arn)
+            if execution.is_complete:
+                return execution
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            # The store is the truth; the event only saves polling. Re-check now and then.
+            event.wait(min(remaining, 1.0))
+
+    # The control-plane reads.
+
+    def describe(self, execution_arn: str, *, include_data: bool = True) -> dict[str, Any]:
+        details = self.executor.get_execution_details(execution_arn).to_dict()
+        if not include_data:
+            details.pop("InputPayload", None)
+            details.pop("Result", None)
+        return details
+
+    def history(
+        self,
+        execution_arn: str,
+        *,
+        include_data: bool = True,
+        reverse_order: bool = False,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> dict[str, Any]:
+        if marker is not None and not marker.isdigit():
+            raise InvalidParameterValueException(f"Invalid marker: {marker}")
+        response = self.executor.get_execution_history(
+            execution_arn,
+            include_execution_data=include_data,
+            reverse_order=reverse_order,
+            marker=marker,
+            max_items=_page_size(max_items),
+        )
+        return response.to_dict()
+
+    def list(
+        self,
+        function: FunctionRef,
+        *,
+        execution_name: str | None = None,
+        statuses: Iterable[str] = (),
+        started_after: datetime | None = None,
+        started_before: datetime | None = None,
+        reverse_order: bool = False,
+        marker: str | None = None,
+        max_items: int | None = None,
+    ) -> dict[str, Any]:
+        """Newest first unless `reverse_order`, as Lambda lists them."""
+        offset, limit = _offset(marker), _page_size(max_items)
+        prefixes = [execution_arn_prefix(function.version)] if function.version else []
+        wanted = set(statuses)
+        if isinstance(self.store, SQLiteExecutionStore):
+            page, more = sdk_internals.filter_sql(
+                self.store,
+                arn_prefixes=prefixes,
+                execution_name=execution_name,
+                statuses=sorted(wanted),
+                started_after=started_after,
+                started_before=started_before,
+                newest_first=not reverse_order,
+                offset=offset,
+                limit=limit,
+            )
+        else:
+            page, more = self._filter_memory(
+                prefixes, execution_name, wanted, started_after, started_before, reverse_order, offset, limit
+            )
+        response: dict[str, Any] = {
+            "DurableExecutions": [
+                ExecutionSummary.from_execution(e, e.current_status().value, REGION).to_dict() for e in page
+            ]
+        }
+        if more:
+            response["NextMarker"] = str(offset + len(page))
+        return response
+
+    def _filter_memory(
+        self,
+        prefixes: list[str],
+        execution_name: str | None,
+        statuses: set[str],
+        started_after: datetime | None,
+        started_before: datetime | None,
+        reverse_order: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Execution], bool]:
+        def started(execution: Execution) -> datetime:
+            return execution.get_operation_execution_started().start_timestamp
+
+        matching = [
+            e
+            for e in self.store.list_all()
+            if (not prefixes or e.durable_execution_arn.startswith(tuple(prefixes)))
+            and (execution_name is None or e.start_input.execution_name == execution_name)
+            and (not statuses or e.current_status().value in statuses)
+            and (started_after is None or started(e) >= started_after)
+            and (started_before is None or started(e) <= started_before)
+        ]
+        matching.sort(key=started, reverse=not reverse_order)
+        return matching[offset : offset + limit], len(matching) > offset + limit
+
+    def stop(self, execution_arn: str, error: dict[str, Any] | None) -> dict[str, Any]:
+        """Stop a running execution, keeping the caller's error as the stop reason."""
+        reason = ErrorObject.from_dict(error) if error else None
+        response = self.executor.stop_execution(execution_arn, reason)
+        return response.to_dict()
