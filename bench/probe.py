@@ -1,0 +1,282 @@
+"""Measurements that need a fresh interpreter: run as `python -m bench.probe ...` by the bench.
+
+The clock starts before anything else of the API or boto3 is imported, so "cold" is exactly
+what a new Lambda container pays: imports, settings, client creation and the first request.
+Each probe prints one JSON object on its last line.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import bench  # noqa: F401 - puts the function folders on the import path
+
+# Only the standard library is imported above, the same for every probe: the clock starts
+# before boto3, Powertools or the API are imported.
+STARTED = time.perf_counter()
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable:live"
+FINISHED_ID = "bench-finished"
+FINISHED_ARN = f"{FUNCTION_ARN}/durable-execution/{FINISHED_ID}/0f5a8d2c"
+API_ENVIRONMENT = {
+    "MATH_FUNCTION_NAME": "math-durable:live",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_SERVICE_NAME": "calculations-api",
+}
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """What Powertools reads from the Lambda context."""
+
+    function_name: str = "calculations-api"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:calculations-api"
+    aws_request_id: str = "bench-request"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 29_000
+
+
+def rest_event(method: str, path: str, resource: str, body: Any = None, headers: dict | None = None) -> dict:
+    """An API Gateway REST proxy event, as API Gateway (or the local runtime) sends it."""
+    headers = {"Content-Type": "application/json", "Host": "bench.local", **(headers or {})}
+    parameters = {}
+    if "{id}" in resource:
+        parameters["id"] = path.split("/")[2]
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/v1{path}",
+            "stage": "v1",
+            "requestId": str(uuid.uuid4()),
+            "requestTimeEpoch": int(time.time() * 1000),
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": None if body is None else json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+STATUS_READ = rest_event("GET", f"/calculations/{FINISHED_ID}", "/calculations/{id}")
+
+
+def canned_lambda_service() -> None:
+    """Answer the Lambda API in-process: botocore builds, signs and parses every call, no network.
+
+    Registered on boto3's default session before any client exists, so every client the code
+    under test creates gets it (botocore copies session handlers into each new client).
+    """
+    import boto3
+    from botocore.awsrequest import AWSResponse
+
+    started = time.time() - 1
+    execution = {
+        "DurableExecutionArn": FINISHED_ARN,
+        "DurableExecutionName": FINISHED_ID,
+        "FunctionArn": FUNCTION_ARN,
+        "Status": "SUCCEEDED",
+        "StartTimestamp": started,
+        "EndTimestamp": started + 0.01,
+    }
+    answers: dict[str, tuple[int, dict, dict]] = {
+        "ListDurableExecutionsByFunction": (200, {}, {"DurableExecutions": [execution]}),
+        "GetDurableExecution": (
+            200,
+            {},
+            execution
+            | {
+                "InputPayload": '{"num1":10,"num2":5}',
+                "Result": '{"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}',
+            },
+        ),
+        "Invoke": (202, {"X-Amz-Durable-Execution-Arn": FINISHED_ARN}, {}),
+    }
+
+    class RawBody:
+        def __init__(self, body: bytes):
+            self.body = body
+
+        def stream(self, **_: Any):
+            yield self.body
+
+    def answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation not in answers:
+            raise RuntimeError(f"the bench has no canned answer for Lambda {operation}")
+        status, headers, body = answers[operation]
+        payload = json.dumps(body).encode() if body else b""
+        return AWSResponse(request.url, status, headers, RawBody(payload))
+
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-send.lambda", answer)
+
+
+def counting_lambda_calls() -> Counter:
+    """Count every Lambda API call any client in this process makes (before it is sent)."""
+    import boto3
+
+    calls: Counter = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        calls[model.name] += 1
+
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-call.lambda", count)
+    return calls
+
+
+def check(response: dict, *expected: int) -> dict:
+    if response["statusCode"] not in expected:
+        raise RuntimeError(f"expected HTTP {expected}, got {response['statusCode']}: {response.get('body')}")
+    return response
+
+
+def cold_start_api() -> dict[str, Any]:
+    os.environ.update(API_ENVIRONMENT)
+    canned_lambda_service()
+    from app import lambda_handler
+
+    check(lambda_handler(STATUS_READ, LambdaContext()), 200)
+    return {"first_request_ms": round((time.perf_counter() - STARTED) * 1000, 2)}
+
+
+def cold_start_bare() -> dict[str, Any]:
+    """The least a Powertools API with validation and a Lambda client can do: one route, one call."""
+    os.environ.update(API_ENVIRONMENT)
+    canned_lambda_service()
+    import boto3
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from pydantic import BaseModel
+
+    class Calculation(BaseModel):
+        id: str
+        status: str
+
+    resolver = APIGatewayRestResolver(enable_validation=True)
+    client = boto3.client("lambda")
+
+    @resolver.get("/calculations/<calculation_id>")
+    def status(calculation_id: str) -> Calculation:
+        execution = client.get_durable_execution(DurableExecutionArn=FINISHED_ARN)
+        return Calculation(id=calculation_id, status=execution["Status"])
+
+    def lambda_handler(event: dict, context: Any) -> dict:
+        return resolver.resolve(event, context)
+
+    check(lambda_handler(STATUS_READ, LambdaContext()), 200)
+    return {"first_request_ms": round((time.perf_counter() - STARTED) * 1000, 2)}
+
+
+def warm_api(requests: int) -> dict[str, Any]:
+    """Handler time per request in a warm container, for a cached status read and for a start."""
+    from bench.measure import milliseconds, percentile
+
+    os.environ.update(API_ENVIRONMENT)
+    canned_lambda_service()
+    from app import lambda_handler
+
+    context = LambdaContext()
+    check(lambda_handler(STATUS_READ, context), 200)
+    figures: dict[str, Any] = {}
+    for label, make_event, expected in (
+        ("status_read_finished", lambda index: STATUS_READ, (200,)),
+        (
+            "start",
+            lambda index: rest_event("POST", "/calculations", "/calculations", {"num1": index, "num2": 5}),
+            (202, 201, 200),
+        ),
+    ):
+        seconds = []
+        for index in range(requests):
+            event = make_event(index)
+            began = time.perf_counter()
+            check(lambda_handler(event, context), *expected)
+            seconds.append(time.perf_counter() - began)
+        figures[f"{label}_p50_ms"] = milliseconds(percentile(seconds, 50))
+    return figures
+
+
+ENDPOINTS = {
+    "POST /calculations": ("POST", "/calculations", "/calculations"),
+    "GET /calculations": ("GET", "/calculations", "/calculations"),
+    "GET /calculations/{id}": ("GET", "/calculations/{id}", "/calculations/{id}"),
+    "GET /calculations/{id}/result": ("GET", "/calculations/{id}/result", "/calculations/{id}/result"),
+    "GET /calculations/{id}/history": ("GET", "/calculations/{id}/history", "/calculations/{id}/history"),
+    "POST /calculations/{id}/stop": ("POST", "/calculations/{id}/stop", "/calculations/{id}/stop"),
+}
+
+
+def control_plane_calls(endpoint: str, calculation_id: str) -> dict[str, Any]:
+    """Lambda API calls one request makes in a fresh container (cold) and again when warm.
+
+    Runs against a real Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA), so the API's answers and
+    caches behave exactly as they do behind the local runtime.
+    """
+    if "AWS_ENDPOINT_URL_LAMBDA" not in os.environ:
+        raise SystemExit("set AWS_ENDPOINT_URL_LAMBDA to the Lambda endpoint to count calls against")
+    os.environ.update(API_ENVIRONMENT)
+    calls = counting_lambda_calls()
+    from app import lambda_handler
+
+    method, template, resource = ENDPOINTS[endpoint]
+    path = template.replace("{id}", calculation_id)
+    body = {"num1": 10, "num2": 5} if endpoint == "POST /calculations" else None
+    counts = {}
+    for phase in ("cold", "warm"):
+        # Starting: a new calculation each time (the id given is used as a key prefix).
+        headers = {"Idempotency-Key": f"{calculation_id}-{phase}"} if body else None
+        calls.clear()
+        response = lambda_handler(rest_event(method, path, resource, body, headers), LambdaContext())
+        counts[phase] = sum(calls.values())
+        counts[f"{phase}_calls"] = dict(calls)
+        counts[f"{phase}_status"] = response["statusCode"]
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.probe")
+    sub = parser.add_subparsers(dest="probe", required=True)
+    cold = sub.add_parser("cold-start")
+    cold.add_argument("target", choices=("api", "bare"))
+    warm = sub.add_parser("warm")
+    warm.add_argument("--requests", type=int, default=300)
+    calls = sub.add_parser("calls")
+    calls.add_argument("endpoint", choices=sorted(ENDPOINTS))
+    calls.add_argument("calculation_id")
+    args = parser.parse_args()
+
+    if args.probe == "cold-start":
+        result = cold_start_api() if args.target == "api" else cold_start_bare()
+    elif args.probe == "warm":
+        result = warm_api(args.requests)
+    else:
+        result = control_plane_calls(args.endpoint, args.calculation_id)
+    sys.stdout.write("\n" + json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The product as users run it: `python -m local`, spoken to over HTTP like any client would."""
+
+import http.client
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench import ROOT
+from bench.measure import (
+    concurrent_load,
+    expected_document,
+    latencies,
+    milliseconds,
+    operands,
+    percentile,
+)
+
+POLL_INTERVAL_SECONDS = 0.005
+PREFER_WAIT_SECONDS = 10
+STARTUP_TIMEOUT_SECONDS = 60
+RESULT_TIMEOUT_SECONDS = 30
+READY_LINE = "is running locally"
+RUN = uuid.uuid4().hex[:8]
+SEQUENCE = itertools.count()  # next() on it is atomic under the GIL
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api: str
+    lambda_: str
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_banner(log: Path, process: subprocess.Popen, deadline: float) -> None:
+    """The runtime prints its banner once both endpoints serve and the API workers are warm."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the local runtime exited with {process.returncode} before it was ready")
+        if READY_LINE in log.read_text():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"the local runtime was not ready within {STARTUP_TIMEOUT_SECONDS} s")
+
+
+@contextmanager
+def local_runtime() -> Iterator[Endpoints]:
+    """`python -m local` on free ports with a throw-away data folder, stopped with SIGTERM afterwards."""
+    api_port, lambda_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-local-") as data_dir:
+        log = Path(data_dir) / "local.log"
+        with log.open("w") as output:
+            command = [sys.executable, "-m", "local", "--host", "127.0.0.1", "--data-dir", data_dir]
+            command += ["--api-port", str(api_port), "--lambda-port", str(lambda_port)]
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=os.environ.copy(),
+            )
+            endpoints = Endpoints(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{lambda_port}")
+            try:
+                deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+                wait_for_banner(log, process, deadline)
+                yield endpoints
+            except BaseException:
+                print(log.read_text()[-4000:], file=sys.stderr)
+                raise
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+class Client:
+    """One HTTP client (one connection per thread), as a load-test client would be."""
+
+    def __init__(self, base_url: str):
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.local = threading.local()
+
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = self.local.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        payload = None if body is None else json.dumps(body)
+        headers = {"Content-Type": "application/json", **(headers or {})}
+        try:
+            connection.request(method, path, payload, headers)
+            response = connection.getresponse()
+            text = response.read()
+        except (http.client.HTTPException, ConnectionError):
+            # The server closed a kept-alive connection: open a new one and send again once.
+            # Safe for POST too: every calculation is started with its own Idempotency-Key.
+            connection.close()
+            connection.request(method, path, payload, headers)
+            response = connection.getresponse()
+            text = response.read()
+        if response.getheader("Connection", "").lower() == "close" or response.version == 10:
+            connection.close()
+        document = json.loads(text) if text else None
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, document
+
+
+def finished_right(document: Any, index: int) -> bool:
+    num1, num2 = operands(index)
+    return (
+        isinstance(document, dict)
+        and document.get("status") == "SUCCEEDED"
+        and document.get("result") == expected_document(num1, num2)
+    )
+
+
+def poll_until_done(client: Client, location: str) -> Any:
+    deadline = time.monotonic() + RESULT_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        status, _, document = client.request("GET", location)
+        if status == 200 and document.get("status") != "RUNNING":
+            return document
+        time.sleep(POLL_INTERVAL_SECONDS)
+    raise TimeoutError(f"{location} still running after {RESULT_TIMEOUT_SECONDS} s")
+
+
+def start(client: Client, index: int, headers: dict[str, str]) -> tuple[int, dict[str, str], Any]:
+    """POST one calculation, under a key of its own so a resent request never starts a second one."""
+    num1, num2 = operands(index)
+    key = {"Idempotency-Key": f"bench-{RUN}-{next(SEQUENCE)}"}
+    return client.request("POST", "/calculations", {"num1": num1, "num2": num2}, headers | key)
+
+
+def post_then_poll(client: Client, index: int) -> bool:
+    status, headers, document = start(client, index, {})
+    if status != 202 or "location" not in headers:
+        raise RuntimeError(f"POST /calculations answered {status}: {document}")
+    return finished_right(poll_until_done(client, headers["location"]), index)
+
+
+def post_and_wait(client: Client, index: int) -> bool:
+    status, headers, document = start(client, index, {"Prefer": f"wait={PREFER_WAIT_SECONDS}"})
+    if status == 202:  # not done within the wait: follow it like any client would
+        document = poll_until_done(client, headers["location"])
+    elif status not in (200, 201):
+        raise RuntimeError(f"POST /calculations with Prefer: wait answered {status}: {document}")
+    return finished_right(document, index)
+
+
+def time_to_result(api_url: str, sequential: int) -> dict[str, Any]:
+    client = Client(api_url)
+    for index in range(10):  # every API worker process imports the API on its first event
+        post_and_wait(client, index)
+    figures: dict[str, Any] = {"sequential": sequential, "poll_interval_ms": POLL_INTERVAL_SECONDS * 1000}
+    for label, call in (("poll", post_then_poll), ("prefer_wait", post_and_wait)):
+        seconds, wrong = latencies(lambda i, call=call: call(client, i), sequential)
+        figures[f"{label}_p50_ms"] = milliseconds(percentile(seconds, 50))
+        figures[f"{label}_p99_ms"] = milliseconds(percentile(seconds, 99))
+        figures[f"{label}_wrong"] = wrong
+    return figures
+
+
+def throughput(api_url: str, total: int, clients: int) -> dict[str, Any]:
+    client = Client(api_url)
+    load = concurrent_load(lambda i: post_and_wait(client, i), total, clients)
+    return {
+        "n": total,
+        "clients": clients,
+        "per_second": load.per_second,
+        "completed": load.completed,
+        "wrong": load.wrong,
+        "lost": load.lost,
+        "elapsed_s": round(load.elapsed_seconds, 2),
+    }
+
+
+def control_plane_calls(endpoints: Endpoints) -> dict[str, dict[str, Any]]:
+    """Lambda API calls per request, per endpoint, in a fresh API container (cold) and a warm one.
+
+    Each endpoint is read in its own fresh process running the API code against the runtime's
+    Lambda endpoint, with a botocore hook counting every call; the reads are of a finished
+    calculation, the case that is cacheable.
+    """
+    from bench.cold import probe  # the probe runner lives with the other fresh-process figures
+    from bench.probe import ENDPOINTS
+
+    client = Client(endpoints.api)
+    status, _, document = start(client, 0, {"Prefer": f"wait={PREFER_WAIT_SECONDS}"})
+    if status not in (200, 201) or document.get("status") != "SUCCEEDED":
+        raise RuntimeError(f"could not finish a calculation to read: {status} {document}")
+    environment = {"AWS_ENDPOINT_URL_LAMBDA": endpoints.lambda_}
+    counts = {}
+    for endpoint in ENDPOINTS:
+        identifier = f"bench-{RUN}-start" if endpoint == "POST /calculations" else document["id"]
+        counts[endpoint] = probe("calls", endpoint, identifier, environment=environment)
+    return counts
