@@ -1,0 +1,299 @@
+"""template.yaml: lint clean, least privilege, alias wiring, DurableConfig and routes, with no AWS calls.
+
+Two views of the template are checked. The source, as a reviewer reads it (parsed with cfn-lint's
+CloudFormation YAML loader). And the CloudFormation that the SAM transform makes of it, produced
+offline by the pinned aws-sam-translator in a clean interpreter: the generated alias, role and API
+are what deploys, so the wiring is asserted there too.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from cfnlint.decode import cfn_yaml
+from isolated_python import installed_requirements, run_isolated
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+TRANSLATOR_REQUIREMENTS = Path(__file__).with_name("requirements-sam-translator.txt")
+
+ALIAS = {"Ref": "MathFunctionAliaslive"}
+EXECUTION_ARNS = {
+    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${MathFunction}:*"
+}
+DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
+
+# The API's only permissions, as the issue states them.
+API_STATEMENTS = [
+    {"Sid": "StartCalculations", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": ALIAS},
+    {
+        "Sid": "FollowAndStopCalculations",
+        "Effect": "Allow",
+        "Action": [
+            "lambda:GetDurableExecution",
+            "lambda:GetDurableExecutionHistory",
+            "lambda:StopDurableExecution",
+        ],
+        "Resource": EXECUTION_ARNS,
+    },
+    {
+        "Sid": "ListCalculations",
+        "Effect": "Allow",
+        "Action": "lambda:ListDurableExecutionsByFunction",
+        "Resource": [{"Fn::GetAtt": ["MathFunction", "Arn"]}, {"Fn::Sub": "${MathFunction.Arn}:*"}],
+    },
+]
+
+# Usage plan values a deploy passes; the SAM transform writes them into the plan it generates.
+DEPLOY_PARAMETERS = {
+    "ApiThrottleRateLimit": 7,
+    "ApiThrottleBurstLimit": 11,
+    "ApiQuotaLimit": 500,
+    "ApiQuotaPeriod": "WEEK",
+}
+
+# Translates {"template", "parameters"} read from stdin; runs in the translator's own clean interpreter.
+TRANSLATE = """
+import json
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.transform import transform
+
+class OfflinePolicyLoader:
+    def load(self):
+        raise RuntimeError("the template names a managed policy by name; use its ARN")
+
+request = json.load(sys.stdin)
+try:
+    print(json.dumps(transform(request["template"], request["parameters"], OfflinePolicyLoader())))
+except InvalidDocumentException as error:
+    sys.exit("\\n".join(str(cause) for cause in error.causes))
+"""
+
+
+def plain(node: Any) -> Any:
+    """cfn-lint's YAML nodes as plain dicts, lists and strings."""
+    return json.loads(json.dumps(node))
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return plain(cfn_yaml.load(str(TEMPLATE)))
+
+
+@pytest.fixture(scope="module")
+def resources(template: dict[str, Any]) -> dict[str, Any]:
+    return template["Resources"]
+
+
+@pytest.fixture(scope="module")
+def translated(template: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The template after the SAM transform, with CodeUri replaced by S3 URIs as `sam package` does."""
+    packaged = json.loads(json.dumps(template))
+    for logical_id, resource in packaged["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}.zip"
+    translator = installed_requirements(
+        TRANSLATOR_REQUIREMENTS, request.config.cache.mkdir("sam-translator"), "aws-sam-translator"
+    )
+    result = run_isolated(
+        TRANSLATE,
+        [translator],
+        {"AWS_DEFAULT_REGION": "us-east-1"},
+        stdin=json.dumps({"template": packaged, "parameters": DEPLOY_PARAMETERS}),
+    )
+    assert result.returncode == 0, f"the SAM transform refused template.yaml:\n{result.stderr}"
+    return json.loads(result.stdout)
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    cfn_lint = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run(
+        [str(cfn_lint), "--", str(TEMPLATE)], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
+
+
+def test_api_function_may_only_start_follow_and_list_math_executions(resources: dict[str, Any]) -> None:
+    policies = resources["ApiFunction"]["Properties"]["Policies"]
+    assert policies == [{"Version": "2012-10-17", "Statement": API_STATEMENTS}]
+
+
+def test_no_statement_grants_a_wildcard_action_or_resource(resources: dict[str, Any]) -> None:
+    # Given every policy statement written in the template
+    statements = [
+        statement
+        for resource in resources.values()
+        for policy in resource.get("Properties", {}).get("Policies", [])
+        if isinstance(policy, dict)
+        for statement in policy.get("Statement", [])
+    ]
+    assert statements
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources_ = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        # Then no action has a wildcard and no resource is "*" or a plain string pattern
+        assert all("*" not in action for action in actions), statement
+        assert all(isinstance(resource, dict) for resource in resources_), statement
+
+
+def test_math_function_is_published_behind_the_live_alias_the_api_calls(resources: dict[str, Any]) -> None:
+    math = resources["MathFunction"]["Properties"]
+    api_environment = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
+
+    assert math["AutoPublishAlias"] == "live"
+    assert api_environment["MATH_FUNCTION_NAME"] == ALIAS
+
+
+def test_math_function_is_durable_with_limits_from_parameters(template: dict[str, Any]) -> None:
+    math = template["Resources"]["MathFunction"]["Properties"]
+    parameters = template["Parameters"]
+
+    assert math["Handler"] == "durable_math.lambda_handler"
+    assert math["DurableConfig"] == {
+        "ExecutionTimeout": {"Ref": "ExecutionTimeoutSeconds"},
+        "RetentionPeriodInDays": {"Ref": "RetentionPeriodInDays"},
+    }
+    # Lambda's limits: ExecutionTimeout 1 s to 366 days, retention 1 to 90 days.
+    timeout, retention = parameters["ExecutionTimeoutSeconds"], parameters["RetentionPeriodInDays"]
+    assert (timeout["MinValue"], timeout["MaxValue"]) == (1, 31622400)
+    assert 1 <= timeout["Default"] <= 31622400
+    assert (retention["MinValue"], retention["MaxValue"]) == (1, 90)
+    assert 1 <= retention["Default"] <= 90
+    # Durable functions need a runtime that supports them.
+    assert template["Globals"]["Function"]["Runtime"] in {"python3.13", "python3.14"}
+
+
+def template_routes(resources: dict[str, Any]) -> set[tuple[str, str]]:
+    events = resources["ApiFunction"]["Properties"]["Events"].values()
+    return {(event["Properties"]["Method"].upper(), event["Properties"]["Path"]) for event in events}
+
+
+def test_template_routes_equal_the_api_resolver_routes(
+    resources: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the API module, configured as the template configures it
+    monkeypatch.setenv(
+        "MATH_FUNCTION_NAME", "arn:aws:lambda:us-east-1:123456789012:function:math-durable:live"
+    )
+    import app
+
+    resolvers = [value for value in vars(app).values() if isinstance(value, ApiGatewayResolver)]
+    assert len(resolvers) == 1, "app.py should hold exactly one resolver"
+    # Powertools keeps the registered routes in these two lists (the swagger route included).
+    routes = resolvers[0]._static_routes + resolvers[0]._dynamic_routes
+    resolver_routes = {(route.method, route.openapi_path) for route in routes}
+
+    # Then API Gateway forwards exactly the routes the resolver serves
+    assert template_routes(resources) == resolver_routes
+
+
+def test_every_route_goes_to_the_api_function_through_the_api(resources: dict[str, Any]) -> None:
+    events = resources["ApiFunction"]["Properties"]["Events"].values()
+    assert {event["Type"] for event in events} == {"Api"}
+    assert all(event["Properties"]["RestApiId"] == {"Ref": "CalculationsApi"} for event in events)
+    assert template_routes(resources) >= {("POST", "/calculations"), ("GET", "/swagger")}
+
+
+def test_sam_generates_the_live_alias_the_api_is_wired_to(translated: dict[str, Any]) -> None:
+    generated = translated["Resources"]
+
+    alias = generated["MathFunctionAliaslive"]
+    assert alias["Type"] == "AWS::Lambda::Alias"
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionName"] == {"Ref": "MathFunction"}
+    version = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    assert generated[version]["Type"] == "AWS::Lambda::Version"
+
+    assert generated["ApiFunction"]["Properties"]["Environment"]["Variables"]["MATH_FUNCTION_NAME"] == ALIAS
+    assert translated["Outputs"]["MathFunctionAliasArn"]["Value"] == ALIAS
+
+
+def test_sam_gives_the_durable_function_the_managed_durable_execution_policy(
+    translated: dict[str, Any],
+) -> None:
+    generated = translated["Resources"]
+    function = generated["MathFunction"]["Properties"]
+    role = generated[function["Role"]["Fn::GetAtt"][0]]["Properties"]
+
+    assert function["DurableConfig"] == {
+        "ExecutionTimeout": {"Ref": "ExecutionTimeoutSeconds"},
+        "RetentionPeriodInDays": {"Ref": "RetentionPeriodInDays"},
+    }
+    # The managed policy grants logs plus lambda:CheckpointDurableExecution and
+    # lambda:GetDurableExecutionState; the function needs nothing else.
+    assert DURABLE_POLICY in role["ManagedPolicyArns"]
+    assert "Policies" not in role
+
+
+def test_sam_keeps_the_api_role_to_the_declared_statements(translated: dict[str, Any]) -> None:
+    generated = translated["Resources"]
+    role = generated[generated["ApiFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+
+    assert [policy["PolicyDocument"]["Statement"] for policy in role["Policies"]] == [API_STATEMENTS]
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    ]
+
+
+def test_every_route_but_the_docs_requires_an_api_key_under_a_usage_plan(translated: dict[str, Any]) -> None:
+    generated = translated["Resources"]
+    paths = generated["CalculationsApi"]["Properties"]["Body"]["paths"]
+
+    keyed = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if {"api_key": []} in operation.get("security", [])
+    }
+    public = {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if (method.upper(), path) not in keyed
+    }
+    # CORS preflights and the Swagger UI are the only calls without a key.
+    assert {route for route in public if route[0] != "OPTIONS"} == {("GET", "/swagger")}
+    assert ("POST", "/calculations") in keyed
+
+    plan = generated["CalculationsApiUsagePlan"]["Properties"]
+    assert plan["Throttle"] == {"RateLimit": 7, "BurstLimit": 11}
+    assert plan["Quota"] == {"Limit": 500, "Period": "WEEK"}
+    plan_key = generated["CalculationsApiUsagePlanKey"]["Properties"]
+    assert plan_key["KeyId"] == {"Ref": "CalculationsApiApiKey"}
+    assert translated["Outputs"]["ApiKeyId"]["Value"] == {"Ref": "CalculationsApiApiKey"}
+
+
+def test_stage_writes_access_logs_and_traces(translated: dict[str, Any]) -> None:
+    stage = translated["Resources"]["CalculationsApiStage"]["Properties"]
+
+    assert stage["StageName"] == {"Ref": "StageName"}
+    assert stage["TracingEnabled"] is True
+    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert json.loads(stage["AccessLogSetting"]["Format"])["requestId"] == "$context.requestId"
+
+
+def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[str, Any]) -> None:
+    generated = translated["Resources"]
+    outputs = translated["Outputs"]
+
+    assert set(outputs) == {
+        "ApiUrl",
+        "ApiKeyId",
+        "MathFunctionAliasArn",
+        "MathFunctionName",
+        "ApiFunctionName",
+    }
+    for output in outputs.values():
+        value = output["Value"]
+        if "Ref" in value:
+            assert value["Ref"] in generated
+    assert outputs["ApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${CalculationsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
+    }
