@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
+import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -59,9 +61,20 @@ class Request:
 
     def __init__(self, handler: BaseHTTPRequestHandler, params: dict[str, str], body: bytes) -> None:
         self.headers = handler.headers
+        self._socket = handler.connection
         self.params = params
         self.query = parse_qs(urlsplit(handler.path).query, keep_blank_values=True)
         self.body = body
+
+    def client_gone(self) -> bool:
+        """True once the caller closed the connection (e.g. its read timeout passed)."""
+        readable, _, _ = select.select([self._socket], [], [], 0)
+        if not readable:
+            return False
+        try:
+            return self._socket.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def one(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -173,7 +186,7 @@ class LambdaApi:
         if invocation_type == "Event":
             return Response(202, headers=headers)
 
-        execution = self.runtime.wait(started.execution_arn, EXECUTION_TIMEOUT_SECONDS)
+        execution = self.runtime.wait(started.execution_arn, EXECUTION_TIMEOUT_SECONDS, request.client_gone)
         if execution is None:
             raise LambdaApiError(
                 408, "RequestTimeoutException", f"Execution did not end within {EXECUTION_TIMEOUT_SECONDS} s"

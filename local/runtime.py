@@ -172,8 +172,10 @@ class DurableRuntime:
         if event is not None:
             event.set()
 
-    def wait(self, execution_arn: str, timeout: float) -> Execution | None:
-        """The execution once it has ended, or None after `timeout` seconds."""
+    def wait(
+        self, execution_arn: str, timeout: float, abandoned: Callable[[], bool] = lambda: False
+    ) -> Execution | None:
+        """The execution once it has ended; None after `timeout` seconds or once `abandoned()`."""
         deadline = time.monotonic() + timeout
         while True:
             with self._waiters_lock:
@@ -182,7 +184,7 @@ class DurableRuntime:
             if execution.is_complete:
                 return execution
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or abandoned():
                 return None
             # The store is the truth; the event only saves polling. Re-check now and then.
             event.wait(min(remaining, 1.0))

@@ -1,0 +1,88 @@
+"""Integration fixtures: the local runtime as a subprocess, or a deployed stack when one is named.
+
+CALCULATIONS_API_URL names a deployed API (with CALCULATIONS_API_KEY sent as `x-api-key`); then
+the API tests run against it and tests that need local control (restarts, the local Lambda
+endpoint) skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+import requests
+from botocore.config import Config
+from runtime_process import REPO_ROOT, LocalRuntime
+
+DEPLOYED_API_URL = os.environ.get("CALCULATIONS_API_URL", "").rstrip("/")
+DEPLOYED_API_KEY = os.environ.get("CALCULATIONS_API_KEY")
+API_PRESENT = (REPO_ROOT / "functions" / "api" / "app.py").exists()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def local_runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime | None]:
+    """The runtime `make run` starts, on free ports and a throw-away data folder (None when deployed)."""
+    if DEPLOYED_API_URL:
+        yield None
+        return
+    folder = tmp_path_factory.mktemp("local-runtime")
+    runtime = LocalRuntime(folder / "data", folder / "runtime.log").start()
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def lambda_url(local_runtime: LocalRuntime | None) -> str:
+    if local_runtime is None:
+        pytest.skip("needs the local Lambda endpoint (CALCULATIONS_API_URL names a deployed stack)")
+    return local_runtime.lambda_url
+
+
+@pytest.fixture(scope="session")
+def lambda_client(lambda_url: str):
+    """boto3 as the API function uses it, pointed at the local Lambda endpoint; no retries to hide errors."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=lambda_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60),
+    )
+
+
+@pytest.fixture(scope="session")
+def api_url(local_runtime: LocalRuntime | None) -> str:
+    if DEPLOYED_API_URL:
+        return DEPLOYED_API_URL
+    if not API_PRESENT:
+        pytest.skip("functions/api/app.py is not in the tree yet")
+    assert local_runtime is not None
+    return local_runtime.api_url
+
+
+@pytest.fixture(scope="session")
+def api(api_url: str) -> requests.Session:
+    """A session that sends the API key when a deployed stack needs one; `api.url(path)` builds URLs."""
+    session = requests.Session()
+    if DEPLOYED_API_KEY:
+        session.headers["x-api-key"] = DEPLOYED_API_KEY
+    session.base_url = api_url  # type: ignore[attr-defined]
+    return session
+
+
+@pytest.fixture
+def needs_local(local_runtime: LocalRuntime | None) -> LocalRuntime:
+    if local_runtime is None:
+        pytest.skip("needs local control of the runtime (CALCULATIONS_API_URL names a deployed stack)")
+    return local_runtime

@@ -1,0 +1,299 @@
+"""boto3 against the local Lambda endpoint: the calls the API function makes, as Lambda answers them."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import requests
+
+TEN_AND_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+TEN_AND_ZERO = {
+    "error_details": "One or more operations failed",
+    "errors": {"Division": "division by zero"},
+    "Add": 10,
+    "Subtract": 10,
+    "Multiply": 0,
+}
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def wait_until_ended(client, arn: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        execution = client.get_durable_execution(DurableExecutionArn=arn)
+        if execution["Status"] != "RUNNING":
+            return execution
+        time.sleep(0.05)
+    raise AssertionError(f"{arn} still RUNNING after {timeout} s")
+
+
+@pytest.mark.parametrize(
+    ("function_name", "qualifier"),
+    [
+        ("math-durable:live", None),
+        ("math-durable", "live"),
+        ("math-durable", None),
+        ("math-durable:$LATEST", None),
+        (f"{FUNCTION_ARN}:live", None),
+        (FUNCTION_ARN, "live"),
+    ],
+)
+def test_request_response_invoke_returns_the_result_for_every_way_of_naming_the_function(
+    lambda_client, function_name, qualifier
+):
+    # When 10 and 5 are invoked synchronously
+    extra = {"Qualifier": qualifier} if qualifier else {}
+    response = lambda_client.invoke(
+        FunctionName=function_name, Payload=json.dumps({"num1": 10, "num2": 5}), **extra
+    )
+
+    # Then the answer is the result document, with the execution's ARN
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == TEN_AND_FIVE
+    assert response["DurableExecutionArn"].startswith(f"{FUNCTION_ARN}:")
+    expected_version = (
+        "1" if "live" in (function_name, qualifier) or function_name.endswith(":live") else "$LATEST"
+    )
+    assert response["ExecutedVersion"] == expected_version
+
+
+def test_division_by_zero_is_a_successful_invocation_with_the_error_details_document(lambda_client):
+    response = lambda_client.invoke(FunctionName="math-durable:live", Payload=b'{"num1": 10, "num2": 0}')
+
+    assert "FunctionError" not in response
+    assert json.loads(response["Payload"].read()) == TEN_AND_ZERO
+
+
+def test_bad_input_fails_the_execution_and_the_invocation_reports_an_unhandled_error(lambda_client):
+    response = lambda_client.invoke(FunctionName="math-durable:live", Payload=b'{"num1": "10"}')
+
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "durable_math.InvalidInputError"
+    assert "num1" in error["errorMessage"]
+    execution = lambda_client.get_durable_execution(DurableExecutionArn=response["DurableExecutionArn"])
+    assert execution["Status"] == "FAILED"
+    assert execution["Error"]["ErrorType"] == "durable_math.InvalidInputError"
+
+
+def test_event_invoke_answers_202_with_the_execution_arn_and_the_execution_finishes(lambda_client):
+    name = unique("event")
+    response = lambda_client.invoke(
+        FunctionName="math-durable:live",
+        InvocationType="Event",
+        DurableExecutionName=name,
+        Payload=b'{"num1": 10, "num2": 5}',
+    )
+
+    assert response["StatusCode"] == 202
+    arn = response["DurableExecutionArn"]
+    assert arn.startswith(f"{FUNCTION_ARN}:1/durable-execution/{name}/")
+    execution = wait_until_ended(lambda_client, arn)
+    assert execution["Status"] == "SUCCEEDED"
+    assert execution["DurableExecutionName"] == name
+    assert json.loads(execution["Result"]) == TEN_AND_FIVE
+    assert json.loads(execution["InputPayload"]) == {"num1": 10, "num2": 5}
+    assert execution["FunctionArn"] == f"{FUNCTION_ARN}:1"
+
+
+def test_same_name_and_payload_returns_the_existing_execution(lambda_client):
+    name = unique("dedup")
+    first = lambda_client.invoke(
+        FunctionName="math-durable:live",
+        InvocationType="Event",
+        DurableExecutionName=name,
+        Payload=b'{"num1": 3}',
+    )
+    again = lambda_client.invoke(
+        FunctionName="math-durable:live",
+        InvocationType="Event",
+        DurableExecutionName=name,
+        Payload=b'{"num1": 3}',
+    )
+    attached = lambda_client.invoke(
+        FunctionName="math-durable:live", DurableExecutionName=name, Payload=b'{"num1": 3}'
+    )
+
+    assert again["DurableExecutionArn"] == first["DurableExecutionArn"]
+    assert attached["DurableExecutionArn"] == first["DurableExecutionArn"]
+    assert json.loads(attached["Payload"].read())["Add"] == 3
+    listed = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable", DurableExecutionName=name
+    )
+    assert len(listed["DurableExecutions"]) == 1
+
+
+def test_same_name_with_another_payload_raises_already_started(lambda_client):
+    name = unique("conflict")
+    lambda_client.invoke(
+        FunctionName="math-durable:live",
+        InvocationType="Event",
+        DurableExecutionName=name,
+        Payload=b'{"num1": 1}',
+    )
+
+    with pytest.raises(lambda_client.exceptions.DurableExecutionAlreadyStartedException):
+        lambda_client.invoke(
+            FunctionName="math-durable:live",
+            InvocationType="Event",
+            DurableExecutionName=name,
+            Payload=b'{"num1": 2}',
+        )
+
+
+def test_concurrent_invokes_with_one_name_start_exactly_one_execution(lambda_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = unique("race")
+
+    def start(_: int) -> str:
+        return lambda_client.invoke(
+            FunctionName="math-durable:live",
+            InvocationType="Event",
+            DurableExecutionName=name,
+            Payload=b'{"num1": 7, "num2": 7}',
+        )["DurableExecutionArn"]
+
+    with ThreadPoolExecutor(16) as pool:
+        arns = set(pool.map(start, range(32)))
+
+    assert len(arns) == 1
+    listed = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable", DurableExecutionName=name
+    )
+    assert len(listed["DurableExecutions"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("function_name", "qualifier"),
+    [
+        ("other-function", None),
+        ("math-durable:dev", None),
+        ("math-durable", "7"),
+        (FUNCTION_ARN.replace("123", "999"), None),
+    ],
+)
+def test_unknown_function_or_qualifier_raises_resource_not_found(lambda_client, function_name, qualifier):
+    extra = {"Qualifier": qualifier} if qualifier else {}
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.invoke(FunctionName=function_name, Payload=b"{}", **extra)
+
+
+def test_unknown_execution_raises_resource_not_found(lambda_client):
+    arn = f"{FUNCTION_ARN}:1/durable-execution/nobody/{uuid.uuid4()}"
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.get_durable_execution(DurableExecutionArn=arn)
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.get_durable_execution_history(DurableExecutionArn=arn)
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.stop_durable_execution(DurableExecutionArn=arn)
+
+
+def test_invalid_json_payload_raises_invalid_request_content(lambda_client):
+    with pytest.raises(lambda_client.exceptions.InvalidRequestContentException):
+        lambda_client.invoke(FunctionName="math-durable:live", Payload=b"{not json")
+
+
+def test_list_filters_by_status_and_qualifier_newest_first_with_paging(lambda_client):
+    # Given a succeeded and a failed execution on the alias, and one on $LATEST
+    ok = lambda_client.invoke(
+        FunctionName="math-durable:live", DurableExecutionName=unique("ok"), Payload=b"{}"
+    )
+    bad = lambda_client.invoke(
+        FunctionName="math-durable:live", DurableExecutionName=unique("bad"), Payload=b'{"num2": null}'
+    )
+    latest = lambda_client.invoke(
+        FunctionName="math-durable", DurableExecutionName=unique("latest"), Payload=b"{}"
+    )
+
+    # Then the status filter keeps only FAILED ones, and the qualifier only that version's
+    failed = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable", Qualifier="live", Statuses=["FAILED"], MaxItems=1000
+    )["DurableExecutions"]
+    arns = [e["DurableExecutionArn"] for e in failed]
+    assert bad["DurableExecutionArn"] in arns
+    assert ok["DurableExecutionArn"] not in arns
+    assert {e["Status"] for e in failed} == {"FAILED"}
+
+    on_latest = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable:$LATEST", MaxItems=1000
+    )
+    latest_arns = [e["DurableExecutionArn"] for e in on_latest["DurableExecutions"]]
+    assert latest["DurableExecutionArn"] in latest_arns
+    assert ok["DurableExecutionArn"] not in latest_arns
+
+    both = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable", Statuses=["FAILED", "SUCCEEDED"], MaxItems=1000
+    )["DurableExecutions"]
+    assert {ok["DurableExecutionArn"], bad["DurableExecutionArn"]} <= {e["DurableExecutionArn"] for e in both}
+
+    # And pages come newest first, the marker leading to the next page without overlap
+    first = lambda_client.list_durable_executions_by_function(FunctionName="math-durable", MaxItems=2)
+    assert first["DurableExecutions"][0]["DurableExecutionArn"] == latest["DurableExecutionArn"]
+    second = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable", MaxItems=2, Marker=first["NextMarker"]
+    )
+    starts = [e["StartTimestamp"] for e in first["DurableExecutions"] + second["DurableExecutions"]]
+    assert starts == sorted(starts, reverse=True)
+    assert not {e["DurableExecutionArn"] for e in first["DurableExecutions"]} & {
+        e["DurableExecutionArn"] for e in second["DurableExecutions"]
+    }
+
+
+def test_history_includes_each_operation_and_its_result_by_default(lambda_client):
+    response = lambda_client.invoke(FunctionName="math-durable:live", Payload=b'{"num1": 10, "num2": 5}')
+
+    events = lambda_client.get_durable_execution_history(DurableExecutionArn=response["DurableExecutionArn"])[
+        "Events"
+    ]
+
+    succeeded = {e["Name"]: e for e in events if e["EventType"] == "StepSucceeded"}
+    assert set(succeeded) == {"Add", "Subtract", "Multiply", "Division"}
+    assert json.loads(succeeded["Multiply"]["StepSucceededDetails"]["Result"]["Payload"]) == 50
+    assert events[-1]["EventType"] == "ExecutionSucceeded"
+
+
+def test_stop_keeps_the_reason_given_and_leaves_ended_executions_as_they_were(lambda_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    reason = {"ErrorType": "StoppedByUser", "ErrorMessage": "no longer needed"}
+
+    # Given executions started concurrently, When each is stopped right after its start
+    def start_and_stop(_: int) -> str:
+        arn = lambda_client.invoke(
+            FunctionName="math-durable:live",
+            InvocationType="Event",
+            DurableExecutionName=unique("stop"),
+            Payload=b'{"num1": 1, "num2": 1}',
+        )["DurableExecutionArn"]
+        assert lambda_client.stop_durable_execution(DurableExecutionArn=arn, Error=reason)["StopTimestamp"]
+        return arn
+
+    with ThreadPoolExecutor(8) as pool:
+        arns = list(pool.map(start_and_stop, range(24)))
+
+    # Then each either stopped, with the reason kept, or had already succeeded and is unchanged
+    ended = [wait_until_ended(lambda_client, arn) for arn in arns]
+    stopped = [e for e in ended if e["Status"] == "STOPPED"]
+    assert stopped, "no execution was still running when stopped"
+    assert all(e["Error"] == reason for e in stopped)
+    assert {e["Status"] for e in ended} <= {"STOPPED", "SUCCEEDED"}
+    stopped_arn = stopped[0]["DurableExecutionArn"]
+    events = lambda_client.get_durable_execution_history(DurableExecutionArn=stopped_arn)["Events"]
+    assert events[-1]["EventType"] == "ExecutionStopped"
+
+
+def test_unknown_route_is_a_4xx_that_botocore_does_not_retry(lambda_url):
+    response = requests.get(f"{lambda_url}/2015-03-31/functions", timeout=5)
+
+    assert 400 <= response.status_code < 500
+    assert response.headers["X-Amzn-ErrorType"]
+    assert "message" in response.json()
