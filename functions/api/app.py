@@ -1,0 +1,544 @@
+"""HTTP API in front of the durable math function: routes, error mapping and the Lambda handler.
+
+Routes stay thin: validated input in, one call to calculations_client, a model out. Errors are
+named exceptions mapped to RFC 9457 problem documents once, in the exception handlers below.
+"""
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from functools import partial
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+import calculations_client
+from calculations_client import (
+    AlreadyEnded,
+    AlreadyStarted,
+    CalculationNotFound,
+    Throttled,
+    Unavailable,
+    UpstreamError,
+)
+from models import (
+    CALCULATION_ID_PATTERN,
+    Calculation,
+    CalculationPage,
+    CalculationRequest,
+    CalculationStatus,
+    CalculationSummary,
+    FieldError,
+    History,
+    Problem,
+    ResultDocument,
+)
+from settings import get_settings
+
+PROBLEM_JSON = "application/problem+json"
+JSON = "application/json"
+PREFER_WAIT = re.compile(r"(?:^|[,;])\s*wait\s*=\s*\"?(\d{1,6})\"?\s*(?:$|[,;])", re.IGNORECASE)
+# Every path and its methods: unknown paths are 404, known paths with another method 405.
+PATHS = {
+    "/calculations": ("GET", "POST"),
+    "/calculations/{id}": ("GET",),
+    "/calculations/{id}/result": ("GET",),
+    "/calculations/{id}/history": ("GET",),
+    "/calculations/{id}/stop": ("POST",),
+    "/swagger": ("GET",),
+}
+PATH_PATTERNS = [
+    (re.compile("^" + re.sub(r"\{id\}", "[^/]+", template) + "/?$"), methods)
+    for template, methods in PATHS.items()
+]
+CALCULATION_ID_DOC = "Calculation id: 1-64 of A-Z a-z 0-9 - _"
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class RequestTooLarge(Exception):
+    """The body is over the configured limit; it is refused before it is parsed."""
+
+
+class InvalidParameter(Exception):
+    """A parameter passed the schema but not the API's own rules (limit, cursor)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class NoResult(Exception):
+    """The calculation ended without a result document (stopped, timed out, crashed)."""
+
+    def __init__(self, status: str):
+        super().__init__(f"the calculation ended with status {status} and has no result")
+
+
+class SettingsCORS(CORSConfig):
+    """CORS whose allowed origins come from the settings, read on the first request, not at import."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            allow_headers=["Idempotency-Key", "Prefer", "If-None-Match"],
+            expose_headers=["Location", "Retry-After", "ETag", "Preference-Applied"],
+            max_age=600,
+        )
+
+    def to_dict(self, origin: str | None) -> dict[str, str]:
+        self._allowed_origins = get_settings().cors_origins
+        headers = super().to_dict(origin)
+        if headers and "*" not in self._allowed_origins:
+            headers["Vary"] = "Origin"
+        return headers
+
+
+def strict_json_body(text: str) -> Any:
+    """Parse a request body: refuse it unparsed when too large, and absurd nesting cleanly."""
+    if len(text.encode()) > get_settings().max_body_bytes:
+        raise RequestTooLarge
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nesting too deep", text, 0) from None
+
+
+# Compact JSON that can never carry NaN or Infinity.
+serialize = partial(json.dumps, separators=(",", ":"), allow_nan=False)
+
+app = APIGatewayRestResolver(
+    cors=SettingsCORS(),
+    enable_validation=True,
+    serializer=serialize,
+    json_body_deserializer=strict_json_body,
+)
+app.enable_swagger(
+    path="/swagger",
+    title="Durable Calculations API",
+    version="1.0.0",
+    description="Starts long-running calculations as AWS Lambda durable executions and follows them.",
+)
+
+
+def _json(status: int, document: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=JSON, body=serialize(document), headers=headers or {})
+
+
+def _problem(status: int, detail: str, errors: list[FieldError] | None = None, **headers: str) -> Response:
+    problem = Problem(
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=app.current_event.path,
+        errors=errors,
+    )
+    return Response(
+        status_code=status,
+        content_type=PROBLEM_JSON,
+        body=serialize(problem.model_dump(mode="json", exclude_none=True)),
+        headers={
+            "Cache-Control": "no-store",
+            **{key.replace("_", "-"): value for key, value in headers.items()},
+        },
+    )
+
+
+def _cacheable(document: Any, finished: bool, if_none_match: str | None) -> Response:
+    """200 with the document; finished ones get an ETag, a long max-age and 304 on revalidation."""
+    if not finished:
+        return _json(200, document, {"Cache-Control": "no-store"})
+    body = serialize(document)
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"public, max-age={get_settings().finished_max_age_seconds}, immutable",
+    }
+    if if_none_match and _etag_matches(if_none_match, etag):
+        return Response(status_code=304, content_type=None, body="", headers=headers)
+    return Response(status_code=200, content_type=JSON, body=body, headers=headers)
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
+def _prefer_wait(prefer: str | None) -> int:
+    """Seconds to wait from `Prefer: wait=N` (RFC 7240), capped; 0 when absent or unreadable."""
+    match = PREFER_WAIT.search(prefer or "")
+    if not match:
+        return 0
+    return min(int(match.group(1)), get_settings().prefer_wait_max_seconds)
+
+
+def _running_headers(calculation_id: str, location: str | None = None) -> dict[str, str]:
+    return {
+        "Location": location or f"/calculations/{calculation_id}",
+        "Retry-After": str(get_settings().retry_after_seconds),
+        "Cache-Control": "no-store",
+    }
+
+
+CalculationId = Annotated[
+    str, Path(pattern=CALCULATION_ID_PATTERN, description=CALCULATION_ID_DOC, examples=["c0ffee"])
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(alias="If-None-Match", description="ETag of a copy you hold; 304 when it is still current"),
+]
+PROBLEMS = {
+    HTTPStatus.TOO_MANY_REQUESTS: "Lambda throttled the call; retry after Retry-After seconds",
+    HTTPStatus.BAD_GATEWAY: "Lambda refused the call",
+    HTTPStatus.SERVICE_UNAVAILABLE: "Lambda could not be reached; retry after Retry-After seconds",
+}
+
+
+def _responses(success: dict[int, tuple[str, Any]], *problems: int) -> dict[int, dict[str, Any]]:
+    """OpenAPI responses: the successes with their models, then every problem as a Problem."""
+    responses: dict[int, dict[str, Any]] = {}
+    for status, (description, model) in success.items():
+        responses[status] = {"description": description}
+        if model is not None:
+            responses[status]["content"] = {JSON: {"model": model}}
+    for status in (*problems, *PROBLEMS):
+        description = PROBLEMS.get(status) or HTTPStatus(status).phrase
+        responses[status] = {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+    return responses
+
+
+@app.post(
+    "/calculations",
+    summary="Start a calculation",
+    description=(
+        "Starts the durable function with the two numbers. `Idempotency-Key` makes the start safe to "
+        "retry: the same key and body answer with the same calculation, another body is a 409. "
+        "`Prefer: wait=N` waits up to N seconds (capped) for the calculation to finish."
+    ),
+    tags=["calculations"],
+    responses=_responses(
+        {
+            200: ("Finished within the wait asked by `Prefer: wait=N`", Calculation),
+            202: ("Started (or already running); follow `Location`", Calculation),
+        },
+        400,
+        409,
+        413,
+        415,
+        422,
+    ),
+)
+@tracer.capture_method
+def start_calculation(
+    request: CalculationRequest,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=CALCULATION_ID_PATTERN,
+            description="Becomes the calculation id: 1-64 of A-Z a-z 0-9 - _",
+        ),
+    ] = None,
+    prefer: Annotated[
+        str | None,
+        Header(alias="Prefer", description="`wait=N` (RFC 7240): wait up to N seconds for the result"),
+    ] = None,
+) -> Response[Calculation]:
+    received_at = datetime.now(UTC)
+    calculation_id = idempotency_key or uuid.uuid4().hex
+    logger.append_keys(calculation_id=calculation_id)
+    payload = request.payload()
+
+    calculations_client.start(calculation_id, payload)
+    wait = _prefer_wait(prefer)
+    finished = wait > 0 and calculations_client.attach(calculation_id, payload, wait)
+    execution = calculations_client.describe(calculation_id) if finished or idempotency_key else None
+
+    if execution is not None and execution.started_at < received_at:
+        metrics.add_metric(name="IdempotentReplays", unit=MetricUnit.Count, value=1)
+        logger.info("calculation replayed", status=execution.status)
+    else:
+        metrics.add_metric(name="CalculationsStarted", unit=MetricUnit.Count, value=1)
+        logger.info("calculation started")
+
+    calculation = Calculation.of(execution) if execution else Calculation.started(calculation_id, request)
+    location = f"/calculations/{calculation_id}"
+    if execution is not None and execution.ended:
+        headers = {"Location": location, "Cache-Control": "no-store"}
+        if finished:
+            headers["Preference-Applied"] = f"wait={wait}"
+        return _json(200, calculation.document(), headers)
+    return _json(202, calculation.document(), _running_headers(calculation_id))
+
+
+@app.get(
+    "/calculations",
+    summary="List recent calculations",
+    description="Newest first. Filter by `status`; follow `nextCursor` for the next page.",
+    tags=["calculations"],
+    responses=_responses({200: ("A page of calculations", CalculationPage)}, 422),
+)
+@tracer.capture_method
+def list_calculations(
+    status: Annotated[CalculationStatus | None, Query(description="Only calculations in this status")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size (default 20, max 100)")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=4096, description="`nextCursor` of the previous page")
+    ] = None,
+) -> Response[CalculationPage]:
+    settings = get_settings()
+    limit = limit or settings.list_default_limit
+    if limit > settings.list_max_limit:
+        raise InvalidParameter("limit", f"must be at most {settings.list_max_limit}")
+    status_filter = status.value if status else None
+    items, next_marker = calculations_client.list_executions(
+        status_filter, limit, _read_cursor(cursor, status_filter)
+    )
+    page = CalculationPage(
+        items=[CalculationSummary.of(item) for item in items],
+        next_cursor=_cursor(next_marker, status_filter) if next_marker else None,
+    )
+    return _json(200, page.document(), {"Cache-Control": "no-store"})
+
+
+def _cursor(marker: str, status: str | None) -> str:
+    """An opaque cursor: Lambda's marker, bound to the status filter it was issued for."""
+    raw = json.dumps({"m": marker, "s": status}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _read_cursor(cursor: str | None, status: str | None) -> str | None:
+    if not cursor:
+        return None
+    try:
+        decoded = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        marker, issued_for = decoded["m"], decoded["s"]
+    except (binascii.Error, ValueError, TypeError, KeyError):
+        raise InvalidParameter("cursor", "is not a cursor this API issued") from None
+    if not isinstance(marker, str) or issued_for != status:
+        raise InvalidParameter("cursor", "belongs to a listing with another status filter")
+    return marker
+
+
+@app.get(
+    "/calculations/<id>",
+    summary="Get a calculation",
+    description=(
+        "Status, input, timestamps, and the result once it has ended. A calculation whose operations "
+        "failed is FAILED and lists them with the partial results. Finished calculations carry an ETag."
+    ),
+    tags=["calculations"],
+    responses=_responses({200: ("The calculation", Calculation), 304: ("Not modified", None)}, 404, 422),
+)
+@tracer.capture_method
+def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response[Calculation]:
+    logger.append_keys(calculation_id=id)
+    execution = calculations_client.describe(id)
+    return _cacheable(Calculation.of(execution).document(), execution.ended, if_none_match)
+
+
+@app.get(
+    "/calculations/<id>/result",
+    summary="Get the result document",
+    description=(
+        "The durable function's own result once it has ended with one (also when operations failed: "
+        "the error_details document). 202 while it runs; 409 when it ended without a result."
+    ),
+    tags=["calculations"],
+    responses=_responses(
+        {
+            200: ("The result document", ResultDocument),
+            202: ("Still running; retry after Retry-After", Calculation),
+            304: ("Not modified", None),
+        },
+        404,
+        409,
+        422,
+    ),
+)
+@tracer.capture_method
+def get_result(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response[ResultDocument]:
+    logger.append_keys(calculation_id=id)
+    execution = calculations_client.describe(id)
+    if not execution.ended:
+        return _json(202, Calculation.of(execution).document(), _running_headers(id))
+    if execution.status != "SUCCEEDED" or execution.result is None:
+        raise NoResult(execution.status)
+    return _cacheable(execution.result, True, if_none_match)
+
+
+@app.get(
+    "/calculations/<id>/history",
+    summary="Get per-operation progress",
+    description=(
+        "Each operation (Calculate, then Add, Subtract, Multiply and Division): "
+        "status, attempts, start and end times, error."
+    ),
+    tags=["calculations"],
+    responses=_responses({200: ("The operations", History), 304: ("Not modified", None)}, 404, 422),
+)
+@tracer.capture_method
+def get_history(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response[History]:
+    logger.append_keys(calculation_id=id)
+    events, ended = calculations_client.history(id)
+    return _cacheable(History.of(id, events, ended).document(), ended, if_none_match)
+
+
+@app.post(
+    "/calculations/<id>/stop",
+    summary="Stop a running calculation",
+    description="Stops the durable execution; 409 when the calculation has already ended.",
+    tags=["calculations"],
+    responses=_responses({200: ("The stopped calculation", Calculation)}, 404, 409, 422),
+)
+@tracer.capture_method
+def stop_calculation(id: CalculationId) -> Response[Calculation]:
+    logger.append_keys(calculation_id=id)
+    execution = calculations_client.stop(id)
+    logger.info("calculation stopped")
+    return _json(200, Calculation.of(execution).document(), {"Cache-Control": "no-store"})
+
+
+# Errors, mapped to RFC 9457 problems once.
+
+
+@app.exception_handler(RequestValidationError)
+def invalid_request(error: RequestValidationError) -> Response:
+    errors = error.errors()
+    content_type = app.current_event.headers.get("content-type", "").split(";")[0].strip().lower()
+    if any(e["loc"] and e["loc"][0] == "body" for e in errors) and content_type not in ("", JSON):
+        return _problem(415, f"send the body as {JSON}, not {content_type}")
+    for e in errors:
+        if e["type"] == "json_invalid":
+            reason = e.get("ctx", {}).get("error", "malformed")
+            return _problem(400, f"the request body is not valid JSON: {reason}")
+        if e["type"] == "missing" and tuple(e["loc"]) == ("body",):
+            return _problem(400, "the request body is empty; send a JSON object such as {}")
+    return _problem(
+        422,
+        "the request has invalid fields",
+        [FieldError(field=_field(e), message=_reason(e)) for e in errors],
+    )
+
+
+def _field(error: dict[str, Any]) -> str:
+    location, *names = error["loc"]
+    if location == "header" and names:
+        return {"idempotency-key": "Idempotency-Key"}.get(str(names[0]).lower(), str(names[0]))
+    # Union members (int, float) are pydantic's detail, not a field.
+    names = [str(name) for name in names if name not in ("int", "float", "function-before[_json_number()]")]
+    return ".".join(names) or str(location)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "is not a known field (expected num1 and num2)"
+    if error["type"] == "model_attributes_type":
+        return 'must be a JSON object such as {"num1": 10, "num2": 5}'
+    if error["type"] == "string_pattern_mismatch":
+        return "must be 1-64 of A-Z a-z 0-9 - _"
+    return error.get("msg", "is invalid")
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
+    return _problem(415, f"send the body as {JSON}")
+
+
+@app.exception_handler(RequestTooLarge)
+def request_too_large(error: RequestTooLarge) -> Response:
+    return _problem(413, f"the body is larger than {get_settings().max_body_bytes} bytes")
+
+
+@app.exception_handler(InvalidParameter)
+def invalid_parameter(error: InvalidParameter) -> Response:
+    return _problem(
+        422, "the request has invalid fields", [FieldError(field=error.field, message=error.message)]
+    )
+
+
+@app.not_found
+def no_route(error: NotFoundError) -> Response:
+    path, method = app.current_event.path, app.current_event.http_method.upper()
+    allowed = next((methods for pattern, methods in PATH_PATTERNS if pattern.match(path)), None)
+    if allowed is None:
+        return _problem(404, f"there is no resource at {path}")
+    allow = ", ".join((*allowed, "OPTIONS"))
+    return _problem(405, f"{method} is not allowed here; use {' or '.join(allowed)}", Allow=allow)
+
+
+@app.exception_handler(CalculationNotFound)
+def calculation_not_found(error: CalculationNotFound) -> Response:
+    return _problem(404, "no calculation has this id")
+
+
+@app.exception_handler(AlreadyStarted)
+def already_started(error: AlreadyStarted) -> Response:
+    metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
+    logger.info("idempotency key reused with another body")
+    return _problem(409, "this Idempotency-Key was already used with another body")
+
+
+@app.exception_handler(AlreadyEnded)
+def already_ended(error: AlreadyEnded) -> Response:
+    metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
+    return _problem(409, str(error))
+
+
+@app.exception_handler(NoResult)
+def no_result(error: NoResult) -> Response:
+    return _problem(409, str(error))
+
+
+@app.exception_handler(Throttled)
+def throttled(error: Throttled) -> Response:
+    metrics.add_metric(name="Throttles", unit=MetricUnit.Count, value=1)
+    logger.warning("lambda throttled the call")
+    return _problem(429, "too many requests right now; retry later", Retry_After=str(error.retry_after))
+
+
+@app.exception_handler(Unavailable)
+def unavailable(error: Unavailable) -> Response:
+    logger.warning("lambda unavailable", error=str(error))
+    return _problem(
+        503,
+        "the calculation service is unavailable; retry later",
+        Retry_After=str(get_settings().retry_after_seconds),
+    )
+
+
+@app.exception_handler(UpstreamError)
+def upstream_error(error: UpstreamError) -> Response:
+    logger.error("lambda refused the call", error=str(error))
+    return _problem(502, "the calculation service gave an unexpected answer")
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    logger.exception("unexpected error")
+    return _problem(500, "an unexpected error occurred")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.namespace = get_settings().metrics_namespace
+    return app.resolve(event, context)

@@ -1,0 +1,359 @@
+"""The API's contract: request, response and problem models, and how executions map onto them."""
+
+import json
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictFloat,
+    StrictInt,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from calculations_client import Execution, ExecutionSummary
+
+CALCULATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ERROR_DETAILS_KEYS = ("error_details", "errors")
+JSON_TYPE_NAMES = {
+    str: "a string",
+    bool: "a boolean",
+    type(None): "null",
+    list: "an array",
+    dict: "an object",
+}
+
+
+def _json_number(value: Any) -> Any:
+    """One clear reason per field: JSON numbers only (no strings, booleans, null), and finite."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+        raise PydanticCustomError("json_number", "must be a JSON number, got {kind}", {"kind": kind})
+    if isinstance(value, float) and not math.isfinite(value):
+        raise PydanticCustomError(
+            "finite_number", "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)"
+        )
+    return value
+
+
+JsonNumber = Annotated[StrictInt | StrictFloat, BeforeValidator(_json_number)]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    def document(self) -> dict[str, Any]:
+        """The JSON body: camelCase names, no empty fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class CalculationRequest(BaseModel):
+    """Two JSON numbers; a missing one is 0."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"num1": 10, "num2": 5}]})
+
+    num1: Annotated[JsonNumber, Field(description="First operand, a finite JSON number", examples=[10])] = 0
+    num2: Annotated[JsonNumber, Field(description="Second operand, a finite JSON number", examples=[5])] = 0
+
+    def payload(self) -> str:
+        """The canonical input document: equal requests give byte-equal payloads."""
+        return json.dumps(self.model_dump(), separators=(",", ":"), sort_keys=True, allow_nan=False)
+
+
+class CalculationStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+
+class Links(ApiModel):
+    self_: Annotated[str, Field(alias="self", description="This calculation")]
+    result: Annotated[str, Field(description="The result document once it has ended")]
+    history: Annotated[str, Field(description="Per-operation progress")]
+    stop: Annotated[str, Field(description="POST here to stop it while it runs")]
+
+    @classmethod
+    def of(cls, calculation_id: str) -> "Links":
+        base = f"/calculations/{calculation_id}"
+        return cls(self_=base, result=f"{base}/result", history=f"{base}/history", stop=f"{base}/stop")
+
+
+class FailedOperation(ApiModel):
+    operation: Annotated[str, Field(description="Operation name", examples=["Division"])]
+    message: Annotated[str, Field(description="Why it failed", examples=["division by zero"])]
+
+
+class ExecutionError(ApiModel):
+    type: Annotated[str | None, Field(description="Error type", examples=["durable_math.InvalidInputError"])]
+    message: Annotated[
+        str | None, Field(description="Error message", examples=["num1 must be a number, got str"])
+    ]
+
+
+class Calculation(ApiModel):
+    """A calculation: one durable execution of the math function."""
+
+    id: Annotated[str, Field(description="Calculation id (the durable execution name)", examples=["c0ffee"])]
+    status: Annotated[CalculationStatus, Field(description="FAILED also when any operation failed")]
+    input: Annotated[
+        dict[str, JsonValue] | None,
+        Field(description="The input the calculation started with", examples=[{"num1": 10, "num2": 5}]),
+    ] = None
+    started_at: Annotated[datetime | None, Field(description="When the execution started (UTC)")] = None
+    ended_at: Annotated[datetime | None, Field(description="When the execution ended (UTC)")] = None
+    result: Annotated[
+        dict[str, JsonValue] | None,
+        Field(
+            description="The four results, when the calculation succeeded",
+            examples=[{"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}],
+        ),
+    ] = None
+    failed_operations: Annotated[
+        list[FailedOperation] | None, Field(description="Operations that failed, and why")
+    ] = None
+    partial_results: Annotated[
+        dict[str, JsonValue] | None,
+        Field(description="Results of the operations that succeeded when others failed"),
+    ] = None
+    error: Annotated[
+        ExecutionError | None,
+        Field(description="Why the execution itself failed, timed out or was stopped"),
+    ] = None
+    links: Links
+
+    @classmethod
+    def started(cls, calculation_id: str, request: CalculationRequest) -> "Calculation":
+        return cls(
+            id=calculation_id,
+            status=CalculationStatus.RUNNING,
+            input=request.model_dump(),
+            links=Links.of(calculation_id),
+        )
+
+    @classmethod
+    def of(cls, execution: Execution) -> "Calculation":
+        calculation = cls(
+            id=execution.id,
+            status=_api_status(execution.status),
+            input=execution.input if isinstance(execution.input, dict) else None,
+            started_at=execution.started_at,
+            ended_at=execution.ended_at,
+            links=Links.of(execution.id),
+        )
+        document = execution.result
+        if execution.status == "SUCCEEDED" and isinstance(document, dict) and "error_details" in document:
+            errors = document.get("errors") if isinstance(document.get("errors"), dict) else {}
+            calculation.status = CalculationStatus.FAILED
+            calculation.failed_operations = [
+                FailedOperation(operation=name, message=str(message)) for name, message in errors.items()
+            ]
+            calculation.partial_results = {k: v for k, v in document.items() if k not in ERROR_DETAILS_KEYS}
+        elif execution.status == "SUCCEEDED" and isinstance(document, dict):
+            calculation.result = document
+        elif execution.ended and execution.status != "SUCCEEDED":
+            calculation.error = ExecutionError(type=execution.error_type, message=execution.error_message)
+        return calculation
+
+
+def _api_status(lambda_status: str) -> CalculationStatus:
+    """Lambda's statuses, with PAUSING and PAUSED shown as RUNNING: the execution has not ended."""
+    try:
+        return CalculationStatus(lambda_status)
+    except ValueError:
+        return CalculationStatus.RUNNING
+
+
+class ResultDocument(BaseModel):
+    """The durable function's own result: the four results, or error_details with the failures."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
+                {
+                    "error_details": "One or more operations failed",
+                    "errors": {"Division": "division by zero"},
+                    "Add": 10,
+                    "Subtract": 10,
+                    "Multiply": 0,
+                },
+            ]
+        },
+    )
+
+    Add: float | int | None = None
+    Subtract: float | int | None = None
+    Multiply: float | int | None = None
+    Division: float | int | None = None
+    error_details: Annotated[str | None, Field(description="Present when any operation failed")] = None
+    errors: Annotated[dict[str, str] | None, Field(description="Failed operation → reason")] = None
+
+
+class CalculationSummary(ApiModel):
+    id: str
+    status: Annotated[
+        CalculationStatus,
+        Field(description="The execution's status; open the calculation to see failed operations"),
+    ]
+    started_at: datetime
+    ended_at: datetime | None = None
+    links: Links
+
+    @classmethod
+    def of(cls, summary: ExecutionSummary) -> "CalculationSummary":
+        return cls(
+            id=summary.id,
+            status=_api_status(summary.status),
+            started_at=summary.started_at,
+            ended_at=summary.ended_at,
+            links=Links.of(summary.id),
+        )
+
+
+class CalculationPage(ApiModel):
+    items: Annotated[list[CalculationSummary], Field(description="Newest first")]
+    next_cursor: Annotated[str | None, Field(description="Pass as `cursor` for the next page")] = None
+
+
+class OperationStatus(StrEnum):
+    STARTED = "STARTED"
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    TIMED_OUT = "TIMED_OUT"
+    STOPPED = "STOPPED"
+
+
+class Operation(ApiModel):
+    id: Annotated[str, Field(description="Operation id, unique within the execution")]
+    name: Annotated[str | None, Field(description="Operation name, e.g. Calculate, Add, Division")] = None
+    type: Annotated[
+        str, Field(description="STEP, CONTEXT, WAIT, CALLBACK or CHAINED_INVOKE", examples=["STEP"])
+    ]
+    sub_type: Annotated[str | None, Field(description="e.g. Parallel, ParallelBranch, Step")] = None
+    parent_id: Annotated[str | None, Field(description="The enclosing operation")] = None
+    status: Annotated[OperationStatus, Field(description="PENDING: a retry is scheduled")]
+    attempts: Annotated[int | None, Field(description="Attempts made (steps only)")] = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    error: ExecutionError | None = None
+
+
+class History(ApiModel):
+    id: str
+    ended: Annotated[bool, Field(description="True once the execution has ended")]
+    operations: Annotated[list[Operation], Field(description="In the order they started")]
+
+    @classmethod
+    def of(cls, calculation_id: str, events: list[dict[str, Any]], ended: bool) -> "History":
+        operations: dict[str, Operation] = {}
+        for event in events:
+            kind, _, phase = _split_event_type(event.get("EventType", ""))
+            if kind is None or "Id" not in event:
+                continue
+            operation = operations.get(event["Id"])
+            if operation is None:
+                operation = operations[event["Id"]] = Operation(
+                    id=event["Id"],
+                    name=event.get("Name"),
+                    type=kind,
+                    sub_type=event.get("SubType"),
+                    parent_id=event.get("ParentId"),
+                    status=OperationStatus.STARTED,
+                )
+            _apply(operation, phase, event, ended)
+        return cls(id=calculation_id, ended=ended, operations=list(operations.values()))
+
+
+# History event type prefixes per operation type; execution-level events are the calculation.
+OPERATION_KINDS = {
+    "Step": "STEP",
+    "Context": "CONTEXT",
+    "Wait": "WAIT",
+    "Callback": "CALLBACK",
+    "ChainedInvoke": "CHAINED_INVOKE",
+}
+PHASES = {
+    "Started": OperationStatus.STARTED,
+    "Succeeded": OperationStatus.SUCCEEDED,
+    "Failed": OperationStatus.FAILED,
+    "Cancelled": OperationStatus.CANCELLED,
+    "TimedOut": OperationStatus.TIMED_OUT,
+    "Stopped": OperationStatus.STOPPED,
+}
+
+
+def _split_event_type(event_type: str) -> tuple[str | None, str, str]:
+    for prefix, kind in OPERATION_KINDS.items():
+        phase = event_type.removeprefix(prefix)
+        if phase != event_type and phase in PHASES:
+            return kind, prefix, phase
+    return None, "", ""
+
+
+def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_ended: bool) -> None:
+    timestamp = event.get("EventTimestamp")
+    details = next((value for key, value in event.items() if key.endswith("Details")), None) or {}
+    retry = details.get("RetryDetails") or {}
+    if operation.type == "STEP":
+        started = 1 if phase == "Started" else 0
+        operation.attempts = max((operation.attempts or 0) + started, retry.get("CurrentAttempt") or 0)
+    if phase == "Started":
+        operation.started_at = operation.started_at or timestamp
+        operation.status = OperationStatus.STARTED
+        operation.ended_at = None
+        return
+    operation.status = PHASES[phase]
+    operation.ended_at = timestamp
+    payload = (details.get("Error") or {}).get("Payload")
+    if payload:
+        operation.error = ExecutionError(type=payload.get("ErrorType"), message=payload.get("ErrorMessage"))
+    elif phase == "Succeeded":
+        operation.error = None
+    if phase == "Failed" and (retry.get("NextAttemptDelaySeconds") or 0) > 0 and not execution_ended:
+        operation.status = OperationStatus.PENDING
+        operation.ended_at = None
+
+
+class FieldError(BaseModel):
+    field: Annotated[str, Field(description="The field, parameter or header at fault", examples=["num1"])]
+    message: Annotated[
+        str, Field(description="Why it was refused", examples=["must be a JSON number, got a string"])
+    ]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document (application/problem+json)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "the request has invalid fields",
+                    "instance": "/calculations",
+                    "errors": [{"field": "num1", "message": "must be a JSON number, got a string"}],
+                }
+            ]
+        }
+    )
+
+    type: Annotated[str, Field(description="A URI reference identifying the problem type")] = "about:blank"
+    title: Annotated[str, Field(description="Short summary of the problem type")]
+    status: Annotated[int, Field(description="The HTTP status code")]
+    detail: Annotated[str | None, Field(description="What went wrong with this request")] = None
+    instance: Annotated[str | None, Field(description="The request path")] = None
+    errors: Annotated[list[FieldError] | None, Field(description="Each refused field (422 only)")] = None

@@ -1,0 +1,92 @@
+"""API Gateway REST proxy events for driving the API's lambda_handler, built from a few arguments."""
+
+import base64
+import json
+import uuid
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+RESOURCES = {
+    ("calculations",): "/calculations",
+    ("calculations", "*"): "/calculations/{id}",
+    ("calculations", "*", "result"): "/calculations/{id}/result",
+    ("calculations", "*", "history"): "/calculations/{id}/history",
+    ("calculations", "*", "stop"): "/calculations/{id}/stop",
+}
+
+
+def rest_event(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    base64_body: bool = False,
+) -> dict[str, Any]:
+    """A REST API (v1) proxy event as API Gateway sends it for `method url`.
+
+    `body` is sent as given when it is a str, as JSON otherwise; a JSON body gets
+    `Content-Type: application/json` unless headers say otherwise.
+    """
+    parts = urlsplit(url)
+    headers = dict(headers or {})
+    if body is not None and not isinstance(body, str):
+        body = json.dumps(body)
+        headers.setdefault("Content-Type", "application/json")
+    if base64_body and body is not None:
+        body = base64.b64encode(body.encode()).decode()
+    query = parse_qs(parts.query, keep_blank_values=True)
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": _resource(parts.path),
+        "path": parts.path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api1234567",
+            "httpMethod": method,
+            "path": f"/Prod{parts.path}",
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "requestTime": "01/Jan/2026:00:00:00 +0000",
+            "requestTimeEpoch": 1767225600000,
+            "resourcePath": _resource(parts.path),
+            "stage": "Prod",
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "pytest"},
+        },
+        "body": body,
+        "isBase64Encoded": base64_body,
+    }
+
+
+def _resource(path: str) -> str:
+    segments = tuple(segment for segment in path.strip("/").split("/") if segment)
+    for pattern, resource in RESOURCES.items():
+        if len(pattern) == len(segments) and all(
+            p in ("*", s) for p, s in zip(pattern, segments, strict=True)
+        ):
+            return resource
+    return "/{proxy+}"
+
+
+class FakeLambdaContext(LambdaContext):
+    """The context attributes the Powertools logger reads."""
+
+    def __init__(self) -> None:
+        self._function_name = "api"
+        self._function_version = "$LATEST"
+        self._invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:api"
+        self._memory_limit_in_mb = 256
+        self._aws_request_id = str(uuid.uuid4())
+        self._log_group_name = "/aws/lambda/api"
+        self._log_stream_name = "2026/01/01/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
