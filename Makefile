@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit lint format clean
+.PHONY: install test unit lint format clean bench
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ unit: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Figures beside their baselines, one table; the JSON goes to bench-results.json.
+bench: install
+	$(BIN)/python -m bench
 
 format: install
 	$(BIN)/ruff check --fix .

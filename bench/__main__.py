@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, inprocess
+from bench import ROOT, cold, inprocess, stack
 from bench.report import Row, machine, ratio, table, write_json
 
 SECTIONS = ("inprocess", "cold", "stack")
@@ -57,6 +57,80 @@ def inprocess_rows(figures: dict[str, Any]) -> list[Row]:
     ]
 
 
+def stack_rows(figures: dict[str, Any]) -> list[Row]:
+    base, ttr, load = figures["baseline"], figures["time_to_result"], figures["throughput"]
+    in_process = f"{base['p50_ms']} / {base['p99_ms']} (in-process)"
+    rows = [
+        Row(
+            f"Time to result, POST + poll Location every {ttr['poll_interval_ms']:g} ms, p50 / p99 (ms)",
+            f"{ttr['poll_p50_ms']} / {ttr['poll_p99_ms']}",
+            in_process,
+            ratio(ttr["poll_p50_ms"], base["p50_ms"]),
+        ),
+        Row(
+            "Time to result, POST with Prefer: wait, p50 / p99 (ms)",
+            f"{ttr['prefer_wait_p50_ms']} / {ttr['prefer_wait_p99_ms']}",
+            in_process,
+            ratio(ttr["prefer_wait_p50_ms"], base["p50_ms"]),
+            "p50 <= 50 ms",
+            ttr["prefer_wait_p50_ms"] <= 50,
+        ),
+        Row(
+            f"Throughput, {load['n']} from {load['clients']} clients (calc/s)",
+            f"{load['per_second']}",
+            f"{base['throughput_per_s']} (in-process)",
+            ratio(load["per_second"], base["throughput_per_s"]),
+            ">= 100/s, ratio >= 0.8",
+            load["per_second"] >= 100 and load["per_second"] >= 0.8 * base["throughput_per_s"],
+        ),
+        Row(
+            "Calculations lost / wrong (throughput and sequential runs)",
+            f"{load['lost']} / {load['wrong'] + ttr['poll_wrong'] + ttr['prefer_wait_wrong']}",
+            f"{base['lost']} / {base['wrong'] + base['sequential_wrong']}",
+            "",
+            "0 / 0",
+            load["lost"] == 0 and load["wrong"] + ttr["poll_wrong"] + ttr["prefer_wait_wrong"] == 0,
+        ),
+    ]
+    for endpoint, counts in figures["control_plane_calls"].items():
+        status_read = endpoint == "GET /calculations/{id}"
+        rows.append(
+            Row(
+                f"Lambda API calls, {endpoint} (cold / warm)",
+                f"{counts['cold']} / {counts['warm']}",
+                target="warm = 0" if status_read else "",
+                met=counts["warm"] == 0 if status_read else None,
+            )
+        )
+    return rows
+
+
+def cold_rows(figures: dict[str, Any]) -> list[Row]:
+    start, warm = figures["cold_start"], figures["warm_handler"]
+    return [
+        Row(
+            f"API cold start: imports + first request (median of {start['runs']}, ms)",
+            f"{start['api_ms']}",
+            f"{start['bare_ms']} (bare Powertools)",
+            ratio(start["api_ms"], start["bare_ms"]),
+            "<= 1.1x",
+            start["api_ms"] <= 1.1 * start["bare_ms"],
+        ),
+        Row(
+            "Warm handler time, status read of a finished calculation, p50 (ms)",
+            f"{warm['status_read_finished_p50_ms']}",
+            target="<= 2 ms",
+            met=warm["status_read_finished_p50_ms"] <= 2,
+        ),
+        Row(
+            "Warm handler time, POST /calculations (Lambda answered in-process), p50 (ms)",
+            f"{warm['start_p50_ms']}",
+            target="<= 2 ms",
+            met=warm["start_p50_ms"] <= 2,
+        ),
+    ]
+
+
 def main() -> None:
     args = arguments()
     sections = args.only or list(SECTIONS)
@@ -85,6 +159,21 @@ def main() -> None:
             )
         )
         rows.extend(inprocess_rows(figures))
+    if "cold" in sections:
+        print("API cold start and warm handler time, in fresh processes ...")
+        figures["cold_start"] = cold.cold_start(args.cold_runs)
+        figures["warm_handler"] = cold.warm(300)
+        rows.extend(cold_rows(figures))
+    if "stack" in sections:
+        if "baseline" not in figures:
+            parser_error = "the stack figures are compared with the in-process baseline: run it too"
+            raise SystemExit(f"error: {parser_error}")
+        print("local runtime over HTTP: time to result, throughput, control-plane calls ...")
+        with stack.local_runtime() as endpoints:
+            figures["time_to_result"] = stack.time_to_result(endpoints.api, args.sequential)
+            figures["throughput"] = stack.throughput(endpoints.api, args.total, args.clients)
+            figures["control_plane_calls"] = stack.control_plane_calls(endpoints)
+        rows.extend(stack_rows(figures))
 
     info["bench_seconds"] = round(time.perf_counter() - started, 1)
     print()
