@@ -169,10 +169,10 @@ def main() -> None:
             parser_error = "the stack figures are compared with the in-process baseline: run it too"
             raise SystemExit(f"error: {parser_error}")
         print("local runtime over HTTP: time to result, throughput, control-plane calls ...")
-        with stack.local_runtime() as endpoints:
-            figures["time_to_result"] = stack.time_to_result(endpoints.api, args.sequential)
-            figures["throughput"] = stack.throughput(endpoints.api, args.total, args.clients)
-            figures["control_plane_calls"] = stack.control_plane_calls(endpoints)
+        with stack.local_runtime() as runtime:
+            figures["time_to_result"] = stack.time_to_result(runtime.api_url, args.sequential)
+            figures["throughput"] = stack.throughput(runtime.api_url, args.total, args.clients)
+            figures["control_plane_calls"] = stack.control_plane_calls(runtime)
         rows.extend(stack_rows(figures))
 
     info["bench_seconds"] = round(time.perf_counter() - started, 1)

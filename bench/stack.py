@@ -3,9 +3,6 @@
 import http.client
 import itertools
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -13,12 +10,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench import ROOT
+from bench.cold import probe
 from bench.measure import (
     concurrent_load,
     expected_document,
@@ -27,70 +23,28 @@ from bench.measure import (
     operands,
     percentile,
 )
+from bench.probe import ENDPOINTS
+from tests.integration.runtime_process import LocalRuntime
 
 POLL_INTERVAL_SECONDS = 0.005
 PREFER_WAIT_SECONDS = 10
-STARTUP_TIMEOUT_SECONDS = 60
 RESULT_TIMEOUT_SECONDS = 30
-READY_LINE = "is running locally"
 RUN = uuid.uuid4().hex[:8]
 SEQUENCE = itertools.count()  # next() on it is atomic under the GIL
 
 
-@dataclass(frozen=True)
-class Endpoints:
-    api: str
-    lambda_: str
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_banner(log: Path, process: subprocess.Popen, deadline: float) -> None:
-    """The runtime prints its banner once both endpoints serve and the API workers are warm."""
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the local runtime exited with {process.returncode} before it was ready")
-        if READY_LINE in log.read_text():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"the local runtime was not ready within {STARTUP_TIMEOUT_SECONDS} s")
-
-
 @contextmanager
-def local_runtime() -> Iterator[Endpoints]:
-    """`python -m local` on free ports with a throw-away data folder, stopped with SIGTERM afterwards."""
-    api_port, lambda_port = free_port(), free_port()
-    with tempfile.TemporaryDirectory(prefix="bench-local-") as data_dir:
-        log = Path(data_dir) / "local.log"
-        with log.open("w") as output:
-            command = [sys.executable, "-m", "local", "--host", "127.0.0.1", "--data-dir", data_dir]
-            command += ["--api-port", str(api_port), "--lambda-port", str(lambda_port)]
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                env=os.environ.copy(),
-            )
-            endpoints = Endpoints(f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{lambda_port}")
-            try:
-                deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-                wait_for_banner(log, process, deadline)
-                yield endpoints
-            except BaseException:
-                print(log.read_text()[-4000:], file=sys.stderr)
-                raise
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+def local_runtime() -> Iterator[LocalRuntime]:
+    """`python -m local` on free ports with a throw-away data folder, as the integration tests start it."""
+    with tempfile.TemporaryDirectory(prefix="bench-local-") as folder:
+        runtime = LocalRuntime(Path(folder) / "data", Path(folder) / "runtime.log").start()
+        try:
+            yield runtime
+        except BaseException:
+            print(runtime.output()[-4000:], file=sys.stderr)
+            raise
+        finally:
+            runtime.stop()
 
 
 class Client:
@@ -195,21 +149,18 @@ def throughput(api_url: str, total: int, clients: int) -> dict[str, Any]:
     }
 
 
-def control_plane_calls(endpoints: Endpoints) -> dict[str, dict[str, Any]]:
+def control_plane_calls(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
     """Lambda API calls per request, per endpoint, in a fresh API container (cold) and a warm one.
 
     Each endpoint is read in its own fresh process running the API code against the runtime's
     Lambda endpoint, with a botocore hook counting every call; the reads are of a finished
     calculation, the case that is cacheable.
     """
-    from bench.cold import probe  # the probe runner lives with the other fresh-process figures
-    from bench.probe import ENDPOINTS
-
-    client = Client(endpoints.api)
+    client = Client(runtime.api_url)
     status, _, document = start(client, 0, {"Prefer": f"wait={PREFER_WAIT_SECONDS}"})
     if status not in (200, 201) or document.get("status") != "SUCCEEDED":
         raise RuntimeError(f"could not finish a calculation to read: {status} {document}")
-    environment = {"AWS_ENDPOINT_URL_LAMBDA": endpoints.lambda_}
+    environment = {"AWS_ENDPOINT_URL_LAMBDA": runtime.lambda_url}
     counts = {}
     for endpoint in ENDPOINTS:
         identifier = f"bench-{RUN}-start" if endpoint == "POST /calculations" else document["id"]
