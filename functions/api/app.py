@@ -260,7 +260,7 @@ def start_calculation(
         str | None,
         Header(alias="Prefer", description="`wait=N` (RFC 7240): wait up to N seconds for the result"),
     ] = None,
-) -> Response[Calculation]:
+):
     received_at = datetime.now(UTC)
     calculation_id = idempotency_key or uuid.uuid4().hex
     logger.append_keys(calculation_id=calculation_id)
@@ -302,7 +302,7 @@ def list_calculations(
     cursor: Annotated[
         str | None, Query(max_length=4096, description="`nextCursor` of the previous page")
     ] = None,
-) -> Response[CalculationPage]:
+):
     settings = get_settings()
     limit = limit or settings.list_default_limit
     if limit > settings.list_max_limit:
@@ -348,7 +348,7 @@ def _read_cursor(cursor: str | None, status: str | None) -> str | None:
     responses=_responses({200: ("The calculation", Calculation), 304: ("Not modified", None)}, 404, 422),
 )
 @tracer.capture_method
-def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response[Calculation]:
+def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None):
     logger.append_keys(calculation_id=id)
     execution = calculations_client.describe(id)
     return _cacheable(Calculation.of(execution).document(), execution.ended, if_none_match)
@@ -374,7 +374,7 @@ def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None) -> Res
     ),
 )
 @tracer.capture_method
-def get_result(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response[ResultDocument]:
+def get_result(id: CalculationId, if_none_match: IfNoneMatch = None):
     logger.append_keys(calculation_id=id)
     execution = calculations_client.describe(id)
     if not execution.ended:
@@ -395,7 +395,7 @@ def get_result(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response
     responses=_responses({200: ("The operations", History), 304: ("Not modified", None)}, 404, 422),
 )
 @tracer.capture_method
-def get_history(id: CalculationId, if_none_match: IfNoneMatch = None) -> Response[History]:
+def get_history(id: CalculationId, if_none_match: IfNoneMatch = None):
     logger.append_keys(calculation_id=id)
     events, ended = calculations_client.history(id)
     return _cacheable(History.of(id, events, ended).document(), ended, if_none_match)
@@ -409,7 +409,7 @@ def get_history(id: CalculationId, if_none_match: IfNoneMatch = None) -> Respons
     responses=_responses({200: ("The stopped calculation", Calculation)}, 404, 409, 422),
 )
 @tracer.capture_method
-def stop_calculation(id: CalculationId) -> Response[Calculation]:
+def stop_calculation(id: CalculationId):
     logger.append_keys(calculation_id=id)
     execution = calculations_client.stop(id)
     logger.info("calculation stopped")

@@ -1,8 +1,9 @@
-"""API Gateway REST proxy events for driving the API's lambda_handler, built from a few arguments."""
+"""API Gateway REST proxy events for the API's lambda_handler, and the Lambda answers its stubs give."""
 
 import base64
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -90,3 +91,92 @@ class FakeLambdaContext(LambdaContext):
 
     def get_remaining_time_in_millis(self) -> int:
         return 29_000
+
+
+# Lambda API responses as botocore parses them, for the Stubber.
+
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable:live"
+STARTED = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+ENDED = datetime(2026, 1, 1, 12, 0, 1, 250000, tzinfo=UTC)
+
+TEN_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+TEN_ZERO = {
+    "error_details": "One or more operations failed",
+    "errors": {"Division": "division by zero"},
+    "Add": 10,
+    "Subtract": 10,
+    "Multiply": 0,
+}
+ZEROS = {
+    "error_details": "One or more operations failed",
+    "errors": {"Division": "division by zero"},
+    "Add": 0,
+    "Subtract": 0,
+    "Multiply": 0,
+}
+
+
+def execution_arn(name: str) -> str:
+    return f"arn:aws:lambda:us-east-1:123456789012:function:math-durable:1/durable-execution/{name}/5f0c2a"
+
+
+def invoke_event(name: str) -> dict[str, Any]:
+    return {"StatusCode": 202, "DurableExecutionArn": execution_arn(name)}
+
+
+def listing(*names: str, status: str = "RUNNING", next_marker: str | None = None) -> dict[str, Any]:
+    page: dict[str, Any] = {
+        "DurableExecutions": [
+            {
+                "DurableExecutionArn": execution_arn(name),
+                "DurableExecutionName": name,
+                "FunctionArn": FUNCTION_ARN,
+                "Status": status,
+                "StartTimestamp": STARTED,
+                **({"EndTimestamp": ENDED} if status != "RUNNING" else {}),
+            }
+            for name in names
+        ]
+    }
+    if next_marker:
+        page["NextMarker"] = next_marker
+    return page
+
+
+def execution(
+    name: str,
+    status: str = "SUCCEEDED",
+    input_document: Any = None,
+    result: Any = None,
+    error: dict[str, Any] | None = None,
+    started: datetime = STARTED,
+    result_text: str | None = None,
+) -> dict[str, Any]:
+    """GetDurableExecution's answer; the result as the function writes it (", " separators)."""
+    response: dict[str, Any] = {
+        "DurableExecutionArn": execution_arn(name),
+        "DurableExecutionName": name,
+        "FunctionArn": FUNCTION_ARN,
+        "Status": status,
+        "StartTimestamp": started,
+        "InputPayload": json.dumps(input_document if input_document is not None else {"num1": 10, "num2": 5}),
+        "Version": "1",
+    }
+    if status != "RUNNING":
+        response["EndTimestamp"] = ENDED
+    if result_text is not None:
+        response["Result"] = result_text
+    elif result is not None:
+        response["Result"] = json.dumps(result)
+    if error is not None:
+        response["Error"] = error
+    return response
+
+
+def by_name(name: str) -> dict[str, Any]:
+    """ListDurableExecutionsByFunction parameters the API sends to find one calculation."""
+    return {"FunctionName": "math-durable", "Qualifier": "live", "DurableExecutionName": name, "MaxItems": 10}
+
+
+def get_params(name: str) -> dict[str, Any]:
+    return {"DurableExecutionArn": execution_arn(name), "IncludeExecutionData": True}

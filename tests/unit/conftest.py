@@ -1,0 +1,85 @@
+"""Fixtures for the API tests: settings in the environment, a stubbed Lambda client, a caller."""
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from events import FakeLambdaContext, rest_event
+
+API_ENVIRONMENT = {
+    "MATH_FUNCTION_NAME": "math-durable:live",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_SERVICE_NAME": "calculations-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "DurableCalculationsTest",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    headers: dict[str, str]
+    text: str
+    json: Any = field(default=None)
+
+
+@pytest.fixture
+def api_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh container: the API's settings in the environment and every cache empty."""
+    import calculations_client
+    import settings
+
+    for name, value in API_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_LAMBDA", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    settings.get_settings.cache_clear()
+    calculations_client.clear_caches()
+    yield
+    settings.get_settings.cache_clear()
+    calculations_client.clear_caches()
+
+
+@pytest.fixture
+def lambda_stub(api_environment: None) -> Iterator[Stubber]:
+    """botocore's Stubber on the container's Lambda client: every call must be expected."""
+    import calculations_client
+
+    with Stubber(calculations_client.lambda_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def strict_json(text: str) -> Any:
+    """Parse as a strict client would: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"response contains invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture
+def call(api_environment: None):
+    """Send one request through lambda_handler; check every answer is clean JSON without a trace."""
+    from app import lambda_handler
+
+    def send(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, **options: Any):
+        event = rest_event(method, url, body=body, headers=headers, **options)
+        result = lambda_handler(event, FakeLambdaContext())
+        headers_out = {name: values[-1] for name, values in (result.get("multiValueHeaders") or {}).items()}
+        headers_out.update(result.get("headers") or {})
+        text = result["body"] or ""
+        assert "Traceback" not in text
+        assert 'File "' not in text
+        content_type = headers_out.get("Content-Type", "")
+        parsed = strict_json(text) if content_type.endswith("json") and text else None
+        return ApiResponse(status=result["statusCode"], headers=headers_out, text=text, json=parsed)
+
+    return send
