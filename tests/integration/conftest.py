@@ -86,3 +86,24 @@ def needs_local(local_runtime: LocalRuntime | None) -> LocalRuntime:
     if local_runtime is None:
         pytest.skip("needs local control of the runtime (CALCULATIONS_API_URL names a deployed stack)")
     return local_runtime
+
+
+REPORTS: list[str] = []
+
+
+@pytest.fixture
+def report(record_property):
+    """Record a figure: in the JUnit properties and in the terminal summary, with or without -s."""
+
+    def add(name: str, line: str) -> None:
+        record_property(name, line)
+        REPORTS.append(line)
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if REPORTS:
+        terminalreporter.section("integration figures")
+        for line in REPORTS:
+            terminalreporter.write_line(line)

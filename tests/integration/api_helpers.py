@@ -1,0 +1,38 @@
+"""Small helpers for talking to the calculations API over HTTP."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+PROBLEM = "application/problem+json"
+
+
+def url(api: requests.Session, path: str) -> str:
+    return f"{api.base_url}{path}"  # type: ignore[attr-defined]
+
+
+def post(api: requests.Session, body, **headers) -> requests.Response:
+    return api.post(url(api, "/calculations"), json=body, headers=headers, timeout=30)
+
+
+def wait_for_result(api: requests.Session, calculation_id: str, timeout: float = 30) -> requests.Response:
+    """Poll /result until it is no longer 202; returns the final response."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.get(url(api, f"/calculations/{calculation_id}/result"), timeout=30)
+        if response.status_code != 202:
+            return response
+        assert time.monotonic() < deadline, f"{calculation_id} still running after {timeout} s"
+        time.sleep(0.05)
+
+
+def assert_problem(response: requests.Response, status: int | tuple[int, ...]) -> dict:
+    statuses = (status,) if isinstance(status, int) else status
+    assert response.status_code in statuses, response.text
+    assert response.headers["Content-Type"].startswith(PROBLEM), response.headers
+    problem = response.json()
+    assert problem["status"] == response.status_code
+    assert problem["title"]
+    return problem

@@ -1,0 +1,93 @@
+"""Kill the runtime with SIGKILL mid-burst, start it again on the same data folder: nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from runtime_process import LocalRuntime
+
+BURST = 120
+
+
+def client(url: str):
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
+    )
+
+
+def expected(n: int) -> dict:
+    return {"Add": n + 4, "Subtract": n - 4, "Multiply": n * 4, "Division": n / 4}
+
+
+def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_path, report):
+    # Given a runtime on its own data folder, and a burst of named calculations sent from 8 clients
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "runtime.log").start()
+    lambda_client = client(runtime.lambda_url)
+    names = [f"durable-{n}" for n in range(BURST)]
+
+    def start(n: int) -> bool:
+        try:
+            lambda_client.invoke(
+                FunctionName="math-durable:live",
+                InvocationType="Event",
+                DurableExecutionName=names[n],
+                Payload=json.dumps({"num1": n, "num2": 4}),
+            )
+            return True
+        except (BotoCoreError, ClientError):
+            return False  # the runtime died under this request: the client will send it again
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(start, n) for n in range(BURST)]
+        # When the runtime is killed while the burst is still arriving and running
+        time.sleep(0.4)
+        runtime.kill()
+        accepted = [f.result() for f in futures]
+
+    # And started again on the same data folder, the clients resending what was not accepted
+    runtime.start()
+    lambda_client = client(runtime.lambda_url)
+    resumed_line = next((line for line in runtime.output().splitlines() if "Resumed" in line), "Resumed 0")
+    resumed = int(resumed_line.split()[1])
+    resent = [n for n, ok in enumerate(accepted) if not ok]
+    for n in resent:
+        assert start(n)
+
+    # Then every calculation ends SUCCEEDED with its own numbers, each step run to one result
+    results = {}
+    deadline = time.monotonic() + 60
+    for n, name in enumerate(names):
+        listed = lambda_client.list_durable_executions_by_function(
+            FunctionName="math-durable", DurableExecutionName=name
+        )["DurableExecutions"]
+        assert len(listed) == 1, f"{name}: {len(listed)} executions"
+        arn = listed[0]["DurableExecutionArn"]
+        while (execution := lambda_client.get_durable_execution(DurableExecutionArn=arn))[
+            "Status"
+        ] == "RUNNING":
+            assert time.monotonic() < deadline, f"{name} still RUNNING"
+            time.sleep(0.05)
+        results[name] = execution
+        assert execution["Status"] == "SUCCEEDED", f"{name}: {execution['Status']}"
+        assert json.loads(execution["Result"]) == expected(n)
+        events = lambda_client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
+        succeeded = [e["Name"] for e in events if e["EventType"] == "StepSucceeded"]
+        assert sorted(succeeded) == ["Add", "Division", "Multiply", "Subtract"], f"{name}: {succeeded}"
+
+    summary = (
+        f"durability: {BURST} calculations, {BURST - len(resent)} accepted before SIGKILL, "
+        f"{resumed} resumed at restart, {len(resent)} resent, {len(results)} ended SUCCEEDED and right"
+    )
+    report("durability", summary)
+    assert runtime.stop() == 0
+    assert resumed > 0, "the kill came after every execution had ended: nothing was in flight"
