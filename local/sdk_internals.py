@@ -4,7 +4,7 @@ The package (aws-durable-execution-sdk-python-testing, pinned to 1.4.0) has no p
 start an execution under a given ARN, to resume one that a previous process left RUNNING, to be
 told when any execution ends, or to filter a listing by several statuses and a version. This
 module reaches into its executor and its SQLite schema for exactly those four things, so a
-version bump needs checking here and nowhere else (tests/unit/test_local_sdk_internals.py).
+version bump needs checking here and nowhere else (tests/integration/test_runtime_internals.py).
 """
 
 from __future__ import annotations

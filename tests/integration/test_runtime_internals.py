@@ -1,0 +1,100 @@
+"""The runtime in-process: what leans on the testing package's non-public members (local/sdk_internals.py)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aws_durable_execution_sdk_python_testing.execution import Execution
+from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+
+from local.functions import ACCOUNT_ID, FUNCTION_NAME, execution_arn_prefix, resolve
+from local.runtime import DurableRuntime
+
+LIVE = resolve("math-durable:live")
+ANY_VERSION = resolve("math-durable", default_latest=False)
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def runtime(request, tmp_path):
+    from durable_math import lambda_handler
+
+    runtime = DurableRuntime(lambda_handler, tmp_path if request.param == "sqlite" else None)
+    runtime.open()
+    yield runtime
+    runtime.close()
+
+
+def test_an_execution_gets_a_lambda_style_arn_and_its_waiter_is_told_when_it_ends(runtime):
+    started = runtime.start(LIVE, '{"num1": 10, "num2": 5}', "named")
+
+    execution = runtime.wait(started.execution_arn, timeout=30)
+
+    assert started.execution_arn.startswith(f"{execution_arn_prefix('1')}named/")
+    assert execution is not None
+    assert json.loads(execution.result.result) == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+    assert runtime.wait(started.execution_arn, timeout=1) is not None  # an ended one answers at once
+
+
+def test_listing_filters_statuses_and_versions_newest_first_in_both_stores(runtime):
+    ok = runtime.start(LIVE, "{}", "ok").execution_arn
+    bad = runtime.start(LIVE, '{"num1": "x"}', "bad").execution_arn
+    latest = runtime.start(resolve("math-durable"), "{}", "latest").execution_arn
+    for arn in (ok, bad, latest):
+        runtime.wait(arn, timeout=30)
+
+    def names(**filters) -> list[str]:
+        page = runtime.list(filters.pop("function", ANY_VERSION), **filters)
+        return [item["DurableExecutionName"] for item in page["DurableExecutions"]]
+
+    assert names() == ["latest", "bad", "ok"]
+    assert names(reverse_order=True) == ["ok", "bad", "latest"]
+    assert names(statuses=["FAILED"]) == ["bad"]
+    assert names(statuses=["FAILED", "SUCCEEDED"], function=LIVE) == ["bad", "ok"]
+    assert names(execution_name="ok") == ["ok"]
+    assert names(started_after=datetime.now(UTC) + timedelta(minutes=1)) == []
+    first = runtime.list(ANY_VERSION, max_items=2)
+    assert first["NextMarker"] == "2"
+    assert [
+        e["DurableExecutionName"] for e in runtime.list(ANY_VERSION, marker="2")["DurableExecutions"]
+    ] == ["ok"]
+
+
+def test_a_running_execution_left_in_the_store_is_resumed_by_the_next_runtime(tmp_path):
+    from durable_math import lambda_handler
+
+    # Given an execution saved as RUNNING but never invoked, as a killed process leaves one
+    invocation_id = str(uuid.uuid4())
+    arn = f"{execution_arn_prefix('1')}left-behind/{invocation_id}"
+    first = DurableRuntime(lambda_handler, tmp_path)
+    execution = Execution(
+        durable_execution_arn=arn,
+        start_input=StartDurableExecutionInput(
+            account_id=ACCOUNT_ID,
+            function_name=FUNCTION_NAME,
+            function_qualifier="1",
+            execution_name="left-behind",
+            execution_timeout_seconds=900,
+            execution_retention_period_days=7,
+            invocation_id=invocation_id,
+            input='{"num1": 8, "num2": 2}',
+        ),
+        operations=[],
+    )
+    execution.start()
+    first.store.save(execution)
+
+    # When a runtime opens the same data folder
+    second = DurableRuntime(lambda_handler, tmp_path)
+    try:
+        resumed = second.open()
+        ended = second.wait(arn, timeout=30)
+    finally:
+        second.close()
+
+    # Then it resumes it and it ends with the right result
+    assert resumed == 1
+    assert ended is not None
+    assert json.loads(ended.result.result) == {"Add": 10, "Subtract": 6, "Multiply": 16, "Division": 4.0}
