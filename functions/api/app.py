@@ -67,6 +67,8 @@ PATH_PATTERNS = [
     for template, methods in PATHS.items()
 ]
 CALCULATION_ID_DOC = "Calculation id: 1-64 of A-Z a-z 0-9 - _"
+# Reason phrases RFC 9110 renamed; Python's HTTPStatus still has the old ones.
+RFC_9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 logger = Logger()
 tracer = Tracer()
@@ -144,7 +146,7 @@ def _json(status: int, document: Any, headers: dict[str, str] | None = None) -> 
 
 def _problem(status: int, detail: str, errors: list[FieldError] | None = None, **headers: str) -> Response:
     problem = Problem(
-        title=HTTPStatus(status).phrase,
+        title=RFC_9110_TITLES.get(status) or HTTPStatus(status).phrase,
         status=status,
         detail=detail,
         instance=app.current_event.path,

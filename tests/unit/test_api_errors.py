@@ -1,0 +1,265 @@
+"""Bad input, routing, CORS, the spec and settings: every refusal is a clean problem document."""
+
+import pytest
+
+import app
+import calculations_client
+import settings
+from settings import SettingsError, get_settings
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ('{"num1": "10"}', "num1", "must be a JSON number, got a string"),
+        ('{"num1": true}', "num1", "must be a JSON number, got a boolean"),
+        ('{"num2": null}', "num2", "must be a JSON number, got null"),
+        ('{"num1": [1]}', "num1", "must be a JSON number, got an array"),
+        (
+            '{"num1": NaN}',
+            "num1",
+            "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)",
+        ),
+        (
+            '{"num1": Infinity}',
+            "num1",
+            "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)",
+        ),
+        (
+            '{"num2": -Infinity}',
+            "num2",
+            "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)",
+        ),
+        (
+            '{"num1": 1e400}',
+            "num1",
+            "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)",
+        ),
+        ('{"num1": 1, "num3": 2}', "num3", "is not a known field (expected num1 and num2)"),
+        ("[10, 5]", "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
+        ('"10"', "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
+    ],
+)
+def test_field_errors_are_422_naming_each_field(call, lambda_stub, body, field, message):
+    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+
+    assert response.status == 422
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["title"] == "Unprocessable Content"
+    assert response.json["errors"] == [{"field": field, "message": message}]
+
+
+def test_every_bad_field_is_listed(call, lambda_stub):
+    response = call("POST", "/calculations", {"num1": "10", "num2": False, "op": "add"})
+
+    assert [error["field"] for error in response.json["errors"]] == ["num1", "num2", "op"]
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        ('{"num1": ', "the request body is not valid JSON: Expecting value"),
+        ("not json", "the request body is not valid JSON: Expecting value"),
+        ("", "the request body is empty; send a JSON object such as {}"),
+        ("[" * 5000 + "]" * 5000, "the request body is not valid JSON: nesting too deep"),
+    ],
+)
+def test_malformed_bodies_are_400(call, lambda_stub, body, detail):
+    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+
+    assert response.status == 400
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["detail"] == detail
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_a_body_that_is_not_json_is_415(call, lambda_stub, content_type):
+    response = call("POST", "/calculations", "num1=10&num2=5", headers={"Content-Type": content_type})
+
+    assert response.status == 415
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["detail"].startswith("send the body as application/json")
+
+
+def test_a_one_megabyte_body_is_413_before_it_is_parsed(call, lambda_stub):
+    body = '{"num1": ' + "1" * (1024 * 1024) + "}"
+
+    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+
+    assert response.status == 413
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Content Too Large",
+        "status": 413,
+        "detail": "the body is larger than 16384 bytes",
+        "instance": "/calculations",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/calculations", "GET, POST, OPTIONS"),
+        ("PUT", "/calculations/calc-1", "GET, OPTIONS"),
+        ("GET", "/calculations/calc-1/stop", "POST, OPTIONS"),
+        ("POST", "/calculations/calc-1/result", "GET, OPTIONS"),
+    ],
+)
+def test_wrong_method_is_405_with_allow(call, lambda_stub, method, path, allow):
+    response = call(method, path)
+
+    assert response.status == 405
+    assert response.headers["Allow"] == allow
+    assert response.headers["Content-Type"] == PROBLEM
+
+
+@pytest.mark.parametrize("path", ["/", "/nope", "/calculations/a/b/c", "/swagger/x"])
+def test_unknown_route_is_404(call, lambda_stub, path):
+    response = call("GET", path)
+
+    assert response.status == 404
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["detail"] == f"there is no resource at {path}"
+
+
+def test_an_unexpected_failure_is_a_500_problem_without_a_trace(call, lambda_stub, monkeypatch):
+    def broken(calculation_id):
+        raise RuntimeError("secret internal state")
+
+    monkeypatch.setattr(calculations_client, "describe", broken)
+
+    response = call("GET", "/calculations/calc-1")
+
+    assert response.status == 500
+    assert response.json["detail"] == "an unexpected error occurred"
+    assert "secret" not in response.text
+
+
+def test_cors_headers_for_allowed_origins_only(call, lambda_stub, monkeypatch):
+    monkeypatch.setenv("CORS_ALLOW_ORIGIN", "https://app.example.com, https://admin.example.com")
+    settings.get_settings.cache_clear()
+
+    allowed = call("GET", "/calculations/..", headers={"Origin": "https://admin.example.com"})
+    other = call("GET", "/calculations/..", headers={"Origin": "https://evil.example.com"})
+    preflight = call(
+        "OPTIONS",
+        "/calculations",
+        headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"},
+    )
+
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://admin.example.com"
+    assert allowed.headers["Vary"] == "Origin"
+    assert "Location" in allowed.headers["Access-Control-Expose-Headers"]
+    assert "Access-Control-Allow-Origin" not in other.headers
+    assert preflight.status == 204
+    assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
+
+
+def test_swagger_ui_and_spec_document_every_route(call, lambda_stub):
+    ui = call("GET", "/swagger")
+    spec = call("GET", "/swagger?format=json")
+
+    assert ui.status == 200
+    assert ui.headers["Content-Type"].startswith("text/html")
+    paths = spec.json["paths"]
+    assert {path: sorted(paths[path]) for path in paths} == {
+        "/calculations": ["get", "post"],
+        "/calculations/{id}": ["get"],
+        "/calculations/{id}/result": ["get"],
+        "/calculations/{id}/history": ["get"],
+        "/calculations/{id}/stop": ["post"],
+    }
+    post = paths["/calculations"]["post"]
+    assert set(post["responses"]) >= {"200", "202", "400", "409", "413", "415", "422", "429", "502", "503"}
+    assert "application/problem+json" in post["responses"]["422"]["content"]
+    for path, methods in paths.items():
+        for operation in methods.values():
+            assert operation["summary"], path
+            assert operation["tags"] == ["calculations"]
+    schemas = spec.json["components"]["schemas"]
+    assert {
+        "Calculation",
+        "CalculationRequest",
+        "Problem",
+        "History",
+        "CalculationPage",
+        "ResultDocument",
+    } <= set(schemas)
+
+
+def test_route_table_matches_the_registered_routes(call, lambda_stub):
+    spec_paths = app.app.get_openapi_schema().paths
+    documented = {
+        path: tuple(sorted(m.upper() for m in ("get", "post") if getattr(item, m)))
+        for path, item in spec_paths.items()
+    }
+    table = {path: tuple(sorted(methods)) for path, methods in app.PATHS.items() if path != "/swagger"}
+    assert documented == table
+
+
+def test_missing_function_name_is_a_clear_startup_error(api_environment, monkeypatch):
+    monkeypatch.delenv("MATH_FUNCTION_NAME")
+    get_settings.cache_clear()
+
+    with pytest.raises(SettingsError, match="MATH_FUNCTION_NAME: Field required"):
+        get_settings()
+
+
+@pytest.mark.parametrize(
+    "name", ["math-durable", "arn:aws:lambda:us-east-1:123456789012:function:math-durable", ""]
+)
+def test_unqualified_function_name_is_refused(api_environment, monkeypatch, name):
+    monkeypatch.setenv("MATH_FUNCTION_NAME", name)
+    get_settings.cache_clear()
+
+    with pytest.raises(SettingsError, match="alias-qualified"):
+        get_settings()
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "qualifier"),
+    [
+        ("math-durable:live", "math-durable", "live"),
+        (
+            "arn:aws:lambda:us-east-1:123456789012:function:math-durable:live",
+            "arn:aws:lambda:us-east-1:123456789012:function:math-durable",
+            "live",
+        ),
+        ("math-durable:$LATEST", "math-durable", "$LATEST"),
+        ("math-durable:7", "math-durable", "7"),
+    ],
+)
+def test_qualified_names_split_into_function_and_qualifier(
+    api_environment, monkeypatch, name, function, qualifier
+):
+    monkeypatch.setenv("MATH_FUNCTION_NAME", name)
+    get_settings.cache_clear()
+
+    assert (get_settings().function_name, get_settings().qualifier) == (function, qualifier)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PREFER_WAIT_MAX_SECONDS", "29"), ("LIST_DEFAULT_LIMIT", "500"), ("MAX_BODY_BYTES", "lots")],
+)
+def test_out_of_range_settings_are_refused(api_environment, monkeypatch, variable, value):
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+
+    with pytest.raises(SettingsError):
+        get_settings()
+
+
+def test_the_lambda_client_takes_its_endpoint_from_aws_configuration(api_environment, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:3001")
+    calculations_client.clear_caches()
+
+    client = calculations_client.lambda_client()
+
+    assert client.meta.endpoint_url == "http://127.0.0.1:3001"
+    assert client is calculations_client.lambda_client()
+    assert client.meta.config.retries["total_max_attempts"] == 3
