@@ -105,6 +105,10 @@ class SettingsCORS(CORSConfig):
             max_age=600,
         )
 
+    def allowed_origin(self, extracted_origin: str) -> str | None:
+        self._allowed_origins = get_settings().cors_origins
+        return super().allowed_origin(extracted_origin)
+
     def to_dict(self, origin: str | None) -> dict[str, str]:
         self._allowed_origins = get_settings().cors_origins
         headers = super().to_dict(origin)
