@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test unit lint format clean bench
+.PHONY: install test unit lint format clean bench run
 
 install: $(STAMP)
 
@@ -14,6 +14,10 @@ $(STAMP): requirements-dev.txt functions/*/requirements.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# The whole product on this machine: API on :3000, Lambda endpoint on :3001 (`python -m local --help`).
+run: install
+	$(BIN)/python -m local $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest

@@ -1,0 +1,81 @@
+"""The README's `aws lambda invoke` command, typed as a user would, against the local Lambda endpoint.
+
+It needs AWS CLI version 2 (`--cli-binary-format` is a v2 flag): Debian's `awscli` package.
+PyPI's `awscli` is version 1; with only that installed, these tests skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+DOCUMENTS = {
+    '{"num1": 10, "num2": 5}': {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
+    '{"num1": 10, "num2": 0}': {
+        "error_details": "One or more operations failed",
+        "errors": {"Division": "division by zero"},
+        "Add": 10,
+        "Subtract": 10,
+        "Multiply": 0,
+    },
+    "{}": {
+        "error_details": "One or more operations failed",
+        "errors": {"Division": "division by zero"},
+        "Add": 0,
+        "Subtract": 0,
+        "Multiply": 0,
+    },
+}
+
+
+def aws_cli_v2() -> str | None:
+    candidates = dict.fromkeys(filter(None, [shutil.which("aws"), "/usr/bin/aws", "/usr/local/bin/aws"]))
+    for candidate in candidates:
+        try:
+            version = subprocess.run([candidate, "--version"], capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if (version.stdout + version.stderr).startswith("aws-cli/2."):
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="module")
+def aws() -> str:
+    binary = aws_cli_v2()
+    if binary is None:
+        pytest.skip("AWS CLI v2 is not installed (Debian package awscli)")
+    return binary
+
+
+@pytest.mark.parametrize("payload", list(DOCUMENTS))
+def test_readme_aws_lambda_invoke_writes_the_documented_answer(aws, lambda_url, tmp_path, payload):
+    environment = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_PAGER": "",
+    }
+    environment.pop("AWS_PROFILE", None)
+
+    command = (
+        f"{aws} lambda invoke --endpoint-url {lambda_url} --function-name math-durable:live "
+        f"--cli-binary-format raw-in-base64-out response.json"
+    ).split()
+    completed = subprocess.run(
+        [*command[:-1], "--payload", payload, command[-1]],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert json.loads(completed.stdout)["StatusCode"] == 200
+    assert json.loads((tmp_path / "response.json").read_text()) == DOCUMENTS[payload]
