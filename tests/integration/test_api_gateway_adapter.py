@@ -1,0 +1,129 @@
+"""The local API endpoint's API Gateway emulation, checked with a tiny echo function of our own."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+
+import pytest
+import requests
+
+from local.api_gateway import ApiServer, FunctionPool
+
+ECHO_FUNCTION = """
+import base64, json, os
+
+def handler(event, context):
+    if event["path"] == "/binary":
+        return {"statusCode": 200, "headers": {"Content-Type": "application/octet-stream"},
+                "body": base64.b64encode(bytes(range(256))).decode(), "isBase64Encoded": True}
+    if event["path"] == "/boom":
+        raise RuntimeError("boom")
+    if event["path"] == "/malformed":
+        return {"body": "no status"}
+    return {
+        "statusCode": 201,
+        "headers": {"Content-Type": "application/json", "X-Single": "one"},
+        "multiValueHeaders": {"Set-Cookie": ["a=1", "b=2"]},
+        "body": json.dumps({"event": event, "remaining": context.get_remaining_time_in_millis(),
+                            "request_id": context.aws_request_id, "env": os.environ.get("ECHO_SETTING")}),
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def echo_url(tmp_path_factory):
+    code = tmp_path_factory.mktemp("echo")
+    (code / "echo_function.py").write_text(ECHO_FUNCTION)
+    pool = FunctionPool(
+        "echo_function.handler", [str(code)], {"ECHO_SETTING": "set-by-runner"}, max_workers=2
+    )
+    server = ApiServer(("127.0.0.1", 0), pool)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    pool.close()
+
+
+def echo(response: requests.Response) -> dict:
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_request_becomes_a_rest_proxy_event_with_resource_and_path_parameters(echo_url):
+    response = requests.post(
+        f"{echo_url}/calculations/abc-1/stop?x=1&x=2&y=",
+        data=b'{"num1": 1}',
+        headers={"Content-Type": "application/json", "X-Api-Key": "k"},
+        timeout=30,
+    )
+
+    body = echo(response)
+    event = body["event"]
+    assert event["httpMethod"] == "POST"
+    assert event["path"] == "/calculations/abc-1/stop"
+    assert event["resource"] == "/calculations/{id}/stop"
+    assert event["pathParameters"] == {"id": "abc-1"}
+    assert event["queryStringParameters"] == {"x": "2", "y": ""}
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": [""]}
+    assert event["headers"]["Content-Type"] == "application/json"
+    assert event["multiValueHeaders"]["X-Api-Key"] == ["k"]
+    assert event["body"] == '{"num1": 1}'
+    assert event["isBase64Encoded"] is False
+    context = event["requestContext"]
+    assert context["requestId"] == response.headers["x-amzn-RequestId"] == body["request_id"]
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["identity"]["apiKey"] == "k"
+    assert context["resourcePath"] == "/calculations/{id}/stop"
+    assert context["stage"]
+    assert abs(context["requestTimeEpoch"] / 1000 - time.time()) < 60
+    assert 0 < body["remaining"] <= 29_000
+    assert body["env"] == "set-by-runner"
+
+
+def test_a_get_without_body_or_query_has_nulls_as_api_gateway_sends(echo_url):
+    event = echo(requests.get(f"{echo_url}/calculations", timeout=30))["event"]
+
+    assert event["resource"] == "/calculations"
+    assert event["pathParameters"] is None
+    assert event["queryStringParameters"] is None
+    assert event["body"] is None
+
+
+def test_a_path_outside_the_resources_goes_to_the_greedy_proxy(echo_url):
+    event = echo(requests.get(f"{echo_url}/nowhere/at/all", timeout=30))["event"]
+
+    assert event["resource"] == "/{proxy+}"
+    assert event["pathParameters"] == {"proxy": "nowhere/at/all"}
+
+
+def test_a_binary_body_is_sent_base64_encoded(echo_url):
+    event = echo(requests.put(f"{echo_url}/swagger", data=b"\xff\xfe\x00", timeout=30))["event"]
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\xff\xfe\x00"
+
+
+def test_the_answer_keeps_status_single_and_multi_value_headers(echo_url):
+    response = requests.get(f"{echo_url}/calculations/x", timeout=30)
+
+    assert response.status_code == 201
+    assert response.headers["X-Single"] == "one"
+    assert response.raw.headers.getlist("Set-Cookie") == ["a=1", "b=2"]
+
+
+def test_a_base64_answer_is_decoded(echo_url):
+    response = requests.get(f"{echo_url}/binary", timeout=30)
+
+    assert response.content == bytes(range(256))
+
+
+@pytest.mark.parametrize("path", ["/boom", "/malformed"])
+def test_a_function_error_or_malformed_answer_is_api_gateways_502(echo_url, path):
+    response = requests.get(f"{echo_url}{path}", timeout=30)
+
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal server error"}
