@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
 
-.PHONY: install test unit lint format clean bench run
+.PHONY: install test unit lint format clean bench run openapi
 
-install: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
 
 # Reinstall whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt functions/*/requirements.txt
@@ -14,6 +15,15 @@ $(STAMP): requirements-dev.txt functions/*/requirements.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
+
+# newman, pinned in package-lock.json, runs the Postman collection in the integration tests.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Regenerate openapi.yaml from the API's resolver (a unit test fails when it drifts).
+openapi: install
+	$(BIN)/python scripts/generate_openapi.py
 
 # The whole product on this machine: API on :3000, Lambda endpoint on :3001 (`python -m local --help`).
 run: install
@@ -38,4 +48,4 @@ format: install
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .ruff_cache
