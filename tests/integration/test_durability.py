@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +13,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from runtime_process import LocalRuntime
 
 BURST = 120
+KILL_AFTER = 20  # accepted starts before the kill: the latest of them are still running
 
 
 def client(url: str):
@@ -35,7 +37,12 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
     lambda_client = client(runtime.lambda_url)
     names = [f"durable-{n}" for n in range(BURST)]
 
+    accepted_count = 0
+    enough_accepted = threading.Event()
+    count_lock = threading.Lock()
+
     def start(n: int) -> bool:
+        nonlocal accepted_count
         try:
             lambda_client.invoke(
                 FunctionName="math-durable:live",
@@ -43,14 +50,18 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
                 DurableExecutionName=names[n],
                 Payload=json.dumps({"num1": n, "num2": 4}),
             )
-            return True
         except (BotoCoreError, ClientError):
             return False  # the runtime died under this request: the client will send it again
+        with count_lock:
+            accepted_count += 1
+            if accepted_count >= KILL_AFTER:
+                enough_accepted.set()
+        return True
 
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(start, n) for n in range(BURST)]
         # When the runtime is killed while the burst is still arriving and running
-        time.sleep(0.4)
+        assert enough_accepted.wait(timeout=60)
         runtime.kill()
         accepted = [f.result() for f in futures]
 
