@@ -22,7 +22,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.models import (
+    APIKey,
+    APIKeyIn,
+    Example,
+    Server,
+    ServerVariable,
+    Tag,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -45,10 +53,11 @@ from models import (
     CalculationSummary,
     FieldError,
     History,
+    Links,
     Problem,
     ResultDocument,
 )
-from settings import get_settings
+from settings import PAGE_SIZE_CEILING, get_settings
 
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
@@ -63,7 +72,7 @@ PATHS = {
     "/swagger": ("GET",),
 }
 PATH_PATTERNS = [
-    (re.compile("^" + re.sub(r"\{id\}", "[^/]+", template) + "/?$"), methods)
+    (template, re.compile("^" + re.sub(r"\{id\}", "[^/]+", template) + "/?$"), methods)
     for template, methods in PATHS.items()
 ]
 CALCULATION_ID_DOC = "Calculation id: 1-64 of A-Z a-z 0-9 - _"
@@ -136,12 +145,54 @@ app = APIGatewayRestResolver(
     serializer=serialize,
     json_body_deserializer=strict_json_body,
 )
-app.enable_swagger(
-    path="/swagger",
-    title="Durable Calculations API",
-    version="1.0.0",
-    description="Starts long-running calculations as AWS Lambda durable executions and follows them.",
-)
+# The spec's metadata, in one place: the Swagger route serves it and `make openapi` writes it.
+OPENAPI: dict[str, Any] = {
+    "title": "Durable Calculations API",
+    "version": "1.0.0",
+    "summary": "Start calculations as AWS Lambda durable executions and follow them over HTTP.",
+    "description": (
+        "`POST /calculations` starts a durable execution that adds, subtracts, multiplies and divides "
+        "two numbers in parallel; the other routes follow it: status, result, per-operation history, "
+        "the list of recent calculations, stopping. Starting is asynchronous (`202` with `Location` "
+        "and `Retry-After`), safe to retry with `Idempotency-Key`, and can wait for the result with "
+        "`Prefer: wait=N`. Every error is an RFC 9457 problem document (`application/problem+json`). "
+        "Deployed, every route needs the stage's API key in `x-api-key`; the local runtime needs none."
+    ),
+    "servers": [
+        Server(
+            url="http://127.0.0.1:{port}",
+            description="The local runtime (`make run`)",
+            variables={"port": ServerVariable(default="3000", description="The API endpoint's port")},
+        ),
+        Server(
+            url="https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}",
+            description="The deployed stage: the stack's `ApiUrl` output",
+            variables={
+                "restApiId": ServerVariable(default="abcde12345", description="The REST API's id"),
+                "region": ServerVariable(default="us-east-1", description="The stack's AWS region"),
+                "stage": ServerVariable(default="v1", description="The template's `StageName`"),
+            },
+        ),
+    ],
+    "tags": [
+        Tag(
+            name="calculations",
+            description="Start a calculation, follow its status, result and history, list and stop them",
+        )
+    ],
+    "security_schemes": {
+        "apiKey": APIKey(
+            name="x-api-key",
+            in_=APIKeyIn.header,
+            description=(
+                "The stage's API key (the stack's `ApiKeyId` output; `aws apigateway get-api-key "
+                "--api-key <id> --include-value`). The local runtime does not check it."
+            ),
+        )
+    },
+    "security": [{"apiKey": []}],
+}
+app.enable_swagger(path="/swagger", **OPENAPI)
 
 
 def _json(status: int, document: Any, headers: dict[str, str] | None = None) -> Response:
@@ -210,24 +261,126 @@ IfNoneMatch = Annotated[
     str | None,
     Header(alias="If-None-Match", description="ETag of a copy you hold; 304 when it is still current"),
 ]
+
+
+# Response headers, documented once; `required` where every response of that status carries them.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "Location": {
+        "description": "The calculation's URL, `/calculations/{id}`",
+        "required": True,
+        "schema": {"type": "string", "examples": ["/calculations/c0ffee"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before asking again",
+        "required": True,
+        "schema": {"type": "integer", "examples": [1]},
+    },
+    "ETag": {
+        "description": "The finished document's version: send it back as `If-None-Match`",
+        "schema": {"type": "string"},
+    },
+    "Preference-Applied": {
+        "description": "`wait=N` when the answer waited for the calculation (RFC 7240)",
+        "schema": {"type": "string", "examples": ["wait=10"]},
+    },
+}
+# Problems that any route may answer, with the headers they carry.
 PROBLEMS = {
-    HTTPStatus.TOO_MANY_REQUESTS: "Lambda throttled the call; retry after Retry-After seconds",
-    HTTPStatus.BAD_GATEWAY: "Lambda refused the call",
-    HTTPStatus.SERVICE_UNAVAILABLE: "Lambda could not be reached; retry after Retry-After seconds",
+    HTTPStatus.TOO_MANY_REQUESTS: (
+        "Lambda throttled the call; retry after Retry-After seconds",
+        "Retry-After",
+    ),
+    HTTPStatus.BAD_GATEWAY: ("Lambda refused the call",),
+    HTTPStatus.SERVICE_UNAVAILABLE: (
+        "Lambda could not be reached; retry after Retry-After seconds",
+        "Retry-After",
+    ),
+}
+# The original pattern's three flows, as inputs and as the documents they end with.
+FLOWS = {
+    "tenAndFive": ("10 and 5: every operation succeeds", {"num1": 10, "num2": 5}),
+    "divisionByZero": ("10 and 0: Division fails, the others succeed", {"num1": 10, "num2": 0}),
+    "noNumbers": ("No numbers: both are 0, so Division fails", {}),
+}
+RESULT_EXAMPLES = {
+    "tenAndFive": {
+        "summary": FLOWS["tenAndFive"][0],
+        "value": {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
+    },
+    "divisionByZero": {
+        "summary": FLOWS["divisionByZero"][0],
+        "value": {
+            "error_details": "One or more operations failed",
+            "errors": {"Division": "division by zero"},
+            "Add": 10,
+            "Subtract": 10,
+            "Multiply": 0,
+        },
+    },
+    "noNumbers": {
+        "summary": FLOWS["noNumbers"][0],
+        "value": {
+            "error_details": "One or more operations failed",
+            "errors": {"Division": "division by zero"},
+            "Add": 0,
+            "Subtract": 0,
+            "Multiply": 0,
+        },
+    },
+}
+CALCULATION_EXAMPLES = {
+    "succeeded": {
+        "summary": FLOWS["tenAndFive"][0],
+        "value": {
+            "id": "c0ffee",
+            "status": "SUCCEEDED",
+            "input": {"num1": 10, "num2": 5},
+            "startedAt": "2025-12-01T12:00:00Z",
+            "endedAt": "2025-12-01T12:00:01Z",
+            "result": RESULT_EXAMPLES["tenAndFive"]["value"],
+            "links": Links.of("c0ffee").document(),
+        },
+    },
+    "operationFailed": {
+        "summary": FLOWS["divisionByZero"][0],
+        "value": {
+            "id": "d1v1de",
+            "status": "FAILED",
+            "input": {"num1": 10, "num2": 0},
+            "startedAt": "2025-12-01T12:00:00Z",
+            "endedAt": "2025-12-01T12:00:01Z",
+            "failedOperations": [{"operation": "Division", "message": "division by zero"}],
+            "partialResults": {"Add": 10, "Subtract": 10, "Multiply": 0},
+            "links": Links.of("d1v1de").document(),
+        },
+    },
 }
 
 
-def _responses(success: dict[int, tuple[str, Any]], *problems: int) -> dict[int, dict[str, Any]]:
-    """OpenAPI responses: the successes with their models, then every problem as a Problem."""
+def _responses(
+    success: dict[int, tuple[Any, ...]],
+    *problems: int,
+    examples: dict[int, dict[str, Any]] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """OpenAPI responses: each success as (description, model, *headers), then every problem."""
     responses: dict[int, dict[str, Any]] = {}
-    for status, (description, model) in success.items():
-        responses[status] = {"description": description}
-        if model is not None:
-            responses[status]["content"] = {JSON: {"model": model}}
+    for status, (description, model, *headers) in success.items():
+        responses[status] = _response(description, model and JSON, model, headers)
+        if examples and status in examples:
+            responses[status]["content"][JSON]["examples"] = examples[status]
     for status in (*problems, *PROBLEMS):
-        description = PROBLEMS.get(status) or HTTPStatus(status).phrase
-        responses[status] = {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+        description, *headers = PROBLEMS.get(status) or (HTTPStatus(status).phrase,)
+        responses[status] = _response(description, PROBLEM_JSON, Problem, headers)
     return responses
+
+
+def _response(description: str, media_type: str | None, model: Any, headers: list[str]) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {}}
+    if media_type:
+        response["content"] = {media_type: {"model": model}}
+    if headers:
+        response["headers"] = {name: RESPONSE_HEADERS[name] for name in headers}
+    return response
 
 
 @app.post(
@@ -241,19 +394,33 @@ def _responses(success: dict[int, tuple[str, Any]], *problems: int) -> dict[int,
     tags=["calculations"],
     responses=_responses(
         {
-            200: ("Finished within the wait asked by `Prefer: wait=N`", Calculation),
-            202: ("Started (or already running); follow `Location`", Calculation),
+            200: (
+                "Finished within the wait asked by `Prefer: wait=N`",
+                Calculation,
+                "Location",
+                "Preference-Applied",
+            ),
+            202: ("Started (or already running); follow `Location`", Calculation, "Location", "Retry-After"),
         },
         400,
         409,
         413,
         415,
         422,
+        examples={200: CALCULATION_EXAMPLES},
     ),
+    operation_id="startCalculation",
 )
 @tracer.capture_method
 def start_calculation(
-    request: CalculationRequest,
+    request: Annotated[
+        CalculationRequest,
+        Body(
+            openapi_examples={
+                name: Example(summary=summary, value=value) for name, (summary, value) in FLOWS.items()
+            }
+        ),
+    ],
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -300,11 +467,15 @@ def start_calculation(
     description="Newest first. Filter by `status`; follow `nextCursor` for the next page.",
     tags=["calculations"],
     responses=_responses({200: ("A page of calculations", CalculationPage)}, 422),
+    operation_id="listCalculations",
 )
 @tracer.capture_method
 def list_calculations(
     status: Annotated[CalculationStatus | None, Query(description="Only calculations in this status")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=1000, description="Page size (default 20, max 100)")] = None,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=PAGE_SIZE_CEILING, description=f"Page size (default 20, at most {PAGE_SIZE_CEILING})"),
+    ] = None,
     cursor: Annotated[
         str | None, Query(max_length=4096, description="`nextCursor` of the previous page")
     ] = None,
@@ -351,7 +522,13 @@ def _read_cursor(cursor: str | None, status: str | None) -> str | None:
         "failed is FAILED and lists them with the partial results. Finished calculations carry an ETag."
     ),
     tags=["calculations"],
-    responses=_responses({200: ("The calculation", Calculation), 304: ("Not modified", None)}, 404, 422),
+    responses=_responses(
+        {200: ("The calculation", Calculation, "ETag"), 304: ("Not modified", None, "ETag")},
+        404,
+        422,
+        examples={200: CALCULATION_EXAMPLES},
+    ),
+    operation_id="getCalculation",
 )
 @tracer.capture_method
 def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None):
@@ -370,14 +547,16 @@ def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None):
     tags=["calculations"],
     responses=_responses(
         {
-            200: ("The result document", ResultDocument),
-            202: ("Still running; retry after Retry-After", Calculation),
-            304: ("Not modified", None),
+            200: ("The result document", ResultDocument, "ETag"),
+            202: ("Still running; retry after Retry-After", Calculation, "Location", "Retry-After"),
+            304: ("Not modified", None, "ETag"),
         },
         404,
         409,
         422,
+        examples={200: RESULT_EXAMPLES},
     ),
+    operation_id="getResult",
 )
 @tracer.capture_method
 def get_result(id: CalculationId, if_none_match: IfNoneMatch = None):
@@ -398,7 +577,10 @@ def get_result(id: CalculationId, if_none_match: IfNoneMatch = None):
         "status, attempts, start and end times, error."
     ),
     tags=["calculations"],
-    responses=_responses({200: ("The operations", History), 304: ("Not modified", None)}, 404, 422),
+    responses=_responses(
+        {200: ("The operations", History, "ETag"), 304: ("Not modified", None, "ETag")}, 404, 422
+    ),
+    operation_id="getHistory",
 )
 @tracer.capture_method
 def get_history(id: CalculationId, if_none_match: IfNoneMatch = None):
@@ -413,6 +595,7 @@ def get_history(id: CalculationId, if_none_match: IfNoneMatch = None):
     description="Stops the durable execution; 409 when the calculation has already ended.",
     tags=["calculations"],
     responses=_responses({200: ("The stopped calculation", Calculation)}, 404, 409, 422),
+    operation_id="stopCalculation",
 )
 @tracer.capture_method
 def stop_calculation(id: CalculationId):
@@ -463,6 +646,12 @@ def _reason(error: dict[str, Any]) -> str:
     return error.get("msg", "is invalid")
 
 
+@app.exception_handler(UnicodeDecodeError)
+def body_not_utf8(error: UnicodeDecodeError) -> Response:
+    # A body that is not UTF-8 reaches the function base64-encoded; decoding it to text fails.
+    return _problem(400, "the request body is not valid JSON: it is not UTF-8 text")
+
+
 @app.exception_handler(RequestUnsupportedContentType)
 def unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
     return _problem(415, f"send the body as {JSON}")
@@ -483,9 +672,15 @@ def invalid_parameter(error: InvalidParameter) -> Response:
 @app.not_found
 def no_route(error: NotFoundError) -> Response:
     path, method = app.current_event.path, app.current_event.http_method.upper()
-    allowed = next((methods for pattern, methods in PATH_PATTERNS if pattern.match(path)), None)
-    if allowed is None:
+    template, allowed = next(
+        ((template, methods) for template, pattern, methods in PATH_PATTERNS if pattern.match(path)),
+        (None, None),
+    )
+    if template is None or allowed is None:
         return _problem(404, f"there is no resource at {path}")
+    if method in allowed and "{id}" in template:
+        # The route exists, but its id holds characters the resolver does not route: not an id.
+        return invalid_parameter(InvalidParameter("id", "must be 1-64 of A-Z a-z 0-9 - _"))
     allow = ", ".join((*allowed, "OPTIONS"))
     return _problem(405, f"{method} is not allowed here; use {' or '.join(allowed)}", Allow=allow)
 

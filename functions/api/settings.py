@@ -16,6 +16,9 @@ QUALIFIED_FUNCTION = re.compile(
     r":(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128})$"
 )
 
+# The largest `limit` the API documents for GET /calculations.
+PAGE_SIZE_CEILING = 100
+
 
 class SettingsError(RuntimeError):
     """A required setting is missing or invalid: the function cannot serve requests."""
@@ -46,8 +49,16 @@ class Settings(BaseModel):
         str,
         Field(alias="CORS_ALLOW_ORIGIN", description="`*` or a comma-separated list of allowed origins"),
     ] = "*"
-    list_default_limit: Annotated[int, Field(alias="LIST_DEFAULT_LIMIT", ge=1, le=1000)] = 20
-    list_max_limit: Annotated[int, Field(alias="LIST_MAX_LIMIT", ge=1, le=1000)] = 100
+    list_default_limit: Annotated[int, Field(alias="LIST_DEFAULT_LIMIT", ge=1, le=PAGE_SIZE_CEILING)] = 20
+    list_max_limit: Annotated[
+        int,
+        Field(
+            alias="LIST_MAX_LIMIT",
+            ge=1,
+            le=PAGE_SIZE_CEILING,
+            description="Largest page size; the spec documents the ceiling, so it may only be lowered",
+        ),
+    ] = PAGE_SIZE_CEILING
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=64, le=6 * 1024 * 1024)] = 16 * 1024
     cache_size: Annotated[
         int, Field(alias="CACHE_SIZE", ge=0, description="Finished calculations kept per warm container")

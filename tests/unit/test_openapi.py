@@ -1,0 +1,196 @@
+"""openapi.yaml: generated from the resolver, valid OpenAPI 3.1, and complete enough to build on."""
+
+import base64
+
+import pytest
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+import app
+from events import FakeLambdaContext, rest_event
+from scripts import generate_openapi
+
+OPERATIONS = {
+    ("post", "/calculations"): "startCalculation",
+    ("get", "/calculations"): "listCalculations",
+    ("get", "/calculations/{id}"): "getCalculation",
+    ("get", "/calculations/{id}/result"): "getResult",
+    ("get", "/calculations/{id}/history"): "getHistory",
+    ("post", "/calculations/{id}/stop"): "stopCalculation",
+}
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict:
+    return yaml.safe_load(generate_openapi.SPEC_PATH.read_text(encoding="utf-8"))
+
+
+def test_committed_spec_equals_a_fresh_generation():
+    committed = generate_openapi.SPEC_PATH.read_text(encoding="utf-8")
+
+    assert committed == generate_openapi.render(), "openapi.yaml is out of date: run `make openapi`"
+
+
+def test_generator_check_mode_reports_whether_the_file_is_current(capsys):
+    assert generate_openapi.main(["--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_spec_is_valid_openapi_3_1(spec):
+    validate(spec)
+
+    assert spec["openapi"].startswith("3.1")
+
+
+def test_the_validator_refuses_a_broken_document(spec):
+    broken = {**spec, "paths": {"/calculations": {"get": {"responses": {"200": {}}}}}}
+
+    with pytest.raises(OpenAPIValidationError):
+        validate(broken)
+
+
+def test_spec_is_the_document_the_swagger_route_serves(call, spec):
+    served = call("GET", "/swagger?format=json")
+
+    assert served.status == 200
+    assert served.json == spec
+
+
+def test_every_route_is_documented_with_a_stable_operation_id(spec):
+    documented = {
+        (method, path): operation["operationId"]
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    }
+
+    assert documented == OPERATIONS
+    for (method, path), _ in OPERATIONS.items():
+        operation = spec["paths"][path][method]
+        assert operation["summary"], (method, path)
+        assert operation["description"], (method, path)
+        assert operation["tags"] == ["calculations"]
+
+
+def test_metadata_names_the_api_its_servers_and_tags(spec):
+    assert spec["info"]["title"] == "Durable Calculations API"
+    assert spec["info"]["version"]
+    assert spec["info"]["description"]
+    local, deployed = spec["servers"]
+    assert local["url"] == "http://127.0.0.1:{port}"
+    assert local["variables"]["port"]["default"] == "3000"
+    assert deployed["url"] == "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}"
+    assert set(deployed["variables"]) == {"restApiId", "region", "stage"}
+    assert [tag["name"] for tag in spec["tags"]] == ["calculations"]
+    assert spec["tags"][0]["description"]
+
+
+def test_the_api_key_scheme_the_template_enables_is_declared(spec):
+    assert spec["components"]["securitySchemes"] == {
+        "apiKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": spec["components"]["securitySchemes"]["apiKey"]["description"],
+        }
+    }
+    assert spec["security"] == [{"apiKey": []}]
+
+
+def test_start_documents_its_request_headers_and_response_headers(spec):
+    start = spec["paths"]["/calculations"]["post"]
+    headers = {parameter["name"].lower() for parameter in start["parameters"] if parameter["in"] == "header"}
+
+    assert {"idempotency-key", "prefer"} <= headers
+    accepted = start["responses"]["202"]["headers"]
+    assert accepted["Location"]["required"]
+    assert accepted["Retry-After"]["required"]
+    assert accepted["Retry-After"]["schema"]["type"] == "integer"
+    assert "Location" in start["responses"]["200"]["headers"]
+
+
+def test_finished_documents_carry_an_etag_and_answer_if_none_match(spec):
+    for path in ("/calculations/{id}", "/calculations/{id}/result", "/calculations/{id}/history"):
+        operation = spec["paths"][path]["get"]
+        assert "ETag" in operation["responses"]["200"]["headers"], path
+        assert "ETag" in operation["responses"]["304"]["headers"], path
+        assert "if-none-match" in {parameter["name"].lower() for parameter in operation["parameters"]}
+
+
+def test_throttling_problems_document_retry_after(spec):
+    for path, item in spec["paths"].items():
+        for operation in item.values():
+            for status in ("429", "503"):
+                assert operation["responses"][status]["headers"]["Retry-After"]["required"], (path, status)
+
+
+def test_every_error_is_a_problem_document(spec):
+    problem = {"$ref": "#/components/schemas/Problem"}
+    for path, item in spec["paths"].items():
+        for operation in item.values():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    assert response["content"] == {"application/problem+json": {"schema": problem}}, (
+                        path,
+                        status,
+                    )
+    assert {"type", "title", "status", "detail", "instance", "errors"} <= set(
+        spec["components"]["schemas"]["Problem"]["properties"]
+    )
+
+
+def test_the_three_original_flows_are_examples(spec):
+    start = spec["paths"]["/calculations"]["post"]["requestBody"]["content"]["application/json"]
+    result = spec["paths"]["/calculations/{id}/result"]["get"]["responses"]["200"]["content"]
+
+    assert {name: example["value"] for name, example in start["examples"].items()} == {
+        "tenAndFive": {"num1": 10, "num2": 5},
+        "divisionByZero": {"num1": 10, "num2": 0},
+        "noNumbers": {},
+    }
+    documents = {name: example["value"] for name, example in result["application/json"]["examples"].items()}
+    assert documents["tenAndFive"] == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+    assert documents["divisionByZero"]["errors"] == {"Division": "division by zero"}
+    assert documents["noNumbers"] == {
+        "error_details": "One or more operations failed",
+        "errors": {"Division": "division by zero"},
+        "Add": 0,
+        "Subtract": 0,
+        "Multiply": 0,
+    }
+
+
+def test_page_size_ceiling_in_the_spec_is_the_one_the_api_enforces(spec, call, lambda_stub):
+    limit = next(
+        parameter
+        for parameter in spec["paths"]["/calculations"]["get"]["parameters"]
+        if parameter["name"] == "limit"
+    )
+    ceiling = limit["schema"]["anyOf"][0]["maximum"]
+
+    refused = call("GET", f"/calculations?limit={ceiling + 1}")
+
+    assert refused.status == 422
+    assert refused.json["errors"][0]["field"] == "limit"
+
+
+# What the contract tests found, pinned here so it stays fixed.
+
+
+def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(call):
+    event = rest_event("POST", "/calculations", body="{}", headers={"Content-Type": "application/json"})
+    event["body"] = base64.b64encode(b'{"num1": \xff\xfe}').decode()
+    event["isBase64Encoded"] = True
+
+    result = app.lambda_handler(event, FakeLambdaContext())
+
+    assert result["statusCode"] == 400
+    assert "not UTF-8" in result["body"]
+
+
+@pytest.mark.parametrize("suffix", ["", "/result", "/history"])
+def test_an_id_with_characters_the_router_cannot_match_is_a_422(call, lambda_stub, suffix):
+    response = call("GET", "/calculations/%C2%8A" + suffix)
+
+    assert response.status == 422
+    assert response.json["errors"] == [{"field": "id", "message": "must be 1-64 of A-Z a-z 0-9 - _"}]
