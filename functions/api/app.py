@@ -356,6 +356,17 @@ CALCULATION_EXAMPLES = {
     },
 }
 
+# How a client follows a calculation it holds (OpenAPI links: generators and testers use them too).
+CALCULATION_LINKS = {
+    operation: {"operationId": operation, "parameters": {"id": "$response.body#/id"}, "description": text}
+    for operation, text in (
+        ("getCalculation", "Its status"),
+        ("getResult", "Its result document, once it has ended"),
+        ("getHistory", "Its per-operation progress"),
+        ("stopCalculation", "Stop it while it runs"),
+    )
+}
+
 
 def _responses(
     success: dict[int, tuple[Any, ...]],
@@ -380,6 +391,8 @@ def _response(description: str, media_type: str | None, model: Any, headers: lis
         response["content"] = {media_type: {"model": model}}
     if headers:
         response["headers"] = {name: RESPONSE_HEADERS[name] for name in headers}
+    if model is Calculation:
+        response["links"] = CALCULATION_LINKS
     return response
 
 

@@ -1,0 +1,91 @@
+"""Swagger UI on the local runtime, in a real headless browser: Debian's chromium driven by playwright."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+from playwright.sync_api import Browser, Page, sync_playwright
+from runtime_process import REPO_ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# No sandbox (CI runs as root), and nothing that reaches for the network on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def swagger(browser: Browser, needs_local, api_url: str) -> Iterator[Page]:
+    """The Swagger UI page, loaded, with the page's own errors collected in `page.errors`."""
+    page = browser.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]
+    page.goto(f"{api_url}/swagger")
+    page.wait_for_selector(".opblock")
+    yield page
+    page.close()
+
+
+def documented_operations() -> set[tuple[str, str]]:
+    spec = yaml.safe_load((REPO_ROOT / "openapi.yaml").read_text(encoding="utf-8"))
+    return {(method.upper(), path) for path, item in spec["paths"].items() for method in item}
+
+
+def test_swagger_ui_loads_and_lists_every_operation(swagger: Page):
+    listed = {
+        (
+            block.locator(".opblock-summary-method").inner_text().strip(),
+            block.locator(".opblock-summary-path").inner_text().replace("\u200b", "").strip(),
+        )
+        for block in swagger.locator(".opblock").all()
+    }
+
+    assert swagger.title() == "Swagger UI"
+    assert swagger.locator(".info .title").inner_text().startswith("Durable Calculations API")
+    assert listed == documented_operations()
+    assert len(listed) == 6
+    assert swagger.errors == []  # type: ignore[attr-defined]
+
+
+def test_try_it_out_starts_a_calculation_and_shows_the_202(swagger: Page, api_url: str):
+    port = str(urlsplit(api_url).port)
+    swagger.fill('input[data-variable="port"]', port)
+    assert swagger.locator(".computed-url code").inner_text() == f"http://127.0.0.1:{port}"
+    start = swagger.locator("#operations-calculations-startCalculation")
+    start.locator(".opblock-summary").click()
+    start.locator(".try-out__btn").click()
+    body = json.loads(start.locator("textarea.body-param__text").input_value())
+
+    start.locator("button.execute").click()
+    live = start.locator(".live-responses-table tbody tr.response")
+    live.wait_for()
+
+    assert body == {"num1": 10, "num2": 5}
+    assert live.locator(".response-col_status").inner_text().strip() == "202"
+    shown = json.loads(live.locator(".response-col_description pre.microlight").first.inner_text())
+    assert shown["status"] in ("RUNNING", "SUCCEEDED")
+    assert shown["input"] == {"num1": 10, "num2": 5}
+    headers = live.locator(".response-col_description").inner_text().lower()
+    assert f"location: /calculations/{shown['id']}" in headers
+    assert swagger.errors == []  # type: ignore[attr-defined]
