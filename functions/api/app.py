@@ -624,7 +624,7 @@ def stop_calculation(id: CalculationId):
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response:
     errors = error.errors()
-    content_type = app.current_event.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _request_content_type()
     if any(e["loc"] and e["loc"][0] == "body" for e in errors) and content_type not in ("", JSON):
         return _problem(415, f"send the body as {JSON}, not {content_type}")
     for e in errors:
@@ -657,6 +657,20 @@ def _reason(error: dict[str, Any]) -> str:
     if error["type"] == "string_pattern_mismatch":
         return "must be 1-64 of A-Z a-z 0-9 - _"
     return error.get("msg", "is invalid")
+
+
+def _request_content_type() -> str:
+    return app.current_event.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@app.exception_handler(ValueError)
+def unreadable_form_body(error: ValueError) -> Response:
+    # The resolver parses form bodies itself before validation, and fails on malformed ones
+    # (multipart without a boundary): for this API that is a body in the wrong media type.
+    content_type = _request_content_type()
+    if content_type not in ("", JSON):
+        return _problem(415, f"send the body as {JSON}, not {content_type}")
+    return unexpected_error(error)
 
 
 @app.exception_handler(UnicodeDecodeError)

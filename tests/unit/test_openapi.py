@@ -194,3 +194,11 @@ def test_an_id_with_characters_the_router_cannot_match_is_a_422(call, lambda_stu
 
     assert response.status == 422
     assert response.json["errors"] == [{"field": "id", "message": "must be 1-64 of A-Z a-z 0-9 - _"}]
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
+def test_a_form_body_is_a_415_even_when_malformed(call, content_type):
+    response = call("POST", "/calculations", body='{"num1": 10}', headers={"Content-Type": content_type})
+
+    assert response.status == 415
+    assert response.json["detail"] == f"send the body as application/json, not {content_type}"
