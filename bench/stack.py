@@ -6,7 +6,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,7 +27,6 @@ from tests.integration.runtime_process import LocalRuntime
 POLL_INTERVAL_SECONDS = 0.005
 PREFER_WAIT_SECONDS = 10
 RESULT_TIMEOUT_SECONDS = 30
-RUN = uuid.uuid4().hex[:8]
 
 
 @contextmanager
@@ -165,6 +163,5 @@ def control_plane_calls(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
     environment = {"AWS_ENDPOINT_URL_LAMBDA": runtime.lambda_url}
     counts = {}
     for endpoint in ENDPOINTS:
-        identifier = f"bench-{RUN}-start" if endpoint == "POST /calculations" else document["id"]
-        counts[endpoint] = probe("calls", endpoint, identifier, environment=environment)
+        counts[endpoint] = probe("calls", endpoint, document["id"], environment=environment)
     return counts
