@@ -499,13 +499,28 @@ def list_calculations(
         raise InvalidParameter("limit", f"must be at most {settings.list_max_limit}")
     status_filter = status.value if status else None
     items, next_marker = calculations_client.list_executions(
-        status_filter, limit, _read_cursor(cursor, status_filter)
+        LAMBDA_STATUSES.get(status, [status_filter]) if status else None,
+        limit,
+        _read_cursor(cursor, status_filter),
     )
+    # Lambda says SUCCEEDED for a calculation whose operations failed; its result decides.
+    summaries = [
+        CalculationSummary.of(calculations_client.describe(item.id) if item.status == "SUCCEEDED" else item)
+        for item in items
+    ]
     page = CalculationPage(
-        items=[CalculationSummary.of(item) for item in items],
+        items=[summary for summary in summaries if status is None or summary.status == status],
         next_cursor=_cursor(next_marker, status_filter) if next_marker else None,
     )
     return _json(200, page.document(), {"Cache-Control": "no-store"})
+
+
+# The Lambda statuses that can hold a calculation of each API status: one whose operations
+# failed ended SUCCEEDED in Lambda and FAILED here.
+LAMBDA_STATUSES = {
+    CalculationStatus.SUCCEEDED: ["SUCCEEDED"],
+    CalculationStatus.FAILED: ["FAILED", "SUCCEEDED"],
+}
 
 
 def _cursor(marker: str, status: str | None) -> str:

@@ -362,7 +362,7 @@ def history(calculation_id: str) -> tuple[list[dict[str, Any]], bool]:
 
 
 def list_executions(
-    status: str | None, limit: int, marker: str | None
+    statuses: list[str] | None, limit: int, marker: str | None
 ) -> tuple[list[ExecutionSummary], str | None]:
     """One page of executions, newest first, and the marker of the next page."""
     settings = get_settings()
@@ -371,7 +371,7 @@ def list_executions(
             FunctionName=settings.function_name,
             Qualifier=settings.qualifier,
             MaxItems=limit,
-            **({"Statuses": [status]} if status else {}),
+            **({"Statuses": statuses} if statuses else {}),
             **({"Marker": marker} if marker else {}),
         )
     items = [

@@ -203,17 +203,20 @@ class CalculationSummary(ApiModel):
     id: str
     status: Annotated[
         CalculationStatus,
-        Field(description="The execution's status; open the calculation to see failed operations"),
+        Field(description="FAILED also when any operation failed; open the calculation to see which"),
     ]
     started_at: datetime
     ended_at: datetime | None = None
     links: Links
 
     @classmethod
-    def of(cls, summary: ExecutionSummary) -> "CalculationSummary":
+    def of(cls, summary: ExecutionSummary | Execution) -> "CalculationSummary":
+        """From a listing, or from the whole execution when its result decides the status."""
         return cls(
             id=summary.id,
-            status=_api_status(summary.status),
+            status=Calculation.of(summary).status
+            if isinstance(summary, Execution)
+            else _api_status(summary.status),
             started_at=summary.started_at,
             ended_at=summary.ended_at,
             links=Links.of(summary.id),

@@ -434,6 +434,10 @@ def test_list_is_newest_first_filtered_and_paged_with_an_opaque_cursor(call, lam
         {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 2, "Statuses": ["SUCCEEDED"]},
     )
 
+    # Lambda's SUCCEEDED may hide failed operations: each is read once to tell
+    for name in ("newest", "older"):
+        lambda_stub.add_response("get_durable_execution", execution(name, result=TEN_FIVE), get_params(name))
+
     first = call("GET", "/calculations?status=SUCCEEDED&limit=2")
 
     assert first.status == 200
@@ -466,6 +470,9 @@ def test_list_is_newest_first_filtered_and_paged_with_an_opaque_cursor(call, lam
             "Marker": "lambda-marker",
         },
     )
+    lambda_stub.add_response(
+        "get_durable_execution", execution("oldest", result=TEN_FIVE), get_params("oldest")
+    )
     second = call("GET", f"/calculations?status=SUCCEEDED&limit=2&cursor={cursor}")
     assert [item["id"] for item in second.json["items"]] == ["oldest"]
     assert "nextCursor" not in second.json
@@ -474,6 +481,48 @@ def test_list_is_newest_first_filtered_and_paged_with_an_opaque_cursor(call, lam
     mismatch = call("GET", f"/calculations?status=RUNNING&limit=2&cursor={cursor}")
     assert mismatch.status == 422
     assert mismatch.json["errors"][0]["field"] == "cursor"
+
+
+def test_list_counts_a_calculation_whose_operations_failed_as_failed(call, lambda_stub):
+    # Given a 10/0 calculation (Lambda: SUCCEEDED), a 10/5 one, and one whose input was refused
+    page = listing("ten-zero", "ten-five", status="SUCCEEDED")
+    page["DurableExecutions"] += listing("refused", status="FAILED")["DurableExecutions"]
+    lambda_stub.add_response(
+        "list_durable_executions_by_function",
+        page,
+        {
+            "FunctionName": "math-durable",
+            "Qualifier": "live",
+            "MaxItems": 20,
+            "Statuses": ["FAILED", "SUCCEEDED"],
+        },
+    )
+    lambda_stub.add_response(
+        "get_durable_execution", execution("ten-zero", result=TEN_ZERO), get_params("ten-zero")
+    )
+    lambda_stub.add_response(
+        "get_durable_execution", execution("ten-five", result=TEN_FIVE), get_params("ten-five")
+    )
+
+    # When listing FAILED calculations
+    failed = call("GET", "/calculations?status=FAILED")
+
+    # Then the failed operations count, and the finished calculations are cached for the next page
+    assert failed.status == 200
+    assert [(item["id"], item["status"]) for item in failed.json["items"]] == [
+        ("ten-zero", "FAILED"),
+        ("refused", "FAILED"),
+    ]
+    lambda_stub.add_response(
+        "list_durable_executions_by_function",
+        listing("ten-zero", "ten-five", status="SUCCEEDED"),
+        {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 20},
+    )
+    everything = call("GET", "/calculations")
+    assert [(item["id"], item["status"]) for item in everything.json["items"]] == [
+        ("ten-zero", "FAILED"),
+        ("ten-five", "SUCCEEDED"),
+    ]
 
 
 def test_list_uses_the_default_page_size(call, lambda_stub):
