@@ -19,6 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from typing import Any
@@ -336,32 +337,22 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         server_version = "local-api-gateway"
 
-        def do_GET(self) -> None:
-            self._handle("GET")
-
-        def do_POST(self) -> None:
-            self._handle("POST")
-
-        def do_PUT(self) -> None:
-            self._handle("PUT")
-
-        def do_PATCH(self) -> None:
-            self._handle("PATCH")
-
-        def do_DELETE(self) -> None:
-            self._handle("DELETE")
-
-        def do_HEAD(self) -> None:
-            self._handle("HEAD")
-
-        def do_OPTIONS(self) -> None:
-            self._handle("OPTIONS")
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the function (TRACE and made-up ones too), which answers
+            # 405 with Allow, instead of the standard library's HTML 501 page.
+            if name.startswith("do_"):
+                return partial(self._handle, name.removeprefix("do_"))
+            raise AttributeError(name)
 
         def _handle(self, method: str) -> None:
             request_id = str(uuid.uuid4())
             started = time.monotonic()
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
+            declared = self.headers.get("Content-Length") or "0"
+            length = int(declared) if declared.isdigit() else -1
+            if length < 0:
+                self.close_connection = True
+                answer = gateway_message(400, "Invalid Content-Length")
+            elif length > MAX_BODY_BYTES:
                 self.close_connection = True
                 answer = gateway_message(413, "Request Too Long")
             else:
