@@ -5,9 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install test unit lint format clean bench run openapi
+.PHONY: install test-tools system-packages test unit lint format clean bench run openapi
 
-install: $(STAMP) $(NPM_STAMP)
+# What running the product needs: the Python virtual environment.
+install: $(STAMP)
+
+# What the whole test suite needs on top: newman (npm), chromium and the AWS CLI v2 (Debian).
+test-tools: install $(NPM_STAMP) system-packages
 
 # Reinstall whenever a pinned requirement changes.
 $(STAMP): requirements-dev.txt functions/*/requirements.txt
@@ -21,6 +25,9 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+system-packages:
+	@scripts/install-system-packages.sh
+
 # Regenerate openapi.yaml from the API's resolver (a unit test fails when it drifts).
 openapi: install
 	$(BIN)/python scripts/generate_openapi.py
@@ -29,7 +36,7 @@ openapi: install
 run: install
 	$(BIN)/python -m local $(ARGS)
 
-test: install
+test: test-tools
 	$(BIN)/python -m pytest
 
 unit: install

@@ -1,17 +1,17 @@
 """The README's `aws lambda invoke` command, typed as a user would, against the local Lambda endpoint.
 
 It needs AWS CLI version 2 (`--cli-binary-format` is a v2 flag): Debian's `awscli` package.
-PyPI's `awscli` is version 1; with only that installed, these tests skip.
+PyPI's `awscli` is version 1; with only that installed, these tests skip (and fail under CI).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest
+from system_tools import aws_cli_v2
 
 DOCUMENTS = {
     '{"num1": 10, "num2": 5}': {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
@@ -32,24 +32,9 @@ DOCUMENTS = {
 }
 
 
-def aws_cli_v2() -> str | None:
-    candidates = dict.fromkeys(filter(None, [shutil.which("aws"), "/usr/bin/aws", "/usr/local/bin/aws"]))
-    for candidate in candidates:
-        try:
-            version = subprocess.run([candidate, "--version"], capture_output=True, text=True, timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        if (version.stdout + version.stderr).startswith("aws-cli/2."):
-            return candidate
-    return None
-
-
 @pytest.fixture(scope="module")
 def aws() -> str:
-    binary = aws_cli_v2()
-    if binary is None:
-        pytest.skip("AWS CLI v2 is not installed (Debian package awscli)")
-    return binary
+    return aws_cli_v2()
 
 
 @pytest.mark.parametrize("payload", list(DOCUMENTS))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -11,8 +10,8 @@ import pytest
 import yaml
 from playwright.sync_api import Browser, Page, sync_playwright
 from runtime_process import REPO_ROOT
+from system_tools import chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # No sandbox (CI runs as root), and nothing that reaches for the network on its own.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,8 +26,9 @@ TIMEOUT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    executable = chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
