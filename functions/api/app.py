@@ -13,22 +13,15 @@ import uuid
 from datetime import UTC, datetime
 from functools import partial
 from http import HTTPStatus
+from importlib.resources import files
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
-)
-from aws_lambda_powertools.event_handler.openapi.models import (
-    APIKey,
-    APIKeyIn,
-    Example,
-    Server,
-    ServerVariable,
-    Tag,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -58,6 +51,7 @@ from models import (
     ResultDocument,
 )
 from settings import PAGE_SIZE_CEILING, get_settings
+from tracing import create_tracer
 
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
@@ -80,7 +74,7 @@ CALCULATION_ID_DOC = "Calculation id: 1-64 of A-Z a-z 0-9 - _"
 RFC_9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 
 logger = Logger()
-tracer = Tracer()
+tracer = create_tracer()
 metrics = Metrics()
 
 
@@ -146,6 +140,8 @@ app = APIGatewayRestResolver(
     json_body_deserializer=strict_json_body,
 )
 # The spec's metadata, in one place: the Swagger route serves it and `make openapi` writes it.
+# Plain data, which Powertools validates into its OpenAPI models when it builds the spec: importing
+# those models costs ~40 ms, so they load with the first spec, not with every cold start.
 OPENAPI: dict[str, Any] = {
     "title": "Durable Calculations API",
     "version": "1.0.0",
@@ -159,40 +155,64 @@ OPENAPI: dict[str, Any] = {
         "Deployed, every route needs the stage's API key in `x-api-key`; the local runtime needs none."
     ),
     "servers": [
-        Server(
-            url="http://127.0.0.1:{port}",
-            description="The local runtime (`make run`)",
-            variables={"port": ServerVariable(default="3000", description="The API endpoint's port")},
-        ),
-        Server(
-            url="https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}",
-            description="The deployed stage: the stack's `ApiUrl` output",
-            variables={
-                "restApiId": ServerVariable(default="abcde12345", description="The REST API's id"),
-                "region": ServerVariable(default="us-east-1", description="The stack's AWS region"),
-                "stage": ServerVariable(default="v1", description="The template's `StageName`"),
+        {
+            "url": "http://127.0.0.1:{port}",
+            "description": "The local runtime (`make run`)",
+            "variables": {"port": {"default": "3000", "description": "The API endpoint's port"}},
+        },
+        {
+            "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}",
+            "description": "The deployed stage: the stack's `ApiUrl` output",
+            "variables": {
+                "restApiId": {"default": "abcde12345", "description": "The REST API's id"},
+                "region": {"default": "us-east-1", "description": "The stack's AWS region"},
+                "stage": {"default": "v1", "description": "The template's `StageName`"},
             },
-        ),
+        },
     ],
     "tags": [
-        Tag(
-            name="calculations",
-            description="Start a calculation, follow its status, result and history, list and stop them",
-        )
+        {
+            "name": "calculations",
+            "description": "Start a calculation, follow its status, result and history, list and stop them",
+        }
     ],
     "security_schemes": {
-        "apiKey": APIKey(
-            name="x-api-key",
-            in_=APIKeyIn.header,
-            description=(
+        "apiKey": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-api-key",
+            "description": (
                 "The stage's API key (the stack's `ApiKeyId` output; `aws apigateway get-api-key "
                 "--api-key <id> --include-value`). The local runtime does not check it."
             ),
-        )
+        }
     },
     "security": [{"apiKey": []}],
 }
-app.enable_swagger(path="/swagger", **OPENAPI)
+
+
+@app.get("/swagger", include_in_schema=False)
+def swagger():
+    """Swagger UI with the spec inlined; `?format=json` is the spec alone.
+
+    What Powertools' `enable_swagger` serves, with its own HTML, assets and serialization, but
+    registered without importing its OpenAPI models at cold start: they load here, on first use.
+    """
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    query = app.current_event.query_string_parameters or {}
+    if query.get("format") == "oauth2-redirect":
+        return Response(
+            status_code=200, content_type="text/html", body=swagger_ui.generate_oauth2_redirect_html()
+        )
+    # `</` escaped so that the spec cannot close the <script> element it is inlined in.
+    spec = app.get_openapi_json_schema(**OPENAPI).replace("</", "<\\/")
+    if query.get("format") == "json":
+        return Response(status_code=200, content_type=JSON, body=spec)
+    script = (files(swagger_ui) / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
+    style = (files(swagger_ui) / "swagger-ui.min.css").read_text(encoding="utf-8")
+    html = swagger_ui.generate_swagger_html(spec, script, style, None, None, False)
+    return Response(status_code=200, content_type="text/html", body=html)
 
 
 def _json(status: int, document: Any, headers: dict[str, str] | None = None) -> Response:
@@ -430,7 +450,7 @@ def start_calculation(
         CalculationRequest,
         Body(
             openapi_examples={
-                name: Example(summary=summary, value=value) for name, (summary, value) in FLOWS.items()
+                name: {"summary": summary, "value": value} for name, (summary, value) in FLOWS.items()
             }
         ),
     ],
