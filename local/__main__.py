@@ -77,7 +77,8 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         "--api-workers",
         type=int,
         default=_env_int("LOCAL_API_WORKERS", 8),
-        help="most API requests served at once: one process each, as Lambda environments",
+        help="most API requests served at once: one process each, as Lambda environments, "
+        "all started in the background at start-up",
     )
     parser.add_argument(
         "--verbose",

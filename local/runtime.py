@@ -30,12 +30,11 @@ from aws_durable_execution_sdk_python_testing.invoker import InProcessInvoker
 from aws_durable_execution_sdk_python_testing.model import Execution as ExecutionSummary
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
 from aws_durable_execution_sdk_python_testing.scheduler import Scheduler
-from aws_durable_execution_sdk_python_testing.stores.memory import InMemoryExecutionStore
-from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
 from aws_durable_execution_sdk_python_testing.worker.registry import ExecutionRegistry
 
 from local import sdk_internals
 from local.functions import ACCOUNT_ID, FUNCTION_NAME, REGION, FunctionRef, execution_arn_prefix
+from local.store import WriteThroughStore
 
 EXECUTION_TIMEOUT_SECONDS = 900
 RETENTION_PERIOD_DAYS = 7
@@ -83,13 +82,10 @@ class DurableRuntime:
     """Starts, follows, lists and stops executions of one in-process durable handler."""
 
     def __init__(self, handler: Callable, data_dir: Path | None) -> None:
-        """`data_dir` None keeps everything in memory; otherwise SQLite in that folder."""
-        self.store: SQLiteExecutionStore | InMemoryExecutionStore
-        if data_dir is None:
-            self.store = InMemoryExecutionStore()
-        else:
+        """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder."""
+        if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
-            self.store = SQLiteExecutionStore.create_and_initialize(data_dir / DATABASE_FILE)
+        self.store = WriteThroughStore(data_dir / DATABASE_FILE if data_dir is not None else None)
         self._scheduler = Scheduler()
         self._registry = ExecutionRegistry(self.store, self._scheduler)
         clock = RealClock()
@@ -120,9 +116,14 @@ class DurableRuntime:
         self.executor.shutdown()
         self._registry.shutdown()
         self._scheduler.stop()
+        self.store.close()
 
     def _resume_in_flight(self) -> int:
-        running, _ = self.store.query(function_name=FUNCTION_NAME, status_filter="RUNNING")
+        running = [
+            execution
+            for execution in self.store.list_all()
+            if execution.start_input.function_name == FUNCTION_NAME and not execution.is_complete
+        ]
         now = datetime.now(UTC)
         for execution in running:
             started = execution.get_operation_execution_started().start_timestamp or now
@@ -142,9 +143,8 @@ class DurableRuntime:
         """Start an execution; the same name and payload again returns the existing one."""
         name = execution_name or str(uuid.uuid4())
         with self._start_lock:
-            found, _ = self.store.query(function_name=FUNCTION_NAME, execution_name=name, limit=1)
-            if found:
-                existing = found[0]
+            existing = self.store.find(FUNCTION_NAME, name)
+            if existing is not None:
                 if not _same_payload(existing.start_input.input, payload):
                     raise DurableExecutionAlreadyStartedException(
                         f"Durable execution with name {name} already exists with a different input"
@@ -233,23 +233,16 @@ class DurableRuntime:
         """Newest first unless `reverse_order`, as Lambda lists them."""
         offset, limit = _offset(marker), _page_size(max_items)
         prefixes = [execution_arn_prefix(function.version)] if function.version else []
-        wanted = set(statuses)
-        if isinstance(self.store, SQLiteExecutionStore):
-            page, more = sdk_internals.filter_sql(
-                self.store,
-                arn_prefixes=prefixes,
-                execution_name=execution_name,
-                statuses=sorted(wanted),
-                started_after=started_after,
-                started_before=started_before,
-                newest_first=not reverse_order,
-                offset=offset,
-                limit=limit,
-            )
-        else:
-            page, more = self._filter_memory(
-                prefixes, execution_name, wanted, started_after, started_before, reverse_order, offset, limit
-            )
+        page, more = self._filter(
+            prefixes,
+            execution_name,
+            set(statuses),
+            started_after,
+            started_before,
+            reverse_order,
+            offset,
+            limit,
+        )
         response: dict[str, Any] = {
             "DurableExecutions": [
                 ExecutionSummary.from_execution(e, e.current_status().value, REGION).to_dict() for e in page
@@ -259,7 +252,7 @@ class DurableRuntime:
             response["NextMarker"] = str(offset + len(page))
         return response
 
-    def _filter_memory(
+    def _filter(
         self,
         prefixes: list[str],
         execution_name: str | None,
@@ -273,17 +266,23 @@ class DurableRuntime:
         def started(execution: Execution) -> datetime:
             return execution.get_operation_execution_started().start_timestamp
 
+        if execution_name is not None:
+            named = self.store.find(FUNCTION_NAME, execution_name)
+            candidates = [named] if named is not None else []
+        else:
+            candidates = self.store.list_all()  # in the order they were first saved
         matching = [
-            e
-            for e in self.store.list_all()
+            (started(e), order, e)
+            for order, e in enumerate(candidates)
             if (not prefixes or e.durable_execution_arn.startswith(tuple(prefixes)))
-            and (execution_name is None or e.start_input.execution_name == execution_name)
             and (not statuses or e.current_status().value in statuses)
             and (started_after is None or started(e) >= started_after)
             and (started_before is None or started(e) <= started_before)
         ]
-        matching.sort(key=started, reverse=not reverse_order)
-        return matching[offset : offset + limit], len(matching) > offset + limit
+        # Same start time: the one saved later counts as the newer.
+        matching.sort(key=lambda item: item[:2], reverse=not reverse_order)
+        page = [e for _, _, e in matching[offset : offset + limit]]
+        return page, len(matching) > offset + limit
 
     def stop(self, execution_arn: str, error: dict[str, Any] | None) -> dict[str, Any]:
         """Stop a running execution, keeping the caller's error as the stop reason."""

@@ -1,23 +1,20 @@
 """Every use of the testing package's non-public members, in one place.
 
 The package (aws-durable-execution-sdk-python-testing, pinned to 1.4.0) has no public way to
-start an execution under a given ARN, to resume one that a previous process left RUNNING, to be
-told when any execution ends, or to filter a listing by several statuses and a version. This
-module reaches into its executor and its SQLite schema for exactly those four things, so a
-version bump needs checking here and nowhere else (tests/integration/test_runtime_internals.py).
+start an execution under a given ARN, to resume one that a previous process left RUNNING, or to
+be told when any execution ends. This module reaches into its executor for exactly those three
+things, so a version bump needs checking here and nowhere else
+(tests/integration/test_runtime_internals.py). The SQLite schema the runtime's store writes is
+the package's too (local/store.py).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from contextlib import closing
-from datetime import datetime
+from collections.abc import Callable
 
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.executor import Executor
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
-from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
 
 EndListener = Callable[[str], None]
 
@@ -60,50 +57,3 @@ def start_execution(
 def resume_execution(executor: Executor, execution: Execution, timeout_seconds: int) -> None:
     """Re-arm a stored RUNNING execution's timeout and invoke it again; the SDK replays it."""
     executor._launch_execution(execution, timeout_seconds)
-
-
-def filter_sql(
-    store: SQLiteExecutionStore,
-    *,
-    arn_prefixes: Iterable[str],
-    execution_name: str | None,
-    statuses: Iterable[str],
-    started_after: datetime | None,
-    started_before: datetime | None,
-    newest_first: bool,
-    offset: int,
-    limit: int,
-) -> tuple[list[Execution], bool]:
-    """One page of executions straight from the store's `executions` table, and whether more exist."""
-    conditions: list[str] = []
-    params: list[object] = []
-    prefixes = list(arn_prefixes)
-    if prefixes:
-        conditions.append(
-            "(" + " OR ".join("substr(durable_execution_arn, 1, ?) = ?" for _ in prefixes) + ")"
-        )
-        for prefix in prefixes:
-            params += [len(prefix), prefix]
-    if execution_name is not None:
-        conditions.append("execution_name = ?")
-        params.append(execution_name)
-    status_list = list(statuses)
-    if status_list:
-        conditions.append(f"status IN ({', '.join('?' for _ in status_list)})")
-        params += status_list
-    if started_after is not None:
-        conditions.append("start_timestamp >= ?")
-        params.append(started_after.timestamp())
-    if started_before is not None:
-        conditions.append("start_timestamp <= ?")
-        params.append(started_before.timestamp())
-    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    order = "DESC" if newest_first else "ASC"
-    sql = (
-        f"SELECT data FROM executions {where} "
-        f"ORDER BY start_timestamp {order}, rowid {order} LIMIT ? OFFSET ?"
-    )
-    with closing(store._get_connection()) as conn:
-        rows = conn.execute(sql, [*params, limit + 1, offset]).fetchall()
-    executions = [Execution.from_json_dict(json.loads(data)) for (data,) in rows[:limit]]
-    return executions, len(rows) > limit

@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from runtime_process import REPO_ROOT, LocalRuntime
 
@@ -21,6 +23,33 @@ def test_it_starts_with_a_banner_naming_both_urls_and_stops_cleanly_on_sigterm(n
     assert "curl -i -X POST" in output
     assert "aws lambda invoke" in output
     assert output.rstrip().endswith("Stopped.")
+
+
+def api_worker_processes(pid: int) -> int:
+    """Children of `pid` that are multiprocessing workers (not its resource tracker)."""
+    children = " ".join(path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")).split()
+    return sum(
+        b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        for child in children
+        if Path(f"/proc/{child}").exists()
+    )
+
+
+def test_every_api_worker_process_is_started_at_start_up_without_a_request(needs_local, tmp_path):
+    # Given a runtime with a pool of three API workers, and no request sent to it
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "run.log", "--api-workers", "3").start()
+    try:
+        # When it has had a few seconds to warm up
+        deadline = time.monotonic() + 30
+        while (started := api_worker_processes(runtime.process.pid)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)
+
+        # Then all three worker processes are running, and no more
+        assert started == 3
+        assert api_worker_processes(runtime.process.pid) == 3
+    finally:
+        assert runtime.stop() == 0
 
 
 def test_a_port_already_taken_stops_start_up_with_a_clear_message(needs_local, tmp_path):

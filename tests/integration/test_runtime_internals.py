@@ -1,4 +1,5 @@
-"""The runtime in-process: what leans on the testing package's non-public members (local/sdk_internals.py)."""
+"""The runtime in-process: what leans on the testing package's non-public members (local/sdk_internals.py)
+and its SQLite schema (local/store.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
 
 from local.functions import ACCOUNT_ID, FUNCTION_NAME, execution_arn_prefix, resolve
-from local.runtime import DurableRuntime
+from local.runtime import DATABASE_FILE, DurableRuntime
 
 LIVE = resolve("math-durable:live")
 ANY_VERSION = resolve("math-durable", default_latest=False)
@@ -98,3 +100,63 @@ def test_a_running_execution_left_in_the_store_is_resumed_by_the_next_runtime(tm
     assert resumed == 1
     assert ended is not None
     assert json.loads(ended.result.result) == {"Add": 10, "Subtract": 6, "Multiply": 16, "Division": 4.0}
+
+
+def test_every_execution_is_in_sqlite_when_it_ends_in_the_package_schema(tmp_path):
+    from durable_math import lambda_handler
+
+    # Given a runtime on a data folder, with one calculation run to its end
+    runtime = DurableRuntime(lambda_handler, tmp_path)
+    runtime.open()
+    try:
+        arn = runtime.start(LIVE, '{"num1": 9, "num2": 3}', "persisted").execution_arn
+        assert runtime.wait(arn, timeout=30) is not None
+
+        # When the testing package's own SQLite store reads the same file, the runtime still running
+        stored = SQLiteExecutionStore(tmp_path / DATABASE_FILE).load(arn)
+    finally:
+        runtime.close()
+
+    # Then the execution is there, ended, with its result
+    assert stored.current_status().value == "SUCCEEDED"
+    assert json.loads(stored.result.result) == {"Add": 12, "Subtract": 6, "Multiply": 27, "Division": 3.0}
+
+
+def test_a_data_folder_the_package_store_wrote_opens_with_its_executions_listed(tmp_path):
+    from durable_math import lambda_handler
+
+    # Given a finished execution saved by the testing package's SQLite store
+    invocation_id = str(uuid.uuid4())
+    arn = f"{execution_arn_prefix('1')}from-package/{invocation_id}"
+    execution = Execution(
+        durable_execution_arn=arn,
+        start_input=StartDurableExecutionInput(
+            account_id=ACCOUNT_ID,
+            function_name=FUNCTION_NAME,
+            function_qualifier="1",
+            execution_name="from-package",
+            execution_timeout_seconds=900,
+            execution_retention_period_days=7,
+            invocation_id=invocation_id,
+            input="{}",
+        ),
+        operations=[],
+    )
+    execution.start()
+    execution.complete_success(result='{"Add": 0}')
+    SQLiteExecutionStore.create_and_initialize(tmp_path / DATABASE_FILE).save(execution)
+
+    # When the runtime opens the folder
+    runtime = DurableRuntime(lambda_handler, tmp_path)
+    try:
+        resumed = runtime.open()
+        listed = runtime.list(ANY_VERSION, execution_name="from-package")["DurableExecutions"]
+        described = runtime.describe(arn)
+    finally:
+        runtime.close()
+
+    # Then nothing is resumed, and the execution is listed and described as it ended
+    assert resumed == 0
+    assert [item["DurableExecutionArn"] for item in listed] == [arn]
+    assert described["Status"] == "SUCCEEDED"
+    assert described["Result"] == '{"Add": 0}'

@@ -1,0 +1,124 @@
+"""Where the runtime keeps executions: in memory for every read, written through to SQLite.
+
+The testing package's `SQLiteExecutionStore` opens a connection, sets the journal mode and
+parses the whole execution on every load, and the executor loads an execution some twenty times
+per calculation. This store answers loads, lists and queries from memory and writes each save
+to SQLite, on one connection, before it returns: a process killed at any moment loses nothing it
+had acknowledged. It keeps the package's schema, so a data folder either store wrote opens in
+the other, and it reads every execution back at start-up, which is what the resume needs.
+
+WAL with `synchronous=NORMAL`: every commit is in the write-ahead log, in the operating system's
+cache, before `save` returns, so a killed process loses nothing; only a crash of the machine
+itself can undo the last commits (the database stays consistent). That is durable enough for a
+runtime on a developer's machine, and it saves an fsync per checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+from aws_durable_execution_sdk_python_testing.exceptions import ResourceNotFoundException
+from aws_durable_execution_sdk_python_testing.execution import Execution
+from aws_durable_execution_sdk_python_testing.stores.base import BaseExecutionStore
+from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
+
+logger = logging.getLogger("local.store")
+
+_UPSERT = (
+    "INSERT OR REPLACE INTO executions (durable_execution_arn, function_name, execution_name, status,"
+    " start_timestamp, end_timestamp, data) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class WriteThroughStore(BaseExecutionStore):
+    """Executions by ARN in memory; with a database, every save is committed there before it returns.
+
+    Loads hand out the stored object itself, as the package's in-memory store does: the executor
+    runs each execution's operations one at a time on its own lane, and `Execution` guards its
+    state with its own lock.
+    """
+
+    def __init__(self, database: Path | None = None) -> None:
+        """`database` None keeps executions in memory only (lost when the process ends)."""
+        self._lock = threading.Lock()
+        self._executions: dict[str, Execution] = {}
+        self._by_name: dict[tuple[str, str | None], str] = {}
+        self._connection: sqlite3.Connection | None = None
+        if database is not None:
+            # The package's own initialisation creates its table and indexes if they are missing.
+            SQLiteExecutionStore.create_and_initialize(database)
+            self._connection = sqlite3.connect(database, timeout=30.0, check_same_thread=False)
+            self._connection.execute("PRAGMA journal_mode=WAL")
+            self._connection.execute("PRAGMA synchronous=NORMAL")
+            self._load_all()
+
+    def _load_all(self) -> None:
+        assert self._connection is not None
+        rows = self._connection.execute(
+            "SELECT durable_execution_arn, data FROM executions ORDER BY start_timestamp, rowid"
+        ).fetchall()
+        for arn, data in rows:
+            try:
+                execution = Execution.from_json_dict(json.loads(data))
+            except (ValueError, KeyError, TypeError) as error:
+                logger.warning("skipping unreadable execution %s: %s", arn, error)
+                continue
+            self._remember(execution)
+
+    def _remember(self, execution: Execution) -> None:
+        self._executions[execution.durable_execution_arn] = execution
+        key = (execution.start_input.function_name, execution.start_input.execution_name)
+        self._by_name[key] = execution.durable_execution_arn
+
+    def save(self, execution: Execution) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._write(self._connection, execution)
+            self._remember(execution)
+
+    def update(self, execution: Execution) -> None:
+        self.save(execution)
+
+    @staticmethod
+    def _write(connection: sqlite3.Connection, execution: Execution) -> None:
+        started = execution.operations[0] if execution.operations else None
+        start_timestamp = started.start_timestamp if started else None
+        end_timestamp = started.end_timestamp if started else None
+        row = (
+            execution.durable_execution_arn,
+            execution.start_input.function_name,
+            execution.start_input.execution_name,
+            execution.current_status().value,
+            start_timestamp.timestamp() if start_timestamp else None,
+            end_timestamp.timestamp() if end_timestamp else None,
+            json.dumps(execution.to_json_dict()),
+        )
+        with connection:  # one transaction, committed on leaving
+            connection.execute(_UPSERT, row)
+
+    def load(self, execution_arn: str) -> Execution:
+        with self._lock:
+            execution = self._executions.get(execution_arn)
+        if execution is None:
+            raise ResourceNotFoundException("Durable Execution does not exist")
+        return execution
+
+    def find(self, function_name: str, execution_name: str) -> Execution | None:
+        """The execution of `function_name` with that name, if there is one."""
+        with self._lock:
+            arn = self._by_name.get((function_name, execution_name))
+            return self._executions[arn] if arn is not None else None
+
+    def list_all(self) -> list[Execution]:
+        with self._lock:
+            return list(self._executions.values())
+
+    def close(self) -> None:
+        """Close the database; a save after this raises `sqlite3.ProgrammingError`."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
