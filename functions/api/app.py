@@ -211,7 +211,9 @@ def swagger():
         return Response(status_code=200, content_type=JSON, body=spec)
     script = (files(swagger_ui) / "swagger-ui-bundle.min.js").read_text(encoding="utf-8")
     style = (files(swagger_ui) / "swagger-ui.min.css").read_text(encoding="utf-8")
-    html = swagger_ui.generate_swagger_html(spec, script, style, None, None, False)
+    html = swagger_ui.generate_swagger_html(
+        spec, script, style, swagger_base_url=None, oauth2_config=None, persist_authorization=False
+    )
     return Response(status_code=200, content_type="text/html", body=html)
 
 
