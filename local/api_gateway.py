@@ -137,7 +137,8 @@ def build_event(
                 "user": None,
                 "userArn": None,
             },
-            "path": f"/{STAGE}{path}",
+            # The path as the client typed it: local URLs carry no stage, as on a custom domain.
+            "path": path,
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),

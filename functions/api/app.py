@@ -268,9 +268,18 @@ def _prefer_wait(prefer: str | None) -> int:
     return min(int(match.group(1)), get_settings().prefer_wait_max_seconds)
 
 
-def _running_headers(calculation_id: str, location: str | None = None) -> dict[str, str]:
+def _base_path() -> str:
+    """What the client's URL holds before the API's own paths: `/Prod` on API Gateway's
+    default endpoint; nothing on a custom domain or the local runtime. Links and Location
+    carry it so that they resolve against the URL the client used."""
+    event = app.current_event
+    requested = event.request_context.path or event.path
+    return requested.removesuffix(event.path) if requested.endswith(event.path) else ""
+
+
+def _running_headers(calculation_id: str) -> dict[str, str]:
     return {
-        "Location": location or f"/calculations/{calculation_id}",
+        "Location": f"{_base_path()}/calculations/{calculation_id}",
         "Retry-After": str(get_settings().retry_after_seconds),
         "Cache-Control": "no-store",
     }
@@ -486,10 +495,14 @@ def start_calculation(
         metrics.add_metric(name="CalculationsStarted", unit=MetricUnit.Count, value=1)
         logger.info("calculation started")
 
-    calculation = Calculation.of(execution) if execution else Calculation.started(calculation_id, request)
-    location = f"/calculations/{calculation_id}"
+    base_path = _base_path()
+    calculation = (
+        Calculation.of(execution, base_path)
+        if execution
+        else Calculation.started(calculation_id, request, base_path)
+    )
     if execution is not None and execution.ended:
-        headers = {"Location": location, "Cache-Control": "no-store"}
+        headers = {"Location": f"{base_path}/calculations/{calculation_id}", "Cache-Control": "no-store"}
         if finished:
             headers["Preference-Applied"] = f"wait={wait}"
         return _json(200, calculation.document(), headers)
@@ -527,7 +540,9 @@ def list_calculations(
     )
     # Lambda says SUCCEEDED for a calculation whose operations failed; its result decides.
     summaries = [
-        CalculationSummary.of(calculations_client.describe(item.id) if item.status == "SUCCEEDED" else item)
+        CalculationSummary.of(
+            calculations_client.describe(item.id) if item.status == "SUCCEEDED" else item, _base_path()
+        )
         for item in items
     ]
     page = CalculationPage(
@@ -584,7 +599,7 @@ def _read_cursor(cursor: str | None, status: str | None) -> str | None:
 def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None):
     logger.append_keys(calculation_id=id)
     execution = calculations_client.describe(id)
-    return _cacheable(Calculation.of(execution).document(), execution.ended, if_none_match)
+    return _cacheable(Calculation.of(execution, _base_path()).document(), execution.ended, if_none_match)
 
 
 @app.get(
@@ -613,7 +628,7 @@ def get_result(id: CalculationId, if_none_match: IfNoneMatch = None):
     logger.append_keys(calculation_id=id)
     execution = calculations_client.describe(id)
     if not execution.ended:
-        return _json(202, Calculation.of(execution).document(), _running_headers(id))
+        return _json(202, Calculation.of(execution, _base_path()).document(), _running_headers(id))
     if execution.status != "SUCCEEDED" or execution.result is None:
         raise NoResult(execution.status)
     return _cacheable(execution.result, True, if_none_match)
@@ -652,7 +667,7 @@ def stop_calculation(id: CalculationId):
     logger.append_keys(calculation_id=id)
     execution = calculations_client.stop(id)
     logger.info("calculation stopped")
-    return _json(200, Calculation.of(execution).document(), {"Cache-Control": "no-store"})
+    return _json(200, Calculation.of(execution, _base_path()).document(), {"Cache-Control": "no-store"})
 
 
 # Errors, mapped to RFC 9457 problems once.

@@ -82,8 +82,9 @@ class Links(ApiModel):
     stop: Annotated[str, Field(description="POST here to stop it while it runs")]
 
     @classmethod
-    def of(cls, calculation_id: str) -> "Links":
-        base = f"/calculations/{calculation_id}"
+    def of(cls, calculation_id: str, base_path: str = "") -> "Links":
+        """Absolute paths; `base_path` is what the URL holds before them (e.g. the stage)."""
+        base = f"{base_path}/calculations/{calculation_id}"
         return cls(self_=base, result=f"{base}/result", history=f"{base}/history", stop=f"{base}/stop")
 
 
@@ -131,23 +132,23 @@ class Calculation(ApiModel):
     links: Links
 
     @classmethod
-    def started(cls, calculation_id: str, request: CalculationRequest) -> "Calculation":
+    def started(cls, calculation_id: str, request: CalculationRequest, base_path: str = "") -> "Calculation":
         return cls(
             id=calculation_id,
             status=CalculationStatus.RUNNING,
             input=request.model_dump(),
-            links=Links.of(calculation_id),
+            links=Links.of(calculation_id, base_path),
         )
 
     @classmethod
-    def of(cls, execution: Execution) -> "Calculation":
+    def of(cls, execution: Execution, base_path: str = "") -> "Calculation":
         calculation = cls(
             id=execution.id,
             status=_api_status(execution.status),
             input=execution.input if isinstance(execution.input, dict) else None,
             started_at=execution.started_at,
             ended_at=execution.ended_at,
-            links=Links.of(execution.id),
+            links=Links.of(execution.id, base_path),
         )
         document = execution.result
         if execution.status == "SUCCEEDED" and isinstance(document, dict) and "error_details" in document:
@@ -210,7 +211,7 @@ class CalculationSummary(ApiModel):
     links: Links
 
     @classmethod
-    def of(cls, summary: ExecutionSummary | Execution) -> "CalculationSummary":
+    def of(cls, summary: ExecutionSummary | Execution, base_path: str = "") -> "CalculationSummary":
         """From a listing, or from the whole execution when its result decides the status."""
         return cls(
             id=summary.id,
@@ -219,7 +220,7 @@ class CalculationSummary(ApiModel):
             else _api_status(summary.status),
             started_at=summary.started_at,
             ended_at=summary.ended_at,
-            links=Links.of(summary.id),
+            links=Links.of(summary.id, base_path),
         )
 
 

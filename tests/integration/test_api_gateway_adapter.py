@@ -79,6 +79,8 @@ def test_a_request_becomes_a_rest_proxy_event_with_resource_and_path_parameters(
     assert context["identity"]["apiKey"] == "k"
     assert context["resourcePath"] == "/calculations/{id}/stop"
     assert context["stage"]
+    # Local URLs carry no stage, so links the API builds from this path resolve locally
+    assert context["path"] == "/calculations/abc-1/stop"
     assert abs(context["requestTimeEpoch"] / 1000 - time.time()) < 60
     assert 0 < body["remaining"] <= 29_000
     assert body["env"] == "set-by-runner"

@@ -24,8 +24,12 @@ def rest_event(
     body: Any = None,
     headers: dict[str, str] | None = None,
     base64_body: bool = False,
+    stage_in_path: bool = True,
 ) -> dict[str, Any]:
     """A REST API (v1) proxy event as API Gateway sends it for `method url`.
+
+    By default the client called the default endpoint, whose URL holds the stage (`/Prod`);
+    `stage_in_path=False` is a custom domain (or the local runtime), whose URL does not.
 
     `body` is sent as given when it is a str, as JSON otherwise; a JSON body gets
     `Content-Type: application/json` unless headers say otherwise.
@@ -53,7 +57,7 @@ def rest_event(
             "accountId": "123456789012",
             "apiId": "api1234567",
             "httpMethod": method,
-            "path": f"/Prod{parts.path}",
+            "path": f"/Prod{parts.path}" if stage_in_path else parts.path,
             "protocol": "HTTP/1.1",
             "requestId": request_id,
             "requestTime": "01/Jan/2026:00:00:00 +0000",

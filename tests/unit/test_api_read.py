@@ -42,10 +42,10 @@ def test_get_finished_calculation_returns_result_with_caching_headers(call, lamb
         "endedAt": "2026-01-01T12:00:01.250000Z",
         "result": TEN_FIVE,
         "links": {
-            "self": "/calculations/calc-1",
-            "result": "/calculations/calc-1/result",
-            "history": "/calculations/calc-1/history",
-            "stop": "/calculations/calc-1/stop",
+            "self": "/Prod/calculations/calc-1",
+            "result": "/Prod/calculations/calc-1/result",
+            "history": "/Prod/calculations/calc-1/history",
+            "stop": "/Prod/calculations/calc-1/stop",
         },
     }
 
@@ -262,7 +262,7 @@ def test_result_while_running_is_202_with_retry_after(call, lambda_stub):
 
     assert response.status == 202
     assert response.headers["Retry-After"] == "1"
-    assert response.headers["Location"] == "/calculations/calc-7"
+    assert response.headers["Location"] == "/Prod/calculations/calc-7"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.json["status"] == "RUNNING"
 
@@ -449,10 +449,10 @@ def test_list_is_newest_first_filtered_and_paged_with_an_opaque_cursor(call, lam
         "startedAt": "2026-01-01T12:00:00Z",
         "endedAt": "2026-01-01T12:00:01.250000Z",
         "links": {
-            "self": "/calculations/newest",
-            "result": "/calculations/newest/result",
-            "history": "/calculations/newest/history",
-            "stop": "/calculations/newest/stop",
+            "self": "/Prod/calculations/newest",
+            "result": "/Prod/calculations/newest/result",
+            "history": "/Prod/calculations/newest/history",
+            "stop": "/Prod/calculations/newest/stop",
         },
     }
     cursor = first.json["nextCursor"]

@@ -36,7 +36,7 @@ def test_post_starts_the_alias_asynchronously_and_answers_202(call, lambda_stub)
     assert response.status == 202
     calculation_id = response.json["id"]
     assert re.fullmatch(r"[0-9a-f]{32}", calculation_id)
-    assert response.headers["Location"] == f"/calculations/{calculation_id}"
+    assert response.headers["Location"] == f"/Prod/calculations/{calculation_id}"
     assert response.headers["Retry-After"] == "1"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Content-Type"] == "application/json"
@@ -45,10 +45,10 @@ def test_post_starts_the_alias_asynchronously_and_answers_202(call, lambda_stub)
         "status": "RUNNING",
         "input": {"num1": 10, "num2": 5},
         "links": {
-            "self": f"/calculations/{calculation_id}",
-            "result": f"/calculations/{calculation_id}/result",
-            "history": f"/calculations/{calculation_id}/history",
-            "stop": f"/calculations/{calculation_id}/stop",
+            "self": f"/Prod/calculations/{calculation_id}",
+            "result": f"/Prod/calculations/{calculation_id}/result",
+            "history": f"/Prod/calculations/{calculation_id}/history",
+            "stop": f"/Prod/calculations/{calculation_id}/stop",
         },
     }
 
@@ -80,6 +80,19 @@ def test_post_accepts_a_base64_encoded_body(call, lambda_stub):
     assert response.status == 202
 
 
+def test_links_and_location_follow_the_url_the_client_used(call, lambda_stub):
+    # Given a client on a custom domain (or the local runtime): no stage in its URLs
+    lambda_stub.add_response("invoke", invoke_event("any"), invoke_params())
+
+    response = call("POST", "/calculations", {"num1": 10, "num2": 5}, stage_in_path=False)
+
+    # Then Location and links carry no stage either
+    calculation_id = response.json["id"]
+    assert response.headers["Location"] == f"/calculations/{calculation_id}"
+    assert response.json["links"]["self"] == f"/calculations/{calculation_id}"
+    assert response.json["links"]["result"] == f"/calculations/{calculation_id}/result"
+
+
 def test_post_with_idempotency_key_uses_it_as_the_id(call, lambda_stub):
     # Given a new key: Lambda starts an execution that has only just begun
     lambda_stub.add_response("invoke", invoke_event("order-42"), invoke_params(name="order-42"))
@@ -92,7 +105,7 @@ def test_post_with_idempotency_key_uses_it_as_the_id(call, lambda_stub):
     response = call("POST", "/calculations", {"num1": 10, "num2": 5}, headers={"Idempotency-Key": "order-42"})
 
     assert response.status == 202
-    assert response.headers["Location"] == "/calculations/order-42"
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
     assert response.json["id"] == "order-42"
     assert response.json["status"] == "RUNNING"
 
@@ -110,7 +123,7 @@ def test_post_with_same_idempotency_key_returns_same_calculation(call, lambda_st
 
     # Then it gets the same, finished calculation and no second execution was started
     assert response.status == 200
-    assert response.headers["Location"] == "/calculations/order-42"
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
     assert response.json["id"] == "order-42"
     assert response.json["status"] == "SUCCEEDED"
     assert response.json["result"] == TEN_FIVE
@@ -218,7 +231,7 @@ def test_prefer_wait_answers_with_the_finished_calculation(call, lambda_stub):
     # Then it gets the finished calculation at once
     assert response.status == 200
     assert response.headers["Preference-Applied"] == "wait=3"
-    assert response.headers["Location"] == "/calculations/quick"
+    assert response.headers["Location"] == "/Prod/calculations/quick"
     assert response.json["status"] == "SUCCEEDED"
     assert response.json["result"] == TEN_FIVE
     assert response.json["startedAt"].startswith("2100-")
