@@ -285,19 +285,26 @@ def find_arn(calculation_id: str) -> str:
     if arn:
         return arn
     settings = get_settings()
-    with _translated():
-        response = lambda_client().list_durable_executions_by_function(
+    # The name filter matches names that contain the id; only an exact name is this calculation.
+    # Pages are as large as Lambda allows, so a second call is needed only for very short ids.
+    pages = (
+        lambda_client()
+        .get_paginator("list_durable_executions_by_function")
+        .paginate(
             FunctionName=settings.function_name,
             Qualifier=settings.qualifier,
             DurableExecutionName=calculation_id,
-            MaxItems=10,
+            PaginationConfig={"PageSize": 1000},
         )
-    # The filter may match names that contain the id; only an exact name is this calculation.
-    matches = [
-        item
-        for item in response.get("DurableExecutions", [])
-        if item["DurableExecutionName"] == calculation_id
-    ]
+    )
+    matches: list[dict[str, Any]] = []
+    with _translated():
+        for page in pages:
+            matches = [
+                i for i in page.get("DurableExecutions", []) if i["DurableExecutionName"] == calculation_id
+            ]
+            if matches:
+                break
     if not matches:
         raise CalculationNotFound("no calculation has this id")
     arn = max(matches, key=lambda item: item["StartTimestamp"])["DurableExecutionArn"]

@@ -179,7 +179,12 @@ def execution(
 
 def by_name(name: str) -> dict[str, Any]:
     """ListDurableExecutionsByFunction parameters the API sends to find one calculation."""
-    return {"FunctionName": "math-durable", "Qualifier": "live", "DurableExecutionName": name, "MaxItems": 10}
+    return {
+        "FunctionName": "math-durable",
+        "Qualifier": "live",
+        "DurableExecutionName": name,
+        "MaxItems": 1000,
+    }
 
 
 def get_params(name: str) -> dict[str, Any]:

@@ -25,6 +25,24 @@ def stub_lookup(stub, name, response):
     stub.add_response("get_durable_execution", response, get_params(name))
 
 
+def test_an_id_is_found_among_longer_names_that_contain_it_across_pages(call, lambda_stub):
+    # Given Lambda's name filter also matches names that merely contain the id
+    lambda_stub.add_response(
+        "list_durable_executions_by_function", listing("a1", "ba", next_marker="p2"), by_name("a")
+    )
+    lambda_stub.add_response(
+        "list_durable_executions_by_function", listing("ab", "a"), {**by_name("a"), "Marker": "p2"}
+    )
+    lambda_stub.add_response("get_durable_execution", execution("a", result=TEN_FIVE), get_params("a"))
+
+    # When reading the calculation "a"
+    response = call("GET", "/calculations/a")
+
+    # Then it is the execution named exactly "a"
+    assert response.status == 200
+    assert response.json["id"] == "a"
+
+
 def test_get_finished_calculation_returns_result_with_caching_headers(call, lambda_stub):
     stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
 

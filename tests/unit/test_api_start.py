@@ -10,7 +10,7 @@ from botocore.stub import ANY, Stubber
 
 import app
 import calculations_client
-from events import TEN_FIVE, execution, execution_arn, get_params, invoke_event, listing
+from events import TEN_FIVE, by_name, execution, execution_arn, get_params, invoke_event, listing
 
 RUNNING_HEADERS = ("Location", "Retry-After")
 
@@ -155,12 +155,7 @@ def test_post_with_same_key_and_body_after_lambda_refuses_the_name_returns_same_
     assert response.json["status"] == "SUCCEEDED"
 
 
-ANY_LISTING = {
-    "FunctionName": "math-durable",
-    "Qualifier": "live",
-    "DurableExecutionName": "order-42",
-    "MaxItems": 10,
-}
+ANY_LISTING = by_name("order-42")
 
 
 def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, lambda_stub, capsys):
