@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install test-tools system-packages test unit lint format clean bench run openapi
+.PHONY: install test-tools system-packages test unit lint format clean bench run openapi deploy
 
 # What running the product needs: the Python virtual environment.
 install: $(STAMP)
@@ -49,6 +49,13 @@ lint: install
 # Figures beside their baselines, one table; the JSON goes to bench-results.json.
 bench: install
 	$(BIN)/python -m bench
+
+# Build and deploy with SAM CLI 1.151.0 or newer (not installed by make; README "Deploy to AWS").
+DEPLOY_ARGS ?= --guided
+deploy:
+	@command -v sam >/dev/null || { echo "deploy needs SAM CLI 1.151.0 or newer on PATH (pip install aws-sam-cli)"; exit 1; }
+	sam build
+	sam deploy $(DEPLOY_ARGS)
 
 format: install
 	$(BIN)/ruff check --fix .
