@@ -4,7 +4,9 @@ and its SQLite schema (local/store.py)."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,9 +16,31 @@ from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecuti
 
 from local.functions import ACCOUNT_ID, FUNCTION_NAME, execution_arn_prefix, resolve
 from local.runtime import DATABASE_FILE, DurableRuntime
+from local.store import StoreClosedError, WriteThroughStore
 
 LIVE = resolve("math-durable:live")
 ANY_VERSION = resolve("math-durable", default_latest=False)
+
+
+def started_execution(name: str, payload: str) -> Execution:
+    """An execution as the runtime creates it, started but never invoked."""
+    invocation_id = str(uuid.uuid4())
+    execution = Execution(
+        durable_execution_arn=f"{execution_arn_prefix('1')}{name}/{invocation_id}",
+        start_input=StartDurableExecutionInput(
+            account_id=ACCOUNT_ID,
+            function_name=FUNCTION_NAME,
+            function_qualifier="1",
+            execution_name=name,
+            execution_timeout_seconds=900,
+            execution_retention_period_days=7,
+            invocation_id=invocation_id,
+            input=payload,
+        ),
+        operations=[],
+    )
+    execution.start()
+    return execution
 
 
 @pytest.fixture(params=["sqlite", "memory"])
@@ -68,25 +92,11 @@ def test_a_running_execution_left_in_the_store_is_resumed_by_the_next_runtime(tm
     from durable_math import lambda_handler
 
     # Given an execution saved as RUNNING but never invoked, as a killed process leaves one
-    invocation_id = str(uuid.uuid4())
-    arn = f"{execution_arn_prefix('1')}left-behind/{invocation_id}"
-    first = DurableRuntime(lambda_handler, tmp_path)
-    execution = Execution(
-        durable_execution_arn=arn,
-        start_input=StartDurableExecutionInput(
-            account_id=ACCOUNT_ID,
-            function_name=FUNCTION_NAME,
-            function_qualifier="1",
-            execution_name="left-behind",
-            execution_timeout_seconds=900,
-            execution_retention_period_days=7,
-            invocation_id=invocation_id,
-            input='{"num1": 8, "num2": 2}',
-        ),
-        operations=[],
-    )
-    execution.start()
-    first.store.save(execution)
+    execution = started_execution("left-behind", '{"num1": 8, "num2": 2}')
+    arn = execution.durable_execution_arn
+    first = WriteThroughStore(tmp_path / DATABASE_FILE)
+    first.save(execution)
+    first.close()
 
     # When a runtime opens the same data folder
     second = DurableRuntime(lambda_handler, tmp_path)
@@ -126,23 +136,8 @@ def test_a_data_folder_the_package_store_wrote_opens_with_its_executions_listed(
     from durable_math import lambda_handler
 
     # Given a finished execution saved by the testing package's SQLite store
-    invocation_id = str(uuid.uuid4())
-    arn = f"{execution_arn_prefix('1')}from-package/{invocation_id}"
-    execution = Execution(
-        durable_execution_arn=arn,
-        start_input=StartDurableExecutionInput(
-            account_id=ACCOUNT_ID,
-            function_name=FUNCTION_NAME,
-            function_qualifier="1",
-            execution_name="from-package",
-            execution_timeout_seconds=900,
-            execution_retention_period_days=7,
-            invocation_id=invocation_id,
-            input="{}",
-        ),
-        operations=[],
-    )
-    execution.start()
+    execution = started_execution("from-package", "{}")
+    arn = execution.durable_execution_arn
     execution.complete_success(result='{"Add": 0}')
     SQLiteExecutionStore.create_and_initialize(tmp_path / DATABASE_FILE).save(execution)
 
@@ -160,3 +155,27 @@ def test_a_data_folder_the_package_store_wrote_opens_with_its_executions_listed(
     assert [item["DurableExecutionArn"] for item in listed] == [arn]
     assert described["Status"] == "SUCCEEDED"
     assert described["Result"] == '{"Add": 0}'
+
+
+def test_saves_from_many_threads_at_once_are_all_committed_before_they_return(tmp_path):
+    # Given the runtime's store on a database, and forty executions saved from forty threads at once
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    executions = [started_execution(f"concurrent-{n}", "{}") for n in range(40)]
+    barrier = threading.Barrier(len(executions))
+    reader = SQLiteExecutionStore(tmp_path / DATABASE_FILE)
+    found: list[str] = []
+
+    def save(execution: Execution) -> None:
+        barrier.wait()
+        store.save(execution)
+        # When each save has returned, another connection reads the database
+        found.append(reader.load(execution.durable_execution_arn).start_input.execution_name)
+
+    with ThreadPoolExecutor(len(executions)) as pool:
+        list(pool.map(save, executions))
+    store.close()
+
+    # Then every execution was there the moment its save returned, and a save after close is refused
+    assert sorted(found) == sorted(e.start_input.execution_name for e in executions)
+    with pytest.raises(StoreClosedError):
+        store.save(executions[0])
