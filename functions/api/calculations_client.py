@@ -249,6 +249,7 @@ def start(calculation_id: str, payload: str) -> str:
         if existing.input != json.loads(payload):
             raise
         return existing.arn
+    _discard_body(response)
     arn = response.get("DurableExecutionArn")
     if not arn:
         raise UpstreamError("Lambda started no durable execution (is the function durable?)")
@@ -265,18 +266,26 @@ def attach(calculation_id: str, payload: str, wait_seconds: int) -> bool:
     """
     settings = get_settings()
     try:
-        attach_client(wait_seconds).invoke(
+        response = attach_client(wait_seconds).invoke(
             FunctionName=settings.function_name,
             Qualifier=settings.qualifier,
             InvocationType="RequestResponse",
             DurableExecutionName=calculation_id,
             Payload=payload.encode(),
         )
+        _discard_body(response)
     except (ReadTimeoutError, ConnectTimeoutError):
         return False
     except (ClientError, BotoCoreError):
         return False
     return True
+
+
+def _discard_body(response: dict[str, Any]) -> None:
+    """Read an Invoke answer's body to its end: only then does botocore reuse the connection."""
+    body = response.get("Payload")
+    if body is not None:
+        body.read()
 
 
 def find_arn(calculation_id: str) -> str:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
+from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 import app
@@ -203,9 +204,12 @@ def test_post_with_invalid_idempotency_key_is_refused_naming_the_header(call, la
 def test_prefer_wait_answers_with_the_finished_calculation(call, lambda_stub):
     # Given the calculation finishes while the API waits on the re-attached invocation
     lambda_stub.add_response("invoke", invoke_event("quick"), invoke_params(name="quick"))
+    answer = io.BytesIO(b'{"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}')
     with Stubber(calculations_client.attach_client(3)) as attach:
         attach.add_response(
-            "invoke", {"StatusCode": 200}, invoke_params(name="quick", invocation_type="RequestResponse")
+            "invoke",
+            {"StatusCode": 200, "Payload": StreamingBody(answer, len(answer.getvalue()))},
+            invoke_params(name="quick", invocation_type="RequestResponse"),
         )
         lambda_stub.add_response(
             "get_durable_execution",
@@ -230,6 +234,8 @@ def test_prefer_wait_answers_with_the_finished_calculation(call, lambda_stub):
     assert response.json["status"] == "SUCCEEDED"
     assert response.json["result"] == TEN_FIVE
     assert response.json["startedAt"].startswith("2100-")
+    # And the invocation's answer was read to its end, so its connection is reused
+    assert answer.tell() == len(answer.getvalue())
 
 
 def test_prefer_wait_answers_202_when_the_calculation_is_still_running(call, lambda_stub):
