@@ -8,17 +8,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from events import FakeLambdaContext, rest_event
-
-API_ENVIRONMENT = {
-    "MATH_FUNCTION_NAME": "math-durable:live",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "POWERTOOLS_SERVICE_NAME": "calculations-api",
-    "POWERTOOLS_METRICS_NAMESPACE": "DurableCalculationsTest",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
+from events import API_ENVIRONMENT, FakeLambdaContext, rest_event
 
 
 @dataclass

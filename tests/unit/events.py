@@ -18,6 +18,18 @@ RESOURCES = {
 }
 
 
+# The API function's settings in a test container: no AWS account, no X-Ray.
+API_ENVIRONMENT = {
+    "MATH_FUNCTION_NAME": "math-durable:live",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "POWERTOOLS_SERVICE_NAME": "calculations-api",
+    "POWERTOOLS_METRICS_NAMESPACE": "DurableCalculationsTest",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+}
+
+
 def rest_event(
     method: str,
     url: str,

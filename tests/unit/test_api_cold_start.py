@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import API_ENVIRONMENT
+from events import API_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[2]
 IMPORT_PATH = [REPO / "functions" / "api", REPO / "tests" / "unit"]
