@@ -6,6 +6,7 @@ Each probe prints one JSON object on its last line.
 """
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -116,12 +117,11 @@ def canned_lambda_service() -> None:
         "Invoke": (202, {"X-Amz-Durable-Execution-Arn": FINISHED_ARN}, {}),
     }
 
-    class RawBody:
-        def __init__(self, body: bytes):
-            self.body = body
+    class RawBody(io.BytesIO):
+        """What botocore reads from a urllib3 response: streamed whole, or read (Invoke's Payload)."""
 
         def stream(self, **_: Any):
-            yield self.body
+            yield self.getvalue()
 
     def answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
         operation = event_name.rsplit(".", 1)[-1]

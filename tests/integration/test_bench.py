@@ -1,0 +1,51 @@
+"""`make bench` keeps working: a tiny run of every section prints the table and writes the JSON.
+
+It checks that the figures exist and that no calculation was lost or wrong; how fast they are
+is the benchmark's business, never a test's.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from runtime_process import REPO_ROOT
+
+TINY_RUN = [
+    sys.executable,
+    "-m",
+    "bench",
+    "--sequential",
+    "5",
+    "--total",
+    "24",
+    "--clients",
+    "4",
+    "--cold-runs",
+    "1",
+]
+SECTIONS = {"baseline", "invocation", "operations", "cold_start", "time_to_result", "throughput"}
+
+
+def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp_path):
+    output = tmp_path / "bench.json"
+
+    completed = subprocess.run(
+        [*TINY_RUN, "--output", str(output)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Throughput" in completed.stdout
+    assert "API cold start" in completed.stdout
+    figures = json.loads(output.read_text())["figures"]
+    assert {"baseline", "invocation", "operations", "cold_start", "time_to_result", "throughput"} <= set(
+        figures
+    )
+    assert figures["throughput"]["lost"] == figures["throughput"]["wrong"] == 0
+    assert figures["time_to_result"]["poll_wrong"] == figures["time_to_result"]["prefer_wait_wrong"] == 0
+    assert figures["control_plane_calls"]
