@@ -3,20 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install test-tools system-packages test unit lint format clean bench run openapi deploy
+.PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy
 
-# What running the product needs: the Python virtual environment.
+# What running the product needs: a virtual environment with requirements-local.txt.
 install: $(STAMP)
 
-# What the whole test suite needs on top: newman (npm), chromium and the AWS CLI v2 (Debian).
-test-tools: install $(NPM_STAMP) system-packages
+# What the tests and tools need on top: requirements-dev.txt.
+install-dev: $(DEV_STAMP)
+
+# What the whole test suite needs: the dev tools, newman (npm), chromium and the AWS CLI v2 (Debian).
+test-tools: install-dev $(NPM_STAMP) system-packages
 
 # Reinstall whenever a pinned requirement changes.
-$(STAMP): requirements-dev.txt functions/*/requirements.txt
+$(STAMP): requirements-local.txt functions/*/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-local.txt
+	touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -29,7 +37,7 @@ system-packages:
 	@scripts/install-system-packages.sh
 
 # Regenerate openapi.yaml from the API's resolver (a unit test fails when it drifts).
-openapi: install
+openapi: install-dev
 	$(BIN)/python scripts/generate_openapi.py
 
 # The whole product on this machine: API on :3000, Lambda endpoint on :3001 (`python -m local --help`).
@@ -39,15 +47,15 @@ run: install
 test: test-tools
 	$(BIN)/python -m pytest
 
-unit: install
+unit: install-dev
 	$(BIN)/python -m pytest tests/unit
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 # Figures beside their baselines, one table; the JSON goes to bench-results.json.
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench
 
 # Build and deploy with SAM CLI 1.151.0 or newer (not installed by make; README "Deploy to AWS").
@@ -57,7 +65,7 @@ deploy:
 	sam build
 	sam deploy $(DEPLOY_ARGS)
 
-format: install
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
