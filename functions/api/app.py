@@ -39,6 +39,7 @@ from calculations_client import (
 )
 from models import (
     CALCULATION_ID_PATTERN,
+    FLOWS,
     Calculation,
     CalculationPage,
     CalculationRequest,
@@ -327,37 +328,8 @@ PROBLEMS = {
         "Retry-After",
     ),
 }
-# The original pattern's three flows, as inputs and as the documents they end with.
-FLOWS = {
-    "tenAndFive": ("10 and 5: every operation succeeds", {"num1": 10, "num2": 5}),
-    "divisionByZero": ("10 and 0: Division fails, the others succeed", {"num1": 10, "num2": 0}),
-    "noNumbers": ("No numbers: both are 0, so Division fails", {}),
-}
 RESULT_EXAMPLES = {
-    "tenAndFive": {
-        "summary": FLOWS["tenAndFive"][0],
-        "value": {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
-    },
-    "divisionByZero": {
-        "summary": FLOWS["divisionByZero"][0],
-        "value": {
-            "error_details": "One or more operations failed",
-            "errors": {"Division": "division by zero"},
-            "Add": 10,
-            "Subtract": 10,
-            "Multiply": 0,
-        },
-    },
-    "noNumbers": {
-        "summary": FLOWS["noNumbers"][0],
-        "value": {
-            "error_details": "One or more operations failed",
-            "errors": {"Division": "division by zero"},
-            "Add": 0,
-            "Subtract": 0,
-            "Multiply": 0,
-        },
-    },
+    name: {"summary": summary, "value": document} for name, (summary, _, document) in FLOWS.items()
 }
 CALCULATION_EXAMPLES = {
     "succeeded": {
@@ -461,7 +433,7 @@ def start_calculation(
         CalculationRequest,
         Body(
             openapi_examples={
-                name: {"summary": summary, "value": value} for name, (summary, value) in FLOWS.items()
+                name: {"summary": summary, "value": body} for name, (summary, body, _) in FLOWS.items()
             }
         ),
     ],

@@ -173,23 +173,38 @@ def _api_status(lambda_status: str) -> CalculationStatus:
         return CalculationStatus.RUNNING
 
 
+def _division_failed(add: int, subtract: int, multiply: int) -> dict[str, Any]:
+    return {
+        "error_details": "One or more operations failed",
+        "errors": {"Division": "division by zero"},
+        "Add": add,
+        "Subtract": subtract,
+        "Multiply": multiply,
+    }
+
+
+# The original pattern's three flows: summary, input, and the document the function ends with.
+FLOWS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
+    "tenAndFive": (
+        "10 and 5: every operation succeeds",
+        {"num1": 10, "num2": 5},
+        {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
+    ),
+    "divisionByZero": (
+        "10 and 0: Division fails, the others succeed",
+        {"num1": 10, "num2": 0},
+        _division_failed(10, 10, 0),
+    ),
+    "noNumbers": ("No numbers: both are 0, so Division fails", {}, _division_failed(0, 0, 0)),
+}
+
+
 class ResultDocument(BaseModel):
     """The durable function's own result: the four results, or error_details with the failures."""
 
     model_config = ConfigDict(
         extra="allow",
-        json_schema_extra={
-            "examples": [
-                {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
-                {
-                    "error_details": "One or more operations failed",
-                    "errors": {"Division": "division by zero"},
-                    "Add": 10,
-                    "Subtract": 10,
-                    "Multiply": 0,
-                },
-            ]
-        },
+        json_schema_extra={"examples": [FLOWS["tenAndFive"][2], FLOWS["divisionByZero"][2]]},
     )
 
     Add: float | int | None = None

@@ -1,4 +1,4 @@
-"""Small helpers for talking to the calculations API over HTTP."""
+"""Small helpers for talking to the calculations API over HTTP, and the documents it answers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,24 @@ import time
 import requests
 
 PROBLEM = "application/problem+json"
+
+# The durable function's documents for the original pattern's three inputs.
+TEN_AND_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+
+
+def failure_document(add, subtract, multiply) -> dict:
+    """Division by zero: the error_details document with the other three results."""
+    return {
+        "error_details": "One or more operations failed",
+        "errors": {"Division": "division by zero"},
+        "Add": add,
+        "Subtract": subtract,
+        "Multiply": multiply,
+    }
+
+
+TEN_AND_ZERO = failure_document(10, 10, 0)
+ZEROS = failure_document(0, 0, 0)
 
 
 def url(api: requests.Session, path: str) -> str:

@@ -6,19 +6,7 @@ import uuid
 from urllib.parse import urljoin
 
 import pytest
-from api_helpers import assert_problem, post, url, wait_for_result
-
-TEN_AND_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
-
-
-def failure_document(add, subtract, multiply):
-    return {
-        "error_details": "One or more operations failed",
-        "errors": {"Division": "division by zero"},
-        "Add": add,
-        "Subtract": subtract,
-        "Multiply": multiply,
-    }
+from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO, ZEROS, assert_problem, post, url, wait_for_result
 
 
 def key() -> str:
@@ -29,8 +17,8 @@ def key() -> str:
     ("body", "document", "status"),
     [
         ({"num1": 10, "num2": 5}, TEN_AND_FIVE, "SUCCEEDED"),
-        ({"num1": 10, "num2": 0}, failure_document(10, 10, 0), "FAILED"),
-        ({}, failure_document(0, 0, 0), "FAILED"),
+        ({"num1": 10, "num2": 0}, TEN_AND_ZERO, "FAILED"),
+        ({}, ZEROS, "FAILED"),
     ],
     ids=["ten-and-five", "divide-by-zero", "empty"],
 )

@@ -11,24 +11,13 @@ import os
 import subprocess
 
 import pytest
+from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO, ZEROS
 from system_tools import aws_cli_v2
 
 DOCUMENTS = {
-    '{"num1": 10, "num2": 5}': {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
-    '{"num1": 10, "num2": 0}': {
-        "error_details": "One or more operations failed",
-        "errors": {"Division": "division by zero"},
-        "Add": 10,
-        "Subtract": 10,
-        "Multiply": 0,
-    },
-    "{}": {
-        "error_details": "One or more operations failed",
-        "errors": {"Division": "division by zero"},
-        "Add": 0,
-        "Subtract": 0,
-        "Multiply": 0,
-    },
+    '{"num1": 10, "num2": 5}': TEN_AND_FIVE,
+    '{"num1": 10, "num2": 0}': TEN_AND_ZERO,
+    "{}": ZEROS,
 }
 
 

@@ -8,15 +8,8 @@ import uuid
 
 import pytest
 import requests
+from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO
 
-TEN_AND_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
-TEN_AND_ZERO = {
-    "error_details": "One or more operations failed",
-    "errors": {"Division": "division by zero"},
-    "Add": 10,
-    "Subtract": 10,
-    "Multiply": 0,
-}
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable"
 
 

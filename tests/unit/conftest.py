@@ -1,6 +1,5 @@
 """Fixtures for the API tests: settings in the environment, a stubbed Lambda client, a caller."""
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -8,7 +7,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from events import API_ENVIRONMENT, FakeLambdaContext, rest_event
+from events import API_ENVIRONMENT, FakeLambdaContext, rest_event, strict_json
 
 
 @dataclass
@@ -44,15 +43,6 @@ def lambda_stub(api_environment: None) -> Iterator[Stubber]:
     with Stubber(calculations_client.lambda_client()) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
-
-
-def strict_json(text: str) -> Any:
-    """Parse as a strict client would: NaN and Infinity are not JSON."""
-
-    def refuse(constant: str) -> None:
-        raise AssertionError(f"response contains invalid JSON constant {constant}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture

@@ -132,6 +132,15 @@ ZEROS = {
 }
 
 
+def strict_json(text: str) -> Any:
+    """Parse as a strict client would: NaN and Infinity are not JSON."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"invalid JSON constant {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def execution_arn(name: str) -> str:
     return f"arn:aws:lambda:us-east-1:123456789012:function:math-durable:1/durable-execution/{name}/5f0c2a"
 

@@ -1,7 +1,5 @@
 """The durable function on the testing package's in-process runner: real checkpoints, real replays."""
 
-import json
-
 import pytest
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python.lambda_service import OperationStatus
@@ -13,6 +11,7 @@ from aws_durable_execution_sdk_python_testing.runner import (
 
 import durable_math
 from durable_math import lambda_handler
+from events import TEN_FIVE, TEN_ZERO, ZEROS, strict_json
 
 OPERATION_NAMES = ["Add", "Subtract", "Multiply", "Division"]
 
@@ -25,15 +24,6 @@ def run(payload: str) -> DurableFunctionTestResult:
 def step(result: DurableFunctionTestResult, name: str) -> StepOperation:
     """Each operation is a named parallel branch holding one step of the same name."""
     return result.get_context("Calculate").get_context(name).get_step(name)
-
-
-def strict_json(text: str) -> dict:
-    """Parse as a strict JSON client would: NaN and Infinity are not JSON."""
-
-    def refuse(constant: str) -> None:
-        raise ValueError(f"invalid JSON constant {constant}")
-
-    return json.loads(text, parse_constant=refuse)
 
 
 def test_ten_and_five_returns_the_four_results():
@@ -54,13 +44,7 @@ def test_division_by_zero_reports_error_details_and_the_other_results():
 
     # Then the failure document names Division and keeps the other three results
     assert result.status is InvocationStatus.SUCCEEDED
-    assert strict_json(result.result) == {
-        "error_details": "One or more operations failed",
-        "errors": {"Division": "division by zero"},
-        "Add": 10,
-        "Subtract": 10,
-        "Multiply": 0,
-    }
+    assert strict_json(result.result) == TEN_ZERO
     # And Division has no retries: it ran exactly once
     division = step(result, "Division")
     assert division.status is OperationStatus.FAILED
@@ -71,13 +55,7 @@ def test_division_by_zero_reports_error_details_and_the_other_results():
 def test_empty_input_defaults_both_numbers_to_zero():
     result = run("{}")
 
-    assert strict_json(result.result) == {
-        "error_details": "One or more operations failed",
-        "errors": {"Division": "division by zero"},
-        "Add": 0,
-        "Subtract": 0,
-        "Multiply": 0,
-    }
+    assert strict_json(result.result) == ZEROS
 
 
 def test_transient_failure_in_add_is_retried_and_succeeds(monkeypatch):
@@ -97,7 +75,7 @@ def test_transient_failure_in_add_is_retried_and_succeeds(monkeypatch):
 
     # Then Add succeeded on its second attempt and the document is complete
     assert result.status is InvocationStatus.SUCCEEDED
-    assert strict_json(result.result) == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+    assert strict_json(result.result) == TEN_FIVE
     add_step = step(result, "Add")
     assert add_step.status is OperationStatus.SUCCEEDED
     assert add_step.attempt == 2
