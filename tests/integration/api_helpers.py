@@ -12,7 +12,7 @@ PROBLEM = "application/problem+json"
 TEN_AND_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
 
 
-def failure_document(add, subtract, multiply) -> dict:
+def division_failed(add, subtract, multiply) -> dict:
     """Division by zero: the error_details document with the other three results."""
     return {
         "error_details": "One or more operations failed",
@@ -23,8 +23,8 @@ def failure_document(add, subtract, multiply) -> dict:
     }
 
 
-TEN_AND_ZERO = failure_document(10, 10, 0)
-ZEROS = failure_document(0, 0, 0)
+TEN_AND_ZERO = division_failed(10, 10, 0)
+ZEROS = division_failed(0, 0, 0)
 
 
 def url(api: requests.Session, path: str) -> str:

@@ -11,11 +11,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
-from botocore.config import Config
-from runtime_process import LocalRuntime
+from runtime_process import LocalRuntime, local_lambda_client
 
 DEPLOYED_API_URL = os.environ.get("CALCULATIONS_API_URL", "").rstrip("/")
 DEPLOYED_API_KEY = os.environ.get("CALCULATIONS_API_KEY")
@@ -49,15 +47,7 @@ def lambda_url(local_runtime: LocalRuntime | None) -> str:
 
 @pytest.fixture(scope="session")
 def lambda_client(lambda_url: str):
-    """boto3 as the API function uses it, pointed at the local Lambda endpoint; no retries to hide errors."""
-    return boto3.client(
-        "lambda",
-        endpoint_url=lambda_url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60),
-    )
+    return local_lambda_client(lambda_url)
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,29 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import requests
+from botocore.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
+
+
+def local_lambda_client(url: str, read_timeout: int = 60):
+    """boto3's Lambda client, as the API function uses it, pointed at a local Lambda endpoint.
+
+    One attempt only, so that no retry hides an error the test should see.
+    """
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(
+            retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=read_timeout
+        ),
+    )
 
 
 def free_port() -> int:

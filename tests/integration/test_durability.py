@@ -7,24 +7,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from runtime_process import LocalRuntime
+from runtime_process import LocalRuntime, local_lambda_client
 
 BURST = 120
 KILL_AFTER = 20  # accepted starts before the kill: the latest of them are still running
-
-
-def client(url: str):
-    return boto3.client(
-        "lambda",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-        config=Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10),
-    )
 
 
 def expected(n: int) -> dict:
@@ -34,7 +21,7 @@ def expected(n: int) -> dict:
 def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_path, report):
     # Given a runtime on its own data folder, and a burst of named calculations sent from 8 clients
     runtime = LocalRuntime(tmp_path / "data", tmp_path / "runtime.log").start()
-    lambda_client = client(runtime.lambda_url)
+    lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=10)
     names = [f"durable-{n}" for n in range(BURST)]
 
     accepted_count = 0
@@ -67,7 +54,7 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
 
     # And started again on the same data folder, the clients resending what was not accepted
     runtime.start()
-    lambda_client = client(runtime.lambda_url)
+    lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=10)
     resumed_line = next((line for line in runtime.output().splitlines() if "Resumed" in line), "Resumed 0")
     resumed = int(resumed_line.split()[1])
     resent = [n for n, ok in enumerate(accepted) if not ok]

@@ -116,20 +116,21 @@ STARTED = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 ENDED = datetime(2026, 1, 1, 12, 0, 1, 250000, tzinfo=UTC)
 
 TEN_FIVE = {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
-TEN_ZERO = {
-    "error_details": "One or more operations failed",
-    "errors": {"Division": "division by zero"},
-    "Add": 10,
-    "Subtract": 10,
-    "Multiply": 0,
-}
-ZEROS = {
-    "error_details": "One or more operations failed",
-    "errors": {"Division": "division by zero"},
-    "Add": 0,
-    "Subtract": 0,
-    "Multiply": 0,
-}
+
+
+def division_failed(add: int, subtract: int, multiply: int) -> dict[str, Any]:
+    """The durable function's document when Division fails: error_details and the other results."""
+    return {
+        "error_details": "One or more operations failed",
+        "errors": {"Division": "division by zero"},
+        "Add": add,
+        "Subtract": subtract,
+        "Multiply": multiply,
+    }
+
+
+TEN_ZERO = division_failed(10, 10, 0)
+ZEROS = division_failed(0, 0, 0)
 
 
 def strict_json(text: str) -> Any:
