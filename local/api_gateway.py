@@ -20,12 +20,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import api_worker
+from local.http_base import LocalServer, PromptRequestHandler
 
 logger = logging.getLogger("local.api")
 
@@ -355,12 +356,7 @@ class FunctionPool:
 
 
 def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
-    class ApiRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # A buffered writer sends headers and body together when the request is done, and
-        # TCP_NODELAY sends them at once: no response waits ~40 ms for the client's delayed ACK.
-        wbufsize = -1
-        disable_nagle_algorithm = True
+    class ApiRequestHandler(PromptRequestHandler):
         server_version = "local-api-gateway"
 
         def __getattr__(self, name: str) -> Any:
@@ -414,10 +410,7 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
     return ApiRequestHandler
 
 
-class ApiServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class ApiServer(LocalServer):
     def __init__(self, address: tuple[str, int], pool: FunctionPool) -> None:
         super().__init__(address, make_handler(pool))
         self.pool = pool

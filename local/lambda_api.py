@@ -16,7 +16,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -24,6 +24,7 @@ from aws_durable_execution_sdk_python_testing.exceptions import AwsApiException
 from aws_durable_execution_sdk_python_testing.execution import Execution, ExecutionStatus
 
 from local import functions
+from local.http_base import LocalServer, PromptRequestHandler
 from local.runtime import EXECUTION_TIMEOUT_SECONDS, DurableRuntime
 
 logger = logging.getLogger("local.lambda")
@@ -264,12 +265,7 @@ def _invocation_result(execution: Execution, headers: dict[str, str]) -> Respons
 
 
 def make_handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
-    class LambdaRequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        # A buffered writer sends headers and body together when the request is done, and
-        # TCP_NODELAY sends them at once: no response waits ~40 ms for the client's delayed ACK.
-        wbufsize = -1
-        disable_nagle_algorithm = True
+    class LambdaRequestHandler(PromptRequestHandler):
         server_version = "local-lambda"
 
         def do_GET(self) -> None:
@@ -334,9 +330,6 @@ def _error_response(error: LambdaApiError) -> Response:
     )
 
 
-class LambdaServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
+class LambdaServer(LocalServer):
     def __init__(self, address: tuple[str, int], runtime: DurableRuntime) -> None:
         super().__init__(address, make_handler(LambdaApi(runtime)))
