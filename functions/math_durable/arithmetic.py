@@ -1,6 +1,7 @@
 """Pure arithmetic behind the four operations: plain functions, no SDK, easy to test."""
 
 import math
+import sys
 from collections.abc import Callable
 
 Number = int | float
@@ -10,9 +11,19 @@ class NonFiniteResultError(ArithmeticError):
     """The result is NaN or infinite, which JSON cannot carry."""
 
 
+def is_finite(value: Number) -> bool:
+    """Whether a JSON reader using doubles gets the number back: no NaN or infinity, and no
+    integer beyond the largest double (Python's integers have no limit; JSON readers do)."""
+    if isinstance(value, int):
+        return abs(value) <= sys.float_info.max
+    return math.isfinite(value)
+
+
 def _finite(result: Number) -> Number:
     if isinstance(result, float) and not math.isfinite(result):
         raise NonFiniteResultError(f"result is not a finite number: {result}")
+    if not is_finite(result):
+        raise NonFiniteResultError("result is not a finite number: beyond 1.8e308")
     return result
 
 

@@ -6,7 +6,6 @@ and is deterministic, so replays reach the same decisions.
 """
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ from aws_durable_execution_sdk_python.retries import (
 from aws_durable_execution_sdk_python.state import ExecutionState, _Signal
 from aws_lambda_powertools import Logger
 
-from arithmetic import OPERATIONS, Number
+from arithmetic import OPERATIONS, Number, is_finite
 
 ERROR_DETAILS = "One or more operations failed"
 
@@ -50,18 +49,21 @@ def transient_only(strategy: RetryStrategy) -> RetryStrategy:
     return decide
 
 
-# Retry rules per operation, in one place. Backoff is 1 s, 2 s, capped at 10 s, 3 attempts.
-TRANSIENT_BACKOFF = RetryStrategyConfig(
-    max_attempts=3,
-    initial_delay=Duration.from_seconds(1),
-    max_delay=Duration.from_seconds(10),
-    backoff_rate=2,
-    jitter_strategy=JitterStrategy.NONE,
+# Retry rules per operation, in one place. Transient errors: 3 attempts, 1 s then 2 s apart.
+TRANSIENT_BACKOFF = transient_only(
+    create_retry_strategy(
+        RetryStrategyConfig(
+            max_attempts=3,
+            initial_delay=Duration.from_seconds(1),
+            backoff_rate=2,
+            jitter_strategy=JitterStrategy.NONE,
+        )
+    )
 )
 RETRY_RULES: dict[str, RetryStrategy] = {
-    "Add": transient_only(create_retry_strategy(TRANSIENT_BACKOFF)),
-    "Subtract": transient_only(create_retry_strategy(TRANSIENT_BACKOFF)),
-    "Multiply": transient_only(create_retry_strategy(TRANSIENT_BACKOFF)),
+    "Add": TRANSIENT_BACKOFF,
+    "Subtract": TRANSIENT_BACKOFF,
+    "Multiply": TRANSIENT_BACKOFF,
     "Division": RetryPresets.none(),
 }
 
@@ -110,7 +112,9 @@ def read_number(event: Mapping[str, Any], field: str) -> Number:
     # bool is an int subclass in Python but `true` is not a number in JSON.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInputError(f"{field} must be a number, got {type(value).__name__}")
-    if not math.isfinite(value):
+    if isinstance(value, int) and not is_finite(value):
+        raise InvalidInputError(f"{field} must be a finite number, got an integer beyond 1.8e308")
+    if not is_finite(value):
         raise InvalidInputError(f"{field} must be a finite number, got {value}")
     return value
 

@@ -1,6 +1,6 @@
 import pytest
 
-from arithmetic import NonFiniteResultError, add, divide, multiply, subtract
+from arithmetic import NonFiniteResultError, add, divide, is_finite, multiply, subtract
 
 
 def test_operations_keep_python_number_semantics():
@@ -39,3 +39,17 @@ def test_overflow_to_infinity_is_refused(operation, num1, num2):
 def test_huge_integer_division_overflows_as_an_arithmetic_error():
     with pytest.raises(ArithmeticError):
         divide(10**400, 3)
+
+
+def test_an_integer_result_beyond_the_largest_double_is_refused():
+    # JSON readers that use doubles would read such an integer as Infinity
+    with pytest.raises(NonFiniteResultError, match=r"beyond 1\.8e308"):
+        multiply(10**200, 10**200)
+
+
+def test_is_finite_is_what_a_double_can_carry():
+    assert is_finite(10**308)
+    assert is_finite(-1.5)
+    assert not is_finite(10**309)
+    assert not is_finite(float("nan"))
+    assert not is_finite(float("-inf"))

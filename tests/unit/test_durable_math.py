@@ -118,6 +118,7 @@ def test_overflowing_multiply_fails_once_and_output_stays_valid_json():
         ('{"num1": [1]}', "num1 must be a number, got list"),
         ('{"num1": 1, "num2": NaN}', "num2 must be a finite number, got nan"),
         ('{"num1": 1e400}', "num1 must be a finite number, got inf"),
+        ('{"num2": 1' + "0" * 400 + "}", "num2 must be a finite number, got an integer beyond 1.8e308"),
         ("[10, 5]", "input must be a JSON object, got list"),
     ],
 )
