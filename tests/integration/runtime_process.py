@@ -51,6 +51,7 @@ class LocalRuntime:
         self.api_port = free_port()
         self.lambda_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_start = 0  # where this run's output begins in the log (earlier runs come before)
 
     @property
     def api_url(self) -> str:
@@ -74,6 +75,7 @@ class LocalRuntime:
             *self.extra_args,
         ]
         with self.log_path.open("ab") as log:
+            self._log_start = log.tell()
             self.process = subprocess.Popen(
                 command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
             )
@@ -85,17 +87,28 @@ class LocalRuntime:
         probe = f"{self.lambda_url}/2025-12-01/functions/math-durable/durable-executions?MaxItems=1"
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"the local runtime exited ({self.process.returncode}):\n{self.output()}")
+                raise RuntimeError(
+                    f"the local runtime exited ({self.process.returncode}):\n{self.run_output()}"
+                )
             try:
-                if requests.get(probe, timeout=2).status_code == 200 and "Ctrl-C" in self.output():
+                if requests.get(probe, timeout=2).status_code == 200 and "Ctrl-C" in self.run_output():
                     return
             except requests.ConnectionError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError(f"the local runtime did not become ready:\n{self.output()}")
+        raise RuntimeError(f"the local runtime did not become ready:\n{self.run_output()}")
 
     def output(self) -> str:
+        """Everything in the log: the output of every start so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def run_output(self) -> str:
+        """The output of the latest start only."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def stop(self) -> int:
         """SIGTERM, as Ctrl-C or a service manager would; returns the exit code."""

@@ -55,7 +55,9 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
     # And started again on the same data folder, the clients resending what was not accepted
     runtime.start()
     lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=10)
-    resumed_line = next((line for line in runtime.output().splitlines() if "Resumed" in line), "Resumed 0")
+    resumed_line = next(
+        (line for line in runtime.run_output().splitlines() if "Resumed" in line), "Resumed 0"
+    )
     resumed = int(resumed_line.split()[1])
     resent = [n for n, ok in enumerate(accepted) if not ok]
     for n in resent:

@@ -25,6 +25,24 @@ def test_it_starts_with_a_banner_naming_both_urls_and_stops_cleanly_on_sigterm(n
     assert output.rstrip().endswith("Stopped.")
 
 
+def test_a_restart_on_the_same_log_waits_for_its_own_banner(needs_local, tmp_path):
+    # Given a runtime that was started and stopped once, its banner in the log
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "run.log").start()
+    assert runtime.stop() == 0
+
+    # When it is started again, appending to the same log
+    runtime.start()
+    try:
+        this_run = runtime.run_output()
+    finally:
+        assert runtime.stop() == 0
+
+    # Then start() returned on the second run's own banner, not the first one's
+    assert this_run.count("Ctrl-C stops it.") == 1
+    assert "Stopped." not in this_run.split("Ctrl-C stops it.")[0]
+    assert runtime.output().count("Ctrl-C stops it.") == 2
+
+
 def api_worker_processes(pid: int) -> int:
     """Children of `pid` that are multiprocessing workers (not its resource tracker)."""
     children = " ".join(path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")).split()
