@@ -35,6 +35,11 @@ def local_lambda_client(url: str, read_timeout: int = 60):
     )
 
 
+def child_environment() -> dict[str, str]:
+    """This environment without the developer's LOCAL_* settings: the flags alone configure the runtime."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("LOCAL_")}
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -77,7 +82,7 @@ class LocalRuntime:
         with self.log_path.open("ab") as log:
             self._log_start = log.tell()
             self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)
+                command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=child_environment()
             )
         self._wait_ready()
         return self

@@ -43,6 +43,23 @@ def test_a_restart_on_the_same_log_waits_for_its_own_banner(needs_local, tmp_pat
     assert runtime.output().count("Ctrl-C stops it.") == 2
 
 
+def test_the_developers_local_settings_do_not_reach_the_test_runtime(needs_local, tmp_path, monkeypatch):
+    # Given a developer's shell that asks for the in-memory store and another API port
+    monkeypatch.setenv("LOCAL_STORE", "memory")
+    monkeypatch.setenv("LOCAL_API_PORT", "1")
+
+    # When the tests start the runtime
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "run.log").start()
+    try:
+        banner = runtime.run_output()
+    finally:
+        assert runtime.stop() == 0
+
+    # Then it runs on SQLite in its data folder and on the port the tests chose
+    assert f"SQLite, {tmp_path / 'data'}" in banner
+    assert runtime.api_url in banner
+
+
 def api_worker_processes(pid: int) -> int:
     """Children of `pid` that are multiprocessing workers (not its resource tracker)."""
     children = " ".join(path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")).split()
