@@ -147,6 +147,8 @@ def test_math_function_is_published_behind_the_live_alias_the_api_calls(resource
     api_environment = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
 
     assert math["AutoPublishAlias"] == "live"
+    # A configuration change alone also publishes a version, so the alias follows it
+    assert math["AutoPublishAliasAllProperties"] is True
     assert api_environment["MATH_FUNCTION_NAME"] == ALIAS
 
 
@@ -191,6 +193,37 @@ def test_template_routes_equal_the_api_resolver_routes(
 
     # Then API Gateway forwards exactly the routes the resolver serves
     assert template_routes(resources) == resolver_routes
+
+
+def test_gateway_errors_are_problem_documents_with_their_status(template: dict[str, Any]) -> None:
+    responses = template["Resources"]["CalculationsApi"]["Properties"]["GatewayResponses"]
+
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers["Content-Type"] == "'application/problem+json'", kind
+        if "StatusCode" in response:
+            body = response["ResponseTemplates"]["application/json"]
+            assert f'"status": {response["StatusCode"]}' in body, kind
+    # A route API Gateway does not know is the function's 404, and the usage plan's 429s say when
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+    for kind in ("THROTTLED", "QUOTA_EXCEEDED"):
+        assert responses[kind]["StatusCode"] == "429"
+        assert "Retry-After" in responses[kind]["ResponseParameters"]["Headers"]
+
+
+def test_cors_preflight_allows_every_header_the_api_reads(
+    template: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the headers the API's own CORS answers allow
+    monkeypatch.setenv("MATH_FUNCTION_NAME", "math-durable:live")
+    import app
+
+    api_headers = {header.lower() for header in app.app._cors.allow_headers}
+    # Then API Gateway's preflight (it answers OPTIONS itself) allows the ones clients send
+    allowed = template["Resources"]["CalculationsApi"]["Properties"]["Cors"]["AllowHeaders"].strip("'")
+    template_headers = {header.lower() for header in allowed.split(",")}
+    assert {"content-type", "x-api-key", "idempotency-key", "prefer", "if-none-match"} <= template_headers
+    assert template_headers <= api_headers
 
 
 def test_every_route_goes_to_the_api_function_through_the_api(resources: dict[str, Any]) -> None:
