@@ -104,8 +104,8 @@ class DurableRuntime:
         checkpoints.add_execution_observer(self.executor)
         checkpoints.set_chained_invoke_preflight(self.executor.preflight_chained_invoke)
         self._start_lock = threading.Lock()
-        self._waiters_lock = threading.Lock()
-        self._waiters: dict[str, threading.Event] = {}
+        # Notified whenever any execution ends; waiters re-check their own execution.
+        self._ended_condition = threading.Condition()
 
     def open(self) -> int:
         """Start the scheduler and resume what a previous process left running; returns that count."""
@@ -167,27 +167,26 @@ class DurableRuntime:
         return Started(arn, created=True)
 
     def _ended(self, execution_arn: str) -> None:
-        with self._waiters_lock:
-            event = self._waiters.pop(execution_arn, None)
-        if event is not None:
-            event.set()
+        with self._ended_condition:
+            self._ended_condition.notify_all()
 
     def wait(
         self, execution_arn: str, timeout: float, abandoned: Callable[[], bool] = lambda: False
     ) -> Execution | None:
         """The execution once it has ended; None after `timeout` seconds or once `abandoned()`."""
         deadline = time.monotonic() + timeout
-        while True:
-            with self._waiters_lock:
-                event = self._waiters.setdefault(execution_arn, threading.Event())
-            execution = self.executor.get_execution(execution_arn)
-            if execution.is_complete:
-                return execution
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or abandoned():
-                return None
-            # The store is the truth; the event only saves polling. Re-check now and then.
-            event.wait(min(remaining, 1.0))
+
+        def complete() -> bool:
+            return self.executor.get_execution(execution_arn).is_complete
+
+        with self._ended_condition:
+            while not complete():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or abandoned():
+                    return None
+                # The store is the truth; the notification only saves polling. Re-check now and then.
+                self._ended_condition.wait(min(remaining, 1.0))
+        return self.executor.get_execution(execution_arn)
 
     # The control-plane reads.
 

@@ -64,6 +64,25 @@ def test_an_execution_gets_a_lambda_style_arn_and_its_waiter_is_told_when_it_end
     assert runtime.wait(started.execution_arn, timeout=1) is not None  # an ended one answers at once
 
 
+def collection_sizes(runtime: DurableRuntime) -> dict[str, int]:
+    """The size of every collection the runtime itself holds."""
+    return {name: len(value) for name, value in vars(runtime).items() if isinstance(value, dict | list | set)}
+
+
+def test_waiting_for_executions_leaves_nothing_behind_in_the_runtime(runtime):
+    # Given a runtime, and the size of what it holds before any wait
+    before = collection_sizes(runtime)
+
+    # When five executions are started and waited for, then waited for again once ended
+    arns = [runtime.start(LIVE, f'{{"num1": {n}, "num2": 1}}', f"waited-{n}").execution_arn for n in range(5)]
+    ended = [runtime.wait(arn, timeout=30) for arn in arns]
+    again = [runtime.wait(arn, timeout=1) for arn in arns]
+
+    # Then every wait answered, and the runtime holds no more than before
+    assert all(execution is not None for execution in ended + again)
+    assert collection_sizes(runtime) == before
+
+
 def test_listing_filters_statuses_and_versions_newest_first_in_both_stores(runtime):
     ok = runtime.start(LIVE, "{}", "ok").execution_arn
     bad = runtime.start(LIVE, '{"num1": "x"}', "bad").execution_arn
