@@ -129,6 +129,11 @@ def strict_json_body(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise json.JSONDecodeError("nesting too deep", text, 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError:
+        # Python refuses to convert integers of more than 4300 digits (sys.get_int_max_str_digits).
+        raise json.JSONDecodeError("a number has too many digits", text, 0) from None
 
 
 # Compact JSON that can never carry NaN or Infinity.

@@ -2,6 +2,7 @@
 
 import json
 import math
+import sys
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -36,7 +37,8 @@ def _json_number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         kind = JSON_TYPE_NAMES.get(type(value), type(value).__name__)
         raise PydanticCustomError("json_number", "must be a JSON number, got {kind}", {"kind": kind})
-    if isinstance(value, float) and not math.isfinite(value):
+    # Infinity, and an integer beyond the largest float (Division would overflow), are refused alike.
+    if (isinstance(value, float) and math.isnan(value)) or abs(value) > sys.float_info.max:
         raise PydanticCustomError(
             "finite_number", "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)"
         )

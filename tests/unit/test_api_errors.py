@@ -51,6 +51,51 @@ def test_field_errors_are_422_naming_each_field(call, lambda_stub, body, field, 
     assert response.json["errors"] == [{"field": field, "message": message}]
 
 
+def test_an_integer_beyond_the_largest_float_is_422_like_other_out_of_range_numbers(call, lambda_stub):
+    # Given a body whose integer has 400 digits: valid JSON, but beyond 1.8e308
+    body = '{"num1": -' + "9" * 400 + ', "num2": 5}'
+
+    # When it is posted (no Lambda call is stubbed: none may be made)
+    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+
+    # Then it is refused naming the field, as 1e400 is
+    assert response.status == 422
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Unprocessable Content",
+        "status": 422,
+        "detail": "the request has invalid fields",
+        "instance": "/calculations",
+        "errors": [
+            {
+                "field": "num1",
+                "message": "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)",
+            }
+        ],
+    }
+
+
+def test_an_integer_with_more_digits_than_python_converts_is_a_400_not_a_crash(call, lambda_stub):
+    # Given an integer of 4301 digits, one more than Python converts from text by default
+    body = '{"num1": ' + "1" * 4301 + "}"
+
+    # When it is posted
+    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+
+    # Then it is a malformed body, like other JSON the API cannot read
+    assert response.status == 400
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "the request body is not valid JSON: a number has too many digits",
+        "instance": "/calculations",
+    }
+
+
 def test_every_bad_field_is_listed(call, lambda_stub):
     response = call("POST", "/calculations", {"num1": "10", "num2": False, "op": "add"})
 
