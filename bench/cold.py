@@ -2,12 +2,12 @@
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from typing import Any
 
 from bench import ROOT
-from bench.measure import median
 
 
 def probe(*arguments: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
@@ -37,8 +37,8 @@ def cold_start(runs: int) -> dict[str, Any]:
         api.append(probe("cold-start", "api")["first_request_ms"])
     return {
         "runs": runs,
-        "api_ms": round(median(api), 1),
-        "bare_ms": round(median(bare), 1),
+        "api_ms": round(statistics.median(api), 1),
+        "bare_ms": round(statistics.median(bare), 1),
         "api_samples_ms": api,
         "bare_samples_ms": bare,
     }

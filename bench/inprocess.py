@@ -6,6 +6,7 @@ many durable operations and checkpoint calls one calculation makes.
 """
 
 import json
+import statistics
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,7 +25,6 @@ from bench.measure import (
     concurrent_load,
     expected_document,
     latencies,
-    median,
     milliseconds,
     operands,
     percentile,
@@ -120,8 +120,8 @@ def timed_invocations(count: int) -> dict[str, float]:
         DurableContext.parallel = parallel  # type: ignore[method-assign]
     # The first invocations pay for imports and thread start-up; they are not what is billed warm.
     return {
-        "invocation_ms": milliseconds(median(invocation[3:])),
-        "operations_ms": milliseconds(median(operations[3:])),
+        "invocation_ms": milliseconds(statistics.median(invocation[3:])),
+        "operations_ms": milliseconds(statistics.median(operations[3:])),
     }
 
 
@@ -164,16 +164,17 @@ def operations_per_calculation(count: int) -> dict[str, Any]:
             arn = runner.run_async(input=payload, execution_name=f"ops-{index}")
             runner.wait_for_result(arn, timeout=EXECUTION_TIMEOUT_SECONDS)
             arns.append(arn)
-        histories = [runner.get_execution_history(arn).events for arn in arns]
+        # Every calculation has the same operations: one history tells them.
+        history = runner.get_execution_history(arns[0]).events
 
-    operations = events_to_operations(histories[0])
+    operations = events_to_operations(history)
     by_type = Counter(op.operation_type.value for op in operations if op.operation_type.value != "EXECUTION")
     return {
         "calculations": count,
-        "history_events": len(histories[0]),
+        "history_events": len(history),
         "durable_operations": sum(by_type.values()),
         "operations_by_type": dict(sorted(by_type.items())),
-        "checkpoint_calls_median": median([calls[arn] for arn in arns]),
+        "checkpoint_calls_median": statistics.median([calls[arn] for arn in arns]),
         "checkpoint_calls_max": max(calls[arn] for arn in arns),
         "operation_updates": updates[arns[0]],
     }

@@ -1,7 +1,6 @@
 """Timing and load helpers shared by every measurement: percentiles, sequential and concurrent runs."""
 
 import math
-import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -15,10 +14,6 @@ def percentile(samples: list[float], pct: float) -> float:
     ordered = sorted(samples)
     rank = max(1, math.ceil(pct / 100 * len(ordered)))
     return ordered[rank - 1]
-
-
-def median(samples: list[float]) -> float:
-    return statistics.median(samples)
 
 
 def milliseconds(seconds: float) -> float:
