@@ -96,10 +96,17 @@ class FailedOperation(ApiModel):
 
 
 class ExecutionError(ApiModel):
-    type: Annotated[str | None, Field(description="Error type", examples=["durable_math.InvalidInputError"])]
+    type: Annotated[
+        str | None, Field(description="Error type", examples=["durable_math.InvalidInputError"])
+    ] = None
     message: Annotated[
         str | None, Field(description="Error message", examples=["num1 must be a number, got str"])
-    ]
+    ] = None
+
+    @classmethod
+    def of(cls, error_type: str | None, message: str | None) -> "ExecutionError | None":
+        """The error when Lambda reported one; None rather than an empty object."""
+        return cls(type=error_type, message=message) if error_type or message else None
 
 
 class Calculation(ApiModel):
@@ -163,7 +170,7 @@ class Calculation(ApiModel):
         elif execution.status == "SUCCEEDED" and isinstance(document, dict):
             calculation.result = document
         elif execution.ended and execution.status != "SUCCEEDED":
-            calculation.error = ExecutionError(type=execution.error_type, message=execution.error_message)
+            calculation.error = ExecutionError.of(execution.error_type, execution.error_message)
         return calculation
 
 
@@ -337,9 +344,9 @@ def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_en
         return
     operation.status = PHASES[phase]
     operation.ended_at = timestamp
-    payload = (details.get("Error") or {}).get("Payload")
-    if payload:
-        operation.error = ExecutionError(type=payload.get("ErrorType"), message=payload.get("ErrorMessage"))
+    payload = (details.get("Error") or {}).get("Payload") or {}
+    if error := ExecutionError.of(payload.get("ErrorType"), payload.get("ErrorMessage")):
+        operation.error = error
     elif phase == "Succeeded":
         operation.error = None
     if phase == "Failed" and (retry.get("NextAttemptDelaySeconds") or 0) > 0 and not execution_ended:

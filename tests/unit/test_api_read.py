@@ -151,6 +151,47 @@ def test_execution_failure_reports_its_message_never_the_stack_trace(call, lambd
     assert "durable_math.py" not in response.text
 
 
+def test_a_timed_out_calculation_without_an_error_has_no_error_field(call, lambda_stub):
+    # Given Lambda reports a timed-out execution without an Error
+    stub_lookup(lambda_stub, "calc-t", execution("calc-t", status="TIMED_OUT"))
+
+    # When it is read
+    response = call("GET", "/calculations/calc-t")
+
+    # Then it is TIMED_OUT, with no empty "error" object
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert response.json == {
+        "id": "calc-t",
+        "status": "TIMED_OUT",
+        "input": {"num1": 10, "num2": 5},
+        "startedAt": "2026-01-01T12:00:00Z",
+        "endedAt": "2026-01-01T12:00:01.250000Z",
+        "links": {
+            "self": "/Prod/calculations/calc-t",
+            "result": "/Prod/calculations/calc-t/result",
+            "history": "/Prod/calculations/calc-t/history",
+            "stop": "/Prod/calculations/calc-t/stop",
+        },
+    }
+
+
+def test_an_error_with_only_a_type_is_reported_with_only_the_type(call, lambda_stub):
+    # Given a stopped execution whose Error has a type and no message
+    stub_lookup(
+        lambda_stub, "calc-s", execution("calc-s", status="STOPPED", error={"ErrorType": "StoppedByUser"})
+    )
+
+    # When it is read
+    response = call("GET", "/calculations/calc-s")
+
+    # Then the error holds the type alone
+    assert response.status == 200
+    assert response.json["status"] == "STOPPED"
+    assert response.json["error"] == {"type": "StoppedByUser"}
+
+
 def test_unknown_id_is_404(call, lambda_stub):
     # Lambda's name filter may match names that merely contain the id
     lambda_stub.add_response(

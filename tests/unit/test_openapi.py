@@ -194,3 +194,12 @@ def test_a_form_body_is_a_415_even_when_malformed(call, content_type):
 
     assert response.status == 415
     assert response.json["detail"] == f"send the body as application/json, not {content_type}"
+
+
+def test_an_execution_error_documents_both_fields_as_optional(spec):
+    # Given the answers drop an error's absent type or message
+    error = spec["components"]["schemas"]["ExecutionError"]
+
+    # Then the spec requires neither
+    assert "required" not in error
+    assert set(error["properties"]) == {"type", "message"}
