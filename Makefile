@@ -59,10 +59,12 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 # Build and deploy with SAM CLI 1.151.0 or newer (not installed by make; README "Deploy to AWS").
+# BUILD_ARGS=--use-container when this machine has no Python 3.13.
+BUILD_ARGS ?=
 DEPLOY_ARGS ?= --guided
 deploy:
 	@command -v sam >/dev/null || { echo "deploy needs SAM CLI 1.151.0 or newer on PATH (pip install aws-sam-cli)"; exit 1; }
-	sam build
+	sam build $(BUILD_ARGS)
 	sam deploy $(DEPLOY_ARGS)
 
 format: install-dev

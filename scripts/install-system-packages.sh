@@ -10,11 +10,14 @@ missing=()
 /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2' || missing+=(awscli)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+is_debian() { grep -qx 'ID=debian' /etc/os-release 2>/dev/null; }
+
+if [ "$(id -u)" -eq 0 ] && is_debian && command -v apt-get >/dev/null; then
   echo "installing Debian packages: ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-else
-  echo "note: ${missing[*]} not installed (Debian: apt-get install ${missing[*]});" \
-    "the tests that drive them will skip" >&2
+  if apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; then
+    exit 0
+  fi
+  echo "note: apt-get could not install ${missing[*]}" >&2
 fi
+echo "note: ${missing[*]} not installed (Debian: apt-get install ${missing[*]});" \
+  "the tests that drive them will skip (and fail under CI=true)" >&2
