@@ -77,10 +77,9 @@ def wake_checkpoint_thread_on_stop() -> None:
 
     In SDK 3.0.0 the background checkpoint thread checks its stop signal only between waits
     of up to 100 ms on its queue (`_STOP_SIGNAL_POLL_SECONDS` in the SDK's state.py), and the
-    handler joins that thread before it returns. Measured on the testing runner (`make bench`),
-    one invocation of this function took ~107 ms, of which the four operations took ~6 ms:
-    the rest is that wait, and Lambda bills it. Putting a wake-up item in the queue right
-    after the stop signal lets the thread see the signal at once (~7 ms per invocation). The
+    handler joins that thread before it returns: ~100 ms of each invocation, billed by Lambda
+    (`make bench` measures it; README "Performance"). Putting a wake-up item in the queue right
+    after the stop signal lets the thread see the signal at once. The
     item is the SDK's own no-op wake-up, which the thread consumes and then exits; nothing
     else about stopping changes. Applied once per process; the local runtime hosts this same
     module, so it gets the same behaviour. The SDK is pinned exactly;
