@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import api_worker
-from local.http_base import LocalServer, PromptRequestHandler
+from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 
 logger = logging.getLogger("local.api")
 
@@ -369,16 +369,11 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
         def _handle(self, method: str) -> None:
             request_id = str(uuid.uuid4())
             started = time.monotonic()
-            declared = self.headers.get("Content-Length") or "0"
-            length = int(declared) if declared.isdigit() else -1
-            if length < 0:
-                self.close_connection = True
-                answer = gateway_message(400, "Invalid Content-Length")
-            elif length > MAX_BODY_BYTES:
-                self.close_connection = True
-                answer = gateway_message(413, "Request Too Long")
+            try:
+                body = self.read_body(MAX_BODY_BYTES)
+            except BodyRefused as refused:
+                answer = gateway_message(refused.status, refused.message)
             else:
-                body = self.rfile.read(length) if length else b""
                 event = build_event(
                     method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
                 )

@@ -16,6 +16,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -24,7 +25,7 @@ from aws_durable_execution_sdk_python_testing.exceptions import AwsApiException
 from aws_durable_execution_sdk_python_testing.execution import Execution, ExecutionStatus
 
 from local import functions
-from local.http_base import LocalServer, PromptRequestHandler
+from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 from local.runtime import EXECUTION_TIMEOUT_SECONDS, DurableRuntime
 
 logger = logging.getLogger("local.lambda")
@@ -32,6 +33,12 @@ logger = logging.getLogger("local.lambda")
 # Lambda's payload quotas: 6 MB for a synchronous invocation, 1 MB for an asynchronous one.
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
+# A body the endpoint will not read, as the Lambda error codes botocore raises.
+BODY_REFUSED_CODES = {
+    HTTPStatus.BAD_REQUEST: "InvalidRequestContentException",
+    HTTPStatus.LENGTH_REQUIRED: "InvalidRequestContentException",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RequestTooLargeException",
+}
 _EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -282,18 +289,13 @@ def make_handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self, method: str) -> None:
             request_id = str(uuid.uuid4())
-            length = int(self.headers.get("Content-Length") or 0)
             try:
-                if length > MAX_SYNC_PAYLOAD:
-                    self.close_connection = True
-                    raise LambdaApiError(
-                        413,
-                        "RequestTooLargeException",
-                        f"Request must be smaller than {MAX_SYNC_PAYLOAD} bytes",
-                    )
-                body = self.rfile.read(length) if length else b""
+                body = self.read_body(MAX_SYNC_PAYLOAD)
                 action, params = api.route(method, self.path)
                 response = action(Request(self, params, body))
+            except BodyRefused as refused:
+                code = BODY_REFUSED_CODES[refused.status]
+                response = _error_response(LambdaApiError(refused.status, code, refused.message))
             except LambdaApiError as error:
                 response = _error_response(error)
             except AwsApiException as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import requests
@@ -38,6 +40,25 @@ def local_lambda_client(url: str, read_timeout: int = 60):
 def child_environment() -> dict[str, str]:
     """This environment without the developer's LOCAL_* settings: the flags alone configure the runtime."""
     return {name: value for name, value in os.environ.items() if not name.startswith("LOCAL_")}
+
+
+def raw_request(
+    url: str, method: str, path: str, headers: dict[str, str], body: bytes = b""
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    """Send exactly these headers, which HTTP clients would correct (a negative Content-Length, say).
+
+    Returns the answer's status, headers and body.
+    """
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=10)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
 
 
 def free_port() -> int:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 
 import pytest
 import requests
+from runtime_process import raw_request
 
-from local.api_gateway import ApiServer, FunctionPool
+from local.api_gateway import MAX_BODY_BYTES, ApiServer, FunctionPool
 
 ECHO_FUNCTION = """
 import base64, json, os
@@ -129,3 +131,29 @@ def test_a_function_error_or_malformed_answer_is_api_gateways_502(echo_url, path
 
     assert response.status_code == 502
     assert response.json() == {"message": "Internal server error"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({"Content-Length": "-5"}, 400),
+        ({"Content-Length": "abc"}, 400),
+        ({"Content-Length": str(MAX_BODY_BYTES + 1)}, 413),
+        ({"Transfer-Encoding": "chunked"}, 411),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_refused_before_the_function_runs(echo_url, headers, status):
+    # When a request arrives with a Content-Length that is not a size, too large, or a chunked body
+    answer_status, answer_headers, body = raw_request(
+        echo_url,
+        "POST",
+        "/calculations",
+        {"Content-Type": "application/json", **headers},
+        b"3\r\n{}\n\r\n0\r\n\r\n" if "Transfer-Encoding" in headers else b"",
+    )
+
+    # Then API Gateway's own message answers it and the connection closes
+    assert answer_status == status
+    assert json.loads(body)["message"]
+    assert "event" not in json.loads(body)
+    assert answer_headers["Connection"] == "close"

@@ -9,6 +9,9 @@ import uuid
 import pytest
 import requests
 from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO
+from runtime_process import raw_request
+
+from local.lambda_api import MAX_SYNC_PAYLOAD
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable"
 
@@ -290,3 +293,29 @@ def test_unknown_route_is_a_4xx_that_botocore_does_not_retry(lambda_url):
     assert 400 <= response.status_code < 500
     assert response.headers["X-Amzn-ErrorType"]
     assert "message" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({"Content-Length": "-5"}, 400, "InvalidRequestContentException"),
+        ({"Content-Length": "abc"}, 400, "InvalidRequestContentException"),
+        ({"Content-Length": str(MAX_SYNC_PAYLOAD + 1)}, 413, "RequestTooLargeException"),
+        ({"Transfer-Encoding": "chunked"}, 411, "InvalidRequestContentException"),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_refused_with_a_4xx_lambda_error(lambda_url, headers, status, code):
+    # When an Invoke arrives with a Content-Length that is not a size, too large, or a chunked body
+    answer_status, answer_headers, body = raw_request(
+        lambda_url,
+        "POST",
+        "/2015-03-31/functions/math-durable:live/invocations",
+        {"Content-Type": "application/json", **headers},
+        b"3\r\n{}\n\r\n0\r\n\r\n" if "Transfer-Encoding" in headers else b"",
+    )
+
+    # Then it is a client error botocore raises at once, in Lambda's error format, not a 5xx it retries
+    assert answer_status == status
+    assert answer_headers["X-Amzn-ErrorType"] == code
+    assert json.loads(body)["message"]
+    assert answer_headers["Connection"] == "close"
