@@ -50,6 +50,7 @@ from models import (
     Links,
     Problem,
     ResultDocument,
+    calculation_status,
 )
 from settings import PAGE_SIZE_CEILING, get_settings
 from tracing import create_tracer
@@ -756,7 +757,8 @@ def already_started(error: AlreadyStarted) -> Response:
 @app.exception_handler(AlreadyEnded)
 def already_ended(error: AlreadyEnded) -> Response:
     metrics.add_metric(name="Conflicts", unit=MetricUnit.Count, value=1)
-    return _problem(409, str(error))
+    status = calculation_status(error.execution)
+    return _problem(409, f"the calculation has already ended with status {status}")
 
 
 @app.exception_handler(NoResult)

@@ -48,9 +48,9 @@ class AlreadyStarted(LambdaCallError):
 class AlreadyEnded(LambdaCallError):
     """The execution has already ended, so it cannot be stopped."""
 
-    def __init__(self, status: str):
-        super().__init__(f"the calculation has already ended with status {status}", code=status)
-        self.status = status
+    def __init__(self, execution: "Execution"):
+        super().__init__(f"the execution has already ended ({execution.status})", code=execution.status)
+        self.execution = execution
 
 
 class Throttled(LambdaCallError):
@@ -408,7 +408,7 @@ def stop(calculation_id: str) -> Execution:
     """Stop a running execution and return it as it is afterwards (STOPPED)."""
     execution = describe(calculation_id)
     if execution.ended:
-        raise AlreadyEnded(execution.status)
+        raise AlreadyEnded(execution)
     refusal: UpstreamError | None = None
     try:
         with _translated(missing_means_not_found=True):
@@ -424,7 +424,7 @@ def stop(calculation_id: str) -> Execution:
         refusal = error
     after = describe(calculation_id)
     if after.ended and after.status != "STOPPED":
-        raise AlreadyEnded(after.status)
+        raise AlreadyEnded(after)
     if refusal and not after.ended:
         raise refusal
     return after

@@ -153,16 +153,15 @@ class Calculation(ApiModel):
     def of(cls, execution: Execution, base_path: str = "") -> "Calculation":
         calculation = cls(
             id=execution.id,
-            status=_api_status(execution.status),
+            status=calculation_status(execution),
             input=execution.input if isinstance(execution.input, dict) else None,
             started_at=execution.started_at,
             ended_at=execution.ended_at,
             links=Links.of(execution.id, base_path),
         )
         document = execution.result
-        if execution.status == "SUCCEEDED" and isinstance(document, dict) and "error_details" in document:
+        if _operations_failed(execution):
             errors = document.get("errors") if isinstance(document.get("errors"), dict) else {}
-            calculation.status = CalculationStatus.FAILED
             calculation.failed_operations = [
                 FailedOperation(operation=name, message=str(message)) for name, message in errors.items()
             ]
@@ -174,12 +173,23 @@ class Calculation(ApiModel):
         return calculation
 
 
-def _api_status(lambda_status: str) -> CalculationStatus:
-    """Lambda's statuses, with PAUSING and PAUSED shown as RUNNING: the execution has not ended."""
+def calculation_status(execution: Execution | ExecutionSummary) -> CalculationStatus:
+    """The API's status: Lambda's, except that a SUCCEEDED execution whose document reports failed
+    operations (error_details) is FAILED, and PAUSING, PAUSED and DELETING are RUNNING (not ended).
+
+    A listing's summary carries no document: its SUCCEEDED is only a candidate for FAILED.
+    """
+    if isinstance(execution, Execution) and _operations_failed(execution):
+        return CalculationStatus.FAILED
     try:
-        return CalculationStatus(lambda_status)
+        return CalculationStatus(execution.status)
     except ValueError:
         return CalculationStatus.RUNNING
+
+
+def _operations_failed(execution: Execution) -> bool:
+    document = execution.result
+    return execution.status == "SUCCEEDED" and isinstance(document, dict) and "error_details" in document
 
 
 def _division_failed(add: int, subtract: int, multiply: int) -> dict[str, Any]:
@@ -239,9 +249,7 @@ class CalculationSummary(ApiModel):
         """From a listing, or from the whole execution when its result decides the status."""
         return cls(
             id=summary.id,
-            status=Calculation.of(summary).status
-            if isinstance(summary, Execution)
-            else _api_status(summary.status),
+            status=calculation_status(summary),
             started_at=summary.started_at,
             ended_at=summary.ended_at,
             links=Links.of(summary.id, base_path),

@@ -651,6 +651,30 @@ def test_stop_an_ended_calculation_is_409_without_a_stop_call(call, lambda_stub)
     assert cached.status == 409
 
 
+def test_stop_a_calculation_whose_operations_failed_names_the_status_get_shows(call, lambda_stub):
+    # Given 10/0 ended: SUCCEEDED in Lambda, FAILED through the API
+    stub_lookup(
+        lambda_stub, "calc-z", execution("calc-z", input_document={"num1": 10, "num2": 0}, result=TEN_ZERO)
+    )
+    shown = call("GET", "/calculations/calc-z")
+
+    # When a client tries to stop it
+    response = call("POST", "/calculations/calc-z/stop")
+
+    # Then the conflict names the status GET shows, FAILED
+    assert shown.json["status"] == "FAILED"
+    assert response.status == 409
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "the calculation has already ended with status FAILED",
+        "instance": "/calculations/calc-z/stop",
+    }
+
+
 def test_stop_refused_because_it_ended_meanwhile_is_409(call, lambda_stub):
     stub_lookup(lambda_stub, "calc-m", execution("calc-m", status="RUNNING"))
     lambda_stub.add_client_error(
