@@ -531,8 +531,9 @@ def list_calculations(
 
 
 # The Lambda statuses that can hold a calculation of each API status: one whose operations
-# failed ended SUCCEEDED in Lambda and FAILED here.
+# failed ended SUCCEEDED in Lambda and FAILED here; a pausing or paused one is RUNNING here.
 LAMBDA_STATUSES = {
+    CalculationStatus.RUNNING: ["RUNNING", "PAUSING", "PAUSED"],
     CalculationStatus.SUCCEEDED: ["SUCCEEDED"],
     CalculationStatus.FAILED: ["FAILED", "SUCCEEDED"],
 }

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from botocore.stub import ANY
 
+import calculations_client
 from events import (
     ENDED,
     STARTED,
@@ -581,6 +582,32 @@ def test_list_counts_a_calculation_whose_operations_failed_as_failed(call, lambd
     assert [(item["id"], item["status"]) for item in everything.json["items"]] == [
         ("ten-zero", "FAILED"),
         ("ten-five", "SUCCEEDED"),
+    ]
+
+
+def test_list_running_includes_paused_calculations(call, lambda_stub):
+    # Given Lambda holds a running and a paused execution
+    page = listing("going", "paused")
+    page["DurableExecutions"][1]["Status"] = "PAUSED"
+    statuses = ["RUNNING", "PAUSING", "PAUSED"]
+    lambda_stub.add_response(
+        "list_durable_executions_by_function",
+        page,
+        {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 20, "Statuses": statuses},
+    )
+
+    # When listing RUNNING calculations
+    response = call("GET", "/calculations?status=RUNNING")
+
+    # Then Lambda is asked for every status the API shows as RUNNING (all in its API model),
+    # and both are listed as RUNNING
+    model = calculations_client.lambda_client().meta.service_model.shape_for("ExecutionStatus")
+    assert set(statuses) <= set(model.enum)
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert [(item["id"], item["status"]) for item in response.json["items"]] == [
+        ("going", "RUNNING"),
+        ("paused", "RUNNING"),
     ]
 
 
