@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -42,24 +43,37 @@ class Settings:
     verbose: bool
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if not value.isdigit():
-        raise SystemExit(f"{name} must be a port or count, got {value!r}")
+def port(value: str) -> int:
+    """A TCP port to listen on: 0 (any free one) to 65535."""
+    if not (value.isascii() and value.isdigit()) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value!r}")
     return int(value)
+
+
+def positive_count(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def _env_value(parser: argparse.ArgumentParser, name: str, default: int, parse: Callable[[str], int]) -> int:
+    """The variable `name` read as a flag's value would be; `default` when unset or empty."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return parse(value)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"{name} {error}")
 
 
 def parse_settings(argv: list[str] | None = None) -> Settings:
     """Flags win over environment variables, which win over the defaults."""
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--api-port", type=port, help="API endpoint port (default 3000; 0: any free one)")
     parser.add_argument(
-        "--api-port", type=int, default=_env_int("LOCAL_API_PORT", 3000), help="API endpoint port"
-    )
-    parser.add_argument(
-        "--lambda-port", type=int, default=_env_int("LOCAL_LAMBDA_PORT", 3001), help="Lambda endpoint port"
+        "--lambda-port", type=port, help="Lambda endpoint port (default 3001; 0: any free one)"
     )
     parser.add_argument(
         "--store",
@@ -75,8 +89,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
     )
     parser.add_argument(
         "--api-workers",
-        type=int,
-        default=_env_int("LOCAL_API_WORKERS", 8),
+        type=positive_count,
         help="most API requests served at once: one process each, as Lambda environments, "
         "all started in the background at start-up",
     )
@@ -86,11 +99,15 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         default=os.environ.get("LOCAL_VERBOSE", "").lower() in ("1", "true", "yes"),
         help="log every request and the functions' own logs",
     )
+    # Read once every flag is known, so that an error shows the whole usage.
+    parser.set_defaults(
+        api_port=_env_value(parser, "LOCAL_API_PORT", 3000, port),
+        lambda_port=_env_value(parser, "LOCAL_LAMBDA_PORT", 3001, port),
+        api_workers=_env_value(parser, "LOCAL_API_WORKERS", 8, positive_count),
+    )
     args = parser.parse_args(argv)
     if args.store not in ("sqlite", "memory"):
         parser.error(f"LOCAL_STORE must be sqlite or memory, got {args.store!r}")
-    if args.api_workers < 1:
-        parser.error("--api-workers must be at least 1")
     return Settings(
         host=args.host,
         api_port=args.api_port,

@@ -8,7 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from runtime_process import REPO_ROOT, LocalRuntime
+
+from local.__main__ import parse_settings
 
 
 def test_it_starts_with_a_banner_naming_both_urls_and_stops_cleanly_on_sigterm(needs_local, tmp_path):
@@ -105,3 +108,43 @@ def test_a_port_already_taken_stops_start_up_with_a_clear_message(needs_local, t
     assert f"port {port} on 127.0.0.1 is already in use" in completed.stderr
     assert "--lambda-port" in completed.stderr
     assert "Traceback" not in completed.stderr
+
+
+@pytest.mark.parametrize("argv", [["--api-port", "70000"], ["--lambda-port", "-1"], ["--api-port", "http"]])
+def test_a_port_outside_0_to_65535_is_refused_with_a_clear_message(argv, monkeypatch, capsys):
+    # Given no port settings in the environment
+    for name in ("LOCAL_API_PORT", "LOCAL_LAMBDA_PORT"):
+        monkeypatch.delenv(name, raising=False)
+
+    # When the runtime's flags name a port that does not exist
+    with pytest.raises(SystemExit) as stopped:
+        parse_settings(argv)
+
+    # Then it stops with argparse's usage error naming the flag and the range
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {argv[0]}: must be a port from 0 to 65535, got '{argv[1]}'" in error
+
+
+def test_a_port_variable_outside_0_to_65535_is_refused_naming_the_variable(monkeypatch, capsys):
+    # Given LOCAL_LAMBDA_PORT set to a port that does not exist
+    monkeypatch.setenv("LOCAL_LAMBDA_PORT", "65536")
+
+    # When the settings are read
+    with pytest.raises(SystemExit) as stopped:
+        parse_settings([])
+
+    # Then the error names the variable and the range
+    assert stopped.value.code == 2
+    assert "LOCAL_LAMBDA_PORT must be a port from 0 to 65535, got '65536'" in capsys.readouterr().err
+
+
+def test_ports_from_flags_and_variables_within_range_are_taken(monkeypatch):
+    # Given a valid port in the environment and another as a flag
+    monkeypatch.setenv("LOCAL_LAMBDA_PORT", "65535")
+
+    # When the settings are read
+    settings = parse_settings(["--api-port", "0"])
+
+    # Then both are used as given
+    assert (settings.api_port, settings.lambda_port) == (0, 65535)
