@@ -53,11 +53,10 @@ class LambdaApiError(Exception):
 
     @classmethod
     def from_package(cls, error: AwsApiException) -> LambdaApiError:
-        code = type(error).__name__
-        if code == "IllegalStateException":
-            code = "InvalidParameterValueException"
-        status = error.http_status_code if error.http_status_code < 500 else 500
-        return cls(status, code, str(error))
+        """The package's own error by its name; any of its server errors as Lambda's ServiceException."""
+        if error.http_status_code >= 500:
+            return cls(500, "ServiceException", str(error))
+        return cls(error.http_status_code, type(error).__name__, str(error))
 
 
 def _bad_request(message: str, code: str = "InvalidParameterValueException") -> LambdaApiError:

@@ -9,9 +9,15 @@ import uuid
 import pytest
 import requests
 from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO
+from aws_durable_execution_sdk_python_testing.exceptions import (
+    IllegalStateException,
+    ResourceNotFoundException,
+    RuntimeException,
+    ServiceException,
+)
 from runtime_process import raw_request
 
-from local.lambda_api import MAX_SYNC_PAYLOAD
+from local.lambda_api import MAX_SYNC_PAYLOAD, LambdaApiError
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable"
 
@@ -319,3 +325,20 @@ def test_a_body_that_cannot_be_read_is_refused_with_a_4xx_lambda_error(lambda_ur
     assert answer_headers["X-Amzn-ErrorType"] == code
     assert json.loads(body)["message"]
     assert answer_headers["Connection"] == "close"
+
+
+@pytest.mark.parametrize(
+    "error", [IllegalStateException("bad state"), RuntimeException("x"), ServiceException("y")]
+)
+def test_every_server_error_of_the_package_is_answered_as_lambdas_service_exception(error):
+    # When the testing package raises one of its 5xx errors
+    answered = LambdaApiError.from_package(error)
+
+    # Then it is Lambda's ServiceException, a 500, with the package's message
+    assert (answered.status, answered.code, answered.message) == (500, "ServiceException", str(error))
+
+
+def test_a_client_error_of_the_package_keeps_its_name_and_status():
+    answered = LambdaApiError.from_package(ResourceNotFoundException("no such execution"))
+
+    assert (answered.status, answered.code) == (404, "ResourceNotFoundException")
