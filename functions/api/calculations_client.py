@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import boto3
@@ -27,6 +28,9 @@ EXECUTION_END_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionStopped"}
 )
 HISTORY_PAGE_SIZE = 1000
+# Finding an id by name reads at most FIND_PAGES pages of FIND_PAGE_SIZE executions (see find_arn).
+FIND_PAGE_SIZE = 1000
+FIND_PAGES = 3
 
 
 class LambdaCallError(Exception):
@@ -296,6 +300,10 @@ def find_arn(calculation_id: str) -> str:
     settings = get_settings()
     # The name filter matches names that contain the id; only an exact name is this calculation.
     # Pages are as large as Lambda allows, so a second call is needed only for very short ids.
+    # An unknown short id (say "a") would otherwise read every retained execution, 1000 per List
+    # call, against the account's 15 List calls per second and API Gateway's 29 s. So only the
+    # newest FIND_PAGES pages of names containing the id are read; past them the id is not found
+    # (a short id whose execution is older than 3000 newer ones containing it is then a 404).
     pages = (
         lambda_client()
         .get_paginator("list_durable_executions_by_function")
@@ -303,12 +311,12 @@ def find_arn(calculation_id: str) -> str:
             FunctionName=settings.function_name,
             Qualifier=settings.qualifier,
             DurableExecutionName=calculation_id,
-            PaginationConfig={"PageSize": 1000},
+            PaginationConfig={"PageSize": FIND_PAGE_SIZE},
         )
     )
     matches: list[dict[str, Any]] = []
     with _translated():
-        for page in pages:
+        for page in islice(pages, FIND_PAGES):
             matches = [
                 i for i in page.get("DurableExecutions", []) if i["DurableExecutionName"] == calculation_id
             ]

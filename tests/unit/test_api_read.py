@@ -44,6 +44,31 @@ def test_an_id_is_found_among_longer_names_that_contain_it_across_pages(call, la
     assert response.json["id"] == "a"
 
 
+def test_an_unknown_short_id_is_404_after_three_pages_of_longer_names(call, lambda_stub):
+    # Given Lambda's name filter matches many longer names containing "a", page after page
+    for page in range(3):
+        marker = {"Marker": f"p{page}"} if page else {}
+        lambda_stub.add_response(
+            "list_durable_executions_by_function",
+            listing(*(f"a{page}-{n}" for n in range(3)), next_marker=f"p{page + 1}"),
+            {**by_name("a"), **marker},
+        )
+
+    # When reading the calculation "a" (no fourth page is stubbed: none may be asked for)
+    response = call("GET", "/calculations/a")
+
+    # Then it is not found after three pages
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "no calculation has this id",
+        "instance": "/calculations/a",
+    }
+
+
 def test_get_finished_calculation_returns_result_with_caching_headers(call, lambda_stub):
     stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
 
