@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     lambda_url = f"http://{connect_host(settings.host)}:{lambda_server.server_address[1]}"
     pool = FunctionPool(
         API_HANDLER,
-        [str(API_CODE), str(DURABLE_CODE)],
+        [str(API_CODE)],
         api_environment(lambda_url, settings.verbose),
         settings.api_workers,
     )
