@@ -181,7 +181,7 @@ def connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0") else host
 
 
-def banner(api_url: str, lambda_url: str, storage: str, resumed: int, api_ready: bool) -> str:
+def banner(api_url: str, lambda_url: str, storage: str, resumed: int) -> str:
     lines = [
         "Durable Calculations API is running locally.",
         f"  API endpoint     {api_url}",
@@ -190,8 +190,6 @@ def banner(api_url: str, lambda_url: str, storage: str, resumed: int, api_ready:
     ]
     if resumed:
         lines.append(f"  Resumed          {resumed} execution(s) that were in flight")
-    if not api_ready:
-        lines.append(f"  Note             {API_CODE / 'app.py'} is missing: the API endpoint answers 502")
     lines += [
         "Try:",
         f"  curl -i -X POST {api_url}/calculations -H 'content-type: application/json' -d '{EXAMPLE}'",
@@ -240,11 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for thread in threads:
         thread.start()
-    api_ready = (API_CODE / "app.py").exists()
-    if api_ready:
-        pool.warm()
+    pool.warm()
     storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
-    print(banner(api_url, lambda_url, storage, resumed, api_ready), flush=True)
+    print(banner(api_url, lambda_url, storage, resumed), flush=True)
 
     stopping.wait()
     print("Stopping...", flush=True)
