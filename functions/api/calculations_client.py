@@ -125,15 +125,23 @@ class LRU:
         self._items.clear()
 
 
+# Each Lambda call: 2 attempts of at most 2 s to connect and 5 s to read, with the standard mode's
+# backoff between them (at most 1 s; 6 s if Lambda sends x-amz-retry-after): 15 s, at the very
+# worst 20 s, under API Gateway's 29 s, so a caller whose Lambda call hangs gets the API's own 503.
+CALL_ATTEMPTS = 2
+CONNECT_TIMEOUT_SECONDS = 2
+READ_TIMEOUT_SECONDS = 5
+
+
 @cache
 def lambda_client() -> Any:
     """The container's Lambda client, created on first use."""
     return boto3.client(
         "lambda",
         config=Config(
-            retries={"mode": "standard", "total_max_attempts": 3},
-            connect_timeout=2,
-            read_timeout=10,
+            retries={"mode": "standard", "total_max_attempts": CALL_ATTEMPTS},
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=READ_TIMEOUT_SECONDS,
             user_agent_extra="durable-calculations-api",
         ),
     )
@@ -146,7 +154,7 @@ def attach_client(wait_seconds: int) -> Any:
         "lambda",
         config=Config(
             retries={"mode": "standard", "total_max_attempts": 1},
-            connect_timeout=2,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
             read_timeout=wait_seconds,
             user_agent_extra="durable-calculations-api",
         ),

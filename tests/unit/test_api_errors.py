@@ -1,6 +1,7 @@
 """Bad input, routing, CORS, the spec and settings: every refusal is a clean problem document."""
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 import app
 import calculations_client
@@ -307,4 +308,39 @@ def test_the_lambda_client_takes_its_endpoint_from_aws_configuration(api_environ
 
     assert client.meta.endpoint_url == "http://127.0.0.1:3001"
     assert client is calculations_client.lambda_client()
-    assert client.meta.config.retries["total_max_attempts"] == 3
+    assert client.meta.config.retries["total_max_attempts"] == 2
+
+
+def test_a_lambda_that_does_not_answer_is_a_503_after_two_attempts(call):
+    # Given Lambda accepts connections but never answers in time
+    attempts = []
+
+    def time_out(request, **kwargs):
+        attempts.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    calculations_client.lambda_client().meta.events.register("before-send.lambda", time_out)
+
+    # When a calculation is read
+    response = call("GET", "/calculations/calc-1")
+
+    # Then the API gives up after two attempts and says to retry later
+    assert len(attempts) == 2
+    assert response.status == 503
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["detail"] == "the calculation service is unavailable; retry later"
+
+
+def test_a_lambda_call_gives_up_well_before_api_gateway_does(api_environment):
+    # Given the container's Lambda client
+    config = calculations_client.lambda_client().meta.config
+    attempts = config.retries["total_max_attempts"]
+
+    # When every attempt waits its full connect and read timeouts, with the longest backoff
+    # between attempts (1 s, plus 5 s when Lambda sends x-amz-retry-after)
+    worst = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * 6
+
+    # Then the call has failed (and the API answered 503) before API Gateway's 29 s
+    assert attempts >= 2
+    assert worst <= 20
