@@ -408,4 +408,3 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
 class ApiServer(LocalServer):
     def __init__(self, address: tuple[str, int], pool: FunctionPool) -> None:
         super().__init__(address, make_handler(pool))
-        self.pool = pool

@@ -17,7 +17,6 @@ ALIAS = "live"
 # The alias points at the one published version; `$LATEST` runs the same code.
 ALIAS_VERSION = "1"
 LATEST = "$LATEST"
-HANDLER = "durable_math.lambda_handler"
 
 # Lambda's own pattern for a function name, partial ARN or full ARN, with an optional qualifier.
 _FUNCTION_REF = re.compile(

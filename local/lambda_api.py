@@ -152,7 +152,7 @@ class LambdaApi:
         path = urlsplit(raw_path).path
         allowed = False
         for route_method, pattern, action in self.routes:
-            match = pattern.match(path) or pattern.match(unquote(path))
+            match = pattern.match(path)
             if match:
                 if route_method == method:
                     return action, {k: unquote(v) for k, v in match.groupdict().items()}
@@ -188,12 +188,12 @@ class LambdaApi:
         if invocation_type == "DryRun":
             return Response(204)
 
-        started = self.runtime.start(function, payload, name)
-        headers = {"X-Amz-Durable-Execution-Arn": started.execution_arn}
+        execution_arn = self.runtime.start(function, payload, name)
+        headers = {"X-Amz-Durable-Execution-Arn": execution_arn}
         if invocation_type == "Event":
             return Response(202, headers=headers)
 
-        execution = self.runtime.wait(started.execution_arn, EXECUTION_TIMEOUT_SECONDS, request.client_gone)
+        execution = self.runtime.wait(execution_arn, EXECUTION_TIMEOUT_SECONDS, request.client_gone)
         if execution is None:
             raise LambdaApiError(
                 408, "RequestTimeoutException", f"Execution did not end within {EXECUTION_TIMEOUT_SECONDS} s"

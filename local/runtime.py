@@ -12,7 +12,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,15 +46,6 @@ class DurableExecutionAlreadyStartedException(AwsApiException):
     """The name is taken by an execution with another input (Lambda answers 409)."""
 
     http_status_code = 409
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"Type": "User", "Message": str(self)}
-
-
-@dataclass(frozen=True)
-class Started:
-    execution_arn: str
-    created: bool
 
 
 def _same_payload(stored: str | None, given: str) -> bool:
@@ -139,8 +129,8 @@ class DurableRuntime:
 
     # Start and wait.
 
-    def start(self, function: FunctionRef, payload: str, execution_name: str | None) -> Started:
-        """Start an execution; the same name and payload again returns the existing one."""
+    def start(self, function: FunctionRef, payload: str, execution_name: str | None) -> str:
+        """Start an execution and return its ARN; the same name and payload again returns the existing one."""
         name = execution_name or str(uuid.uuid4())
         with self._start_lock:
             existing = self.store.find(FUNCTION_NAME, name)
@@ -149,7 +139,7 @@ class DurableRuntime:
                     raise DurableExecutionAlreadyStartedException(
                         f"Durable execution with name {name} already exists with a different input"
                     )
-                return Started(existing.durable_execution_arn, created=False)
+                return existing.durable_execution_arn
             # The SDK finds the EXECUTION operation by the ARN's last segment: the invocation id.
             invocation_id = str(uuid.uuid4())
             arn = f"{execution_arn_prefix(function.version)}{name}/{invocation_id}"
@@ -164,7 +154,7 @@ class DurableRuntime:
                 input=payload,
             )
             sdk_internals.start_execution(self.executor, arn, start_input)
-        return Started(arn, created=True)
+        return arn
 
     def _ended(self, execution_arn: str) -> None:
         with self._ended_condition:

@@ -54,14 +54,14 @@ def runtime(request, tmp_path):
 
 
 def test_an_execution_gets_a_lambda_style_arn_and_its_waiter_is_told_when_it_ends(runtime):
-    started = runtime.start(LIVE, '{"num1": 10, "num2": 5}', "named")
+    arn = runtime.start(LIVE, '{"num1": 10, "num2": 5}', "named")
 
-    execution = runtime.wait(started.execution_arn, timeout=30)
+    execution = runtime.wait(arn, timeout=30)
 
-    assert started.execution_arn.startswith(f"{execution_arn_prefix('1')}named/")
+    assert arn.startswith(f"{execution_arn_prefix('1')}named/")
     assert execution is not None
     assert json.loads(execution.result.result) == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
-    assert runtime.wait(started.execution_arn, timeout=1) is not None  # an ended one answers at once
+    assert runtime.wait(arn, timeout=1) is not None  # an ended one answers at once
 
 
 def collection_sizes(runtime: DurableRuntime) -> dict[str, int]:
@@ -74,7 +74,7 @@ def test_waiting_for_executions_leaves_nothing_behind_in_the_runtime(runtime):
     before = collection_sizes(runtime)
 
     # When five executions are started and waited for, then waited for again once ended
-    arns = [runtime.start(LIVE, f'{{"num1": {n}, "num2": 1}}', f"waited-{n}").execution_arn for n in range(5)]
+    arns = [runtime.start(LIVE, f'{{"num1": {n}, "num2": 1}}', f"waited-{n}") for n in range(5)]
     ended = [runtime.wait(arn, timeout=30) for arn in arns]
     again = [runtime.wait(arn, timeout=1) for arn in arns]
 
@@ -84,9 +84,9 @@ def test_waiting_for_executions_leaves_nothing_behind_in_the_runtime(runtime):
 
 
 def test_listing_filters_statuses_and_versions_newest_first_in_both_stores(runtime):
-    ok = runtime.start(LIVE, "{}", "ok").execution_arn
-    bad = runtime.start(LIVE, '{"num1": "x"}', "bad").execution_arn
-    latest = runtime.start(resolve("math-durable"), "{}", "latest").execution_arn
+    ok = runtime.start(LIVE, "{}", "ok")
+    bad = runtime.start(LIVE, '{"num1": "x"}', "bad")
+    latest = runtime.start(resolve("math-durable"), "{}", "latest")
     for arn in (ok, bad, latest):
         runtime.wait(arn, timeout=30)
 
@@ -138,7 +138,7 @@ def test_every_execution_is_in_sqlite_when_it_ends_in_the_package_schema(tmp_pat
     runtime = DurableRuntime(lambda_handler, tmp_path)
     runtime.open()
     try:
-        arn = runtime.start(LIVE, '{"num1": 9, "num2": 3}', "persisted").execution_arn
+        arn = runtime.start(LIVE, '{"num1": 9, "num2": 3}', "persisted")
         assert runtime.wait(arn, timeout=30) is not None
 
         # When the testing package's own SQLite store reads the same file, the runtime still running
