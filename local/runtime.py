@@ -196,8 +196,7 @@ class DurableRuntime:
         marker: str | None = None,
         max_items: int | None = None,
     ) -> dict[str, Any]:
-        if marker is not None and not marker.isdigit():
-            raise InvalidParameterValueException(f"Invalid marker: {marker}")
+        _offset(marker)  # the same check as a listing marker: a number (here an event id) or nothing
         response = self.executor.get_execution_history(
             execution_arn,
             include_execution_data=include_data,
@@ -221,57 +220,34 @@ class DurableRuntime:
     ) -> dict[str, Any]:
         """Newest first unless `reverse_order`, as Lambda lists them."""
         offset, limit = _offset(marker), _page_size(max_items)
-        prefixes = [execution_arn_prefix(function.version)] if function.version else []
-        page, more = self._filter(
-            prefixes,
-            execution_name,
-            set(statuses),
-            started_after,
-            started_before,
-            reverse_order,
-            offset,
-            limit,
-        )
-        response: dict[str, Any] = {
-            "DurableExecutions": [
-                ExecutionSummary.from_execution(e, e.current_status().value, REGION).to_dict() for e in page
-            ]
-        }
-        if more:
-            response["NextMarker"] = str(offset + len(page))
-        return response
-
-    def _filter(
-        self,
-        prefixes: list[str],
-        execution_name: str | None,
-        statuses: set[str],
-        started_after: datetime | None,
-        started_before: datetime | None,
-        reverse_order: bool,
-        offset: int,
-        limit: int,
-    ) -> tuple[list[Execution], bool]:
-        def started(execution: Execution) -> datetime:
-            return execution.get_operation_execution_started().start_timestamp
-
+        prefix = execution_arn_prefix(function.version) if function.version else None
+        wanted = set(statuses)
         if execution_name is not None:
             named = self.store.find(FUNCTION_NAME, execution_name)
             candidates = [named] if named is not None else []
         else:
             candidates = self.store.list_all()  # in the order they were first saved
-        matching = [
-            (started(e), order, e)
-            for order, e in enumerate(candidates)
-            if (not prefixes or e.durable_execution_arn.startswith(tuple(prefixes)))
-            and (not statuses or e.current_status().value in statuses)
-            and (started_after is None or started(e) >= started_after)
-            and (started_before is None or started(e) <= started_before)
-        ]
+        matching = []
+        for order, execution in enumerate(candidates):
+            started = execution.get_operation_execution_started().start_timestamp
+            if (
+                (prefix is None or execution.durable_execution_arn.startswith(prefix))
+                and (not wanted or execution.current_status().value in wanted)
+                and (started_after is None or started >= started_after)
+                and (started_before is None or started <= started_before)
+            ):
+                matching.append((started, order, execution))
         # Same start time: the one saved later counts as the newer.
         matching.sort(key=lambda item: item[:2], reverse=not reverse_order)
-        page = [e for _, _, e in matching[offset : offset + limit]]
-        return page, len(matching) > offset + limit
+        page = [execution for _, _, execution in matching[offset : offset + limit]]
+        response: dict[str, Any] = {
+            "DurableExecutions": [
+                ExecutionSummary.from_execution(e, e.current_status().value, REGION).to_dict() for e in page
+            ]
+        }
+        if len(matching) > offset + limit:
+            response["NextMarker"] = str(offset + len(page))
+        return response
 
     def stop(self, execution_arn: str, error: dict[str, Any] | None) -> dict[str, Any]:
         """Stop a running execution, keeping the caller's error as the stop reason."""
