@@ -19,6 +19,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -100,6 +103,39 @@ class NoResult(Exception):
         super().__init__(f"the calculation ended with status {status} and has no result")
 
 
+class UnsupportedMediaType(Exception):
+    """The body is sent as something other than JSON (the only media type the API reads)."""
+
+    def __init__(self, content_type: str):
+        super().__init__(content_type)
+        self.content_type = content_type
+
+
+class BodyNotText(Exception):
+    """The body arrived base64-encoded (API Gateway does so for binary bodies) and is not UTF-8."""
+
+
+class BodyReadingValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading the body the API's way first.
+
+    Powertools decodes and parses bodies itself and fails with bare ValueErrors on some (a
+    multipart body without a boundary, a body that is not UTF-8): the API refuses those
+    first, with the named exceptions above, before Powertools looks at them.
+    """
+
+    def _get_body(self, app: APIGatewayRestResolver) -> dict[str, Any]:
+        content_type = _request_content_type()
+        if content_type not in ("", JSON):
+            raise UnsupportedMediaType(content_type)
+        event = app.current_event
+        if event.is_base64_encoded and event.body:
+            try:
+                base64.b64decode(event.body, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise BodyNotText from None
+        return super()._get_body(app)
+
+
 class SettingsCORS(CORSConfig):
     """CORS whose allowed origins come from the settings, read on the first request, not at import."""
 
@@ -146,6 +182,8 @@ app = APIGatewayRestResolver(
     serializer=serialize,
     json_body_deserializer=strict_json_body,
 )
+# The resolver runs this middleware before any other on every validated route.
+app._request_validation_middleware = BodyReadingValidation()
 # The spec's metadata, in one place: the Swagger route serves it and `make openapi` writes it.
 # Plain data, which Powertools validates into its OpenAPI models when it builds the spec: importing
 # those models costs ~40 ms, so they load with the first spec, not with every cold start.
@@ -655,9 +693,6 @@ def stop_calculation(id: CalculationId):
 @app.exception_handler(RequestValidationError)
 def invalid_request(error: RequestValidationError) -> Response:
     errors = error.errors()
-    content_type = _request_content_type()
-    if any(e["loc"] and e["loc"][0] == "body" for e in errors) and content_type not in ("", JSON):
-        return _problem(415, f"send the body as {JSON}, not {content_type}")
     for e in errors:
         if e["type"] == "json_invalid":
             reason = e.get("ctx", {}).get("error", "malformed")
@@ -694,24 +729,19 @@ def _request_content_type() -> str:
     return app.current_event.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-@app.exception_handler(ValueError)
-def unreadable_form_body(error: ValueError) -> Response:
-    # The resolver parses form bodies itself before validation, and fails on malformed ones
-    # (multipart without a boundary): for this API that is a body in the wrong media type.
-    content_type = _request_content_type()
-    if content_type not in ("", JSON):
-        return _problem(415, f"send the body as {JSON}, not {content_type}")
-    return unexpected_error(error)
+@app.exception_handler(UnsupportedMediaType)
+def unsupported_media_type(error: UnsupportedMediaType) -> Response:
+    return _problem(415, f"send the body as {JSON}, not {error.content_type}")
 
 
-@app.exception_handler(UnicodeDecodeError)
-def body_not_utf8(error: UnicodeDecodeError) -> Response:
-    # A body that is not UTF-8 reaches the function base64-encoded; decoding it to text fails.
+@app.exception_handler(BodyNotText)
+def body_not_text(error: BodyNotText) -> Response:
     return _problem(400, "the request body is not valid JSON: it is not UTF-8 text")
 
 
 @app.exception_handler(RequestUnsupportedContentType)
 def unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
+    # Powertools reads a JSON media type case-sensitively (`Application/JSON` is not one to it).
     return _problem(415, f"send the body as {JSON}")
 
 

@@ -1,11 +1,15 @@
 """Bad input, routing, CORS, the spec and settings: every refusal is a clean problem document."""
 
+import base64
+import json
+
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
 import app
 import calculations_client
 import settings
+from events import FakeLambdaContext, rest_event
 from settings import SettingsError, get_settings
 
 PROBLEM = "application/problem+json"
@@ -183,6 +187,70 @@ def test_an_unexpected_failure_is_a_500_problem_without_a_trace(call, lambda_stu
     assert response.status == 500
     assert response.json["detail"] == "an unexpected error occurred"
     assert "secret" not in response.text
+
+
+def test_a_value_error_in_a_route_is_a_500_whatever_the_content_type(call, lambda_stub, monkeypatch):
+    # Given a failure deep in a route that happens to be a ValueError
+    def broken(calculation_id):
+        raise ValueError("secret internal state")
+
+    monkeypatch.setattr(calculations_client, "stop", broken)
+
+    # When a client sends the (bodiless) stop request with a non-JSON Content-Type
+    response = call("POST", "/calculations/calc-1/stop", headers={"Content-Type": "text/plain"})
+
+    # Then it is the API's failure, not a media type the client got wrong
+    assert response.status == 500
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "an unexpected error occurred",
+        "instance": "/calculations/calc-1/stop",
+    }
+
+
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_reason(api_environment, lambda_stub):
+    # Given a body API Gateway passed base64-encoded because it is not UTF-8 text
+    event = rest_event("POST", "/calculations", headers={"Content-Type": "application/json"})
+    event["body"] = base64.b64encode(b'{"num1": \xff}').decode()
+    event["isBase64Encoded"] = True
+
+    # When it is posted as JSON
+    result = app.lambda_handler(event, FakeLambdaContext())
+
+    # Then it is a malformed body
+    headers = {name: values[-1] for name, values in result["multiValueHeaders"].items()}
+    assert result["statusCode"] == 400
+    assert headers["Content-Type"] == PROBLEM
+    assert headers["Cache-Control"] == "no-store"
+    assert json.loads(result["body"]) == {
+        "type": "about:blank",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "the request body is not valid JSON: it is not UTF-8 text",
+        "instance": "/calculations",
+    }
+
+
+def test_multipart_without_a_boundary_is_415_naming_the_media_type(call, lambda_stub):
+    # Given a multipart body whose Content-Type has no boundary
+    headers = {"Content-Type": "multipart/form-data"}
+
+    # When it is posted
+    response = call("POST", "/calculations", "num1=10", headers=headers)
+
+    # Then the media type is refused, by name
+    assert response.status == 415
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Unsupported Media Type",
+        "status": 415,
+        "detail": "send the body as application/json, not multipart/form-data",
+        "instance": "/calculations",
+    }
 
 
 def test_cors_headers_for_allowed_origins_only(call, lambda_stub, monkeypatch):
