@@ -449,13 +449,16 @@ def _response(description: str, media_type: str | None, model: Any, headers: lis
     description=(
         "Starts the durable function with the two numbers. `Idempotency-Key` makes the start safe to "
         "retry: the same key and body answer with the same calculation, another body is a 409. "
-        "`Prefer: wait=N` waits up to N seconds (capped) for the calculation to finish."
+        "`Prefer: wait=N` waits up to N seconds (capped) for the calculation to finish. "
+        "200 means the calculation has ended: within the wait, or before a retry with the same key."
     ),
     tags=["calculations"],
     responses=_responses(
         {
             200: (
-                "Finished within the wait asked by `Prefer: wait=N`",
+                "Ended: it finished within the wait asked by `Prefer: wait=N`, or this is a retry with "
+                "the same `Idempotency-Key` and body of a calculation that has ended (no `Prefer` needed; "
+                "`Preference-Applied` only when the answer waited)",
                 Calculation,
                 "Location",
                 "Preference-Applied",

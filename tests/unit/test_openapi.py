@@ -203,3 +203,13 @@ def test_an_execution_error_documents_both_fields_as_optional(spec):
     # Then the spec requires neither
     assert "required" not in error
     assert set(error["properties"]) == {"type", "message"}
+
+
+def test_a_200_start_is_documented_for_the_wait_and_for_a_replay(spec):
+    # Given the start operation's documented 200
+    ok = spec["paths"]["/calculations"]["post"]["responses"]["200"]
+
+    # Then it covers both ways to get one: finishing within Prefer: wait, and an ended replay
+    assert "Prefer: wait=N" in ok["description"]
+    assert "same `Idempotency-Key`" in ok["description"]
+    assert set(ok["headers"]) == {"Location", "Preference-Applied"}
