@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from local import functions
+from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DURABLE_CODE = REPO_ROOT / "functions" / "math_durable"
@@ -158,9 +159,12 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
 
 
 def api_environment(lambda_url: str, verbose: bool) -> dict[str, str]:
-    """What the API function finds in its environment: the local Lambda endpoint, by configuration only."""
+    """What the API function finds in its environment: the local Lambda endpoint, by configuration only.
+
+    The workers also inherit this process's environment, POWERTOOLS_LOG_LEVEL (configure_logging) included.
+    """
     return {
-        "MATH_FUNCTION_NAME": f"{functions.FUNCTION_NAME}:{functions.ALIAS}",
+        "MATH_FUNCTION_NAME": FUNCTION_REF,
         "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
         "AWS_REGION": functions.REGION,
         "AWS_DEFAULT_REGION": functions.REGION,
@@ -168,12 +172,11 @@ def api_environment(lambda_url: str, verbose: bool) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_SESSION_TOKEN": "",
-        "AWS_LAMBDA_FUNCTION_NAME": "calculations-api",
-        "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", "calculations-api"),
+        "AWS_LAMBDA_FUNCTION_NAME": API_FUNCTION_NAME,
+        "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", API_FUNCTION_NAME),
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "DurableCalculations"),
         "POWERTOOLS_METRICS_DISABLED": "false" if verbose else "true",
-        "POWERTOOLS_LOG_LEVEL": os.environ["POWERTOOLS_LOG_LEVEL"],
     }
 
 
@@ -207,7 +210,6 @@ def main(argv: list[str] | None = None) -> int:
     # Imported after logging is set: the function's logger reads its level at import.
     sys.path[:0] = [str(DURABLE_CODE)]
     from durable_math import lambda_handler
-    from local.api_gateway import ApiServer, FunctionPool
     from local.lambda_api import LambdaServer
     from local.runtime import DATABASE_FILE, DurableRuntime
 

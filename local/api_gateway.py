@@ -25,13 +25,14 @@ from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local import api_worker
+from local import api_worker, functions
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 
 logger = logging.getLogger("local.api")
 
 STAGE = "local"
 API_FUNCTION_NAME = "calculations-api"
+API_FUNCTION_ARN = f"arn:aws:lambda:{functions.REGION}:{functions.ACCOUNT_ID}:function:{API_FUNCTION_NAME}"
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 WORKER_START_TIMEOUT_SECONDS = 60.0
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
@@ -122,7 +123,7 @@ def build_event(
         "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": functions.ACCOUNT_ID,
             "apiId": "local",
             "domainName": lower.get("host", "localhost"),
             "domainPrefix": "local",
@@ -324,7 +325,7 @@ class FunctionPool:
         context = {
             "function_name": API_FUNCTION_NAME,
             "function_version": "$LATEST",
-            "invoked_function_arn": f"arn:aws:lambda:us-east-1:123456789012:function:{API_FUNCTION_NAME}",
+            "invoked_function_arn": API_FUNCTION_ARN,
             "memory_limit_in_mb": 256,
             "aws_request_id": request_id,
             "log_group_name": f"/aws/lambda/{API_FUNCTION_NAME}",
