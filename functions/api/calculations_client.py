@@ -3,7 +3,7 @@
 botocore errors become the few named exceptions below; app.py maps them to HTTP once. The client
 takes its endpoint from the standard AWS configuration only (AWS_ENDPOINT_URL_LAMBDA points it at
 a local runtime). A finished execution never changes, so the warm container keeps finished
-executions and their histories, and every id's ARN, in bounded LRU caches.
+executions and their histories (CACHE_SIZE), and ids' ARNs (a fixed number), in bounded LRU caches.
 """
 
 import json
@@ -28,6 +28,8 @@ EXECUTION_END_EVENTS = frozenset(
     {"ExecutionSucceeded", "ExecutionFailed", "ExecutionTimedOut", "ExecutionStopped"}
 )
 HISTORY_PAGE_SIZE = 1000
+# Ids whose execution ARN the container keeps (about 350 bytes each: 1.5 MB at most).
+ARN_CACHE_SIZE = 4096
 # Finding an id by name reads at most FIND_PAGES pages of FIND_PAGE_SIZE executions (see find_arn).
 FIND_PAGE_SIZE = 1000
 FIND_PAGES = 3
@@ -163,7 +165,9 @@ def attach_client(wait_seconds: int) -> Any:
 
 @cache
 def _arns() -> LRU:
-    return LRU(4 * get_settings().cache_size)
+    """id → ARN, sized apart from CACHE_SIZE: an ARN never changes, so even with CACHE_SIZE=0 a
+    read of an id this container has seen costs one Get, not a List and a Get."""
+    return LRU(ARN_CACHE_SIZE)
 
 
 @cache
@@ -173,7 +177,8 @@ def _finished() -> LRU:
 
 @cache
 def _histories() -> LRU:
-    return LRU(max(1, get_settings().cache_size // 4))
+    """Finished histories are a few times larger than executions: a quarter as many are kept."""
+    return LRU(math.ceil(get_settings().cache_size / 4))
 
 
 def clear_caches() -> None:

@@ -6,6 +6,7 @@ import pytest
 from botocore.stub import ANY
 
 import calculations_client
+import settings
 from events import (
     ENDED,
     STARTED,
@@ -112,6 +113,25 @@ def test_finished_calculation_is_served_from_the_warm_container_and_revalidated(
     assert revalidated.text == ""
     assert revalidated.headers["ETag"] == first.headers["ETag"]
     assert other_tag.status == 200
+
+
+def test_with_no_finished_cache_a_known_id_is_read_without_listing_again(call, lambda_stub, monkeypatch):
+    # Given a container that keeps no finished calculations, which has read calc-1 once
+    monkeypatch.setenv("CACHE_SIZE", "0")
+    settings.get_settings.cache_clear()
+    stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
+    first = call("GET", "/calculations/calc-1")
+
+    # When it is read again (only a Get is stubbed: a second List would fail the test)
+    lambda_stub.add_response(
+        "get_durable_execution", execution("calc-1", result=TEN_FIVE), get_params("calc-1")
+    )
+    again = call("GET", "/calculations/calc-1")
+
+    # Then the same document is served, from one Get: the id's ARN was kept
+    assert again.status == 200
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert again.json == first.json
 
 
 def test_running_calculation_is_not_cached(call, lambda_stub):
