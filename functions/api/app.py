@@ -148,13 +148,15 @@ class SettingsCORS(CORSConfig):
 
     def allowed_origin(self, extracted_origin: str) -> str | None:
         self._allowed_origins = get_settings().cors_origins
-        return super().allowed_origin(extracted_origin)
+        # "" rather than None when no origin is allowed, so that to_dict runs for every response.
+        return super().allowed_origin(extracted_origin) or ""
 
     def to_dict(self, origin: str | None) -> dict[str, str]:
         self._allowed_origins = get_settings().cors_origins
         headers = super().to_dict(origin)
-        if headers and "*" not in self._allowed_origins:
-            headers["Vary"] = "Origin"
+        # Every response's CORS headers depend on the request's Origin (none without one, or for
+        # an origin not allowed): a shared cache must not serve one caller's copy to another.
+        headers["Vary"] = "Origin"
         return headers
 
 

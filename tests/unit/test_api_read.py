@@ -95,6 +95,46 @@ def test_get_finished_calculation_returns_result_with_caching_headers(call, lamb
     }
 
 
+@pytest.mark.parametrize(
+    ("origins", "origin", "allowed"),
+    [
+        ("*", None, None),
+        ("*", "https://app.example.com", "*"),
+        ("https://app.example.com", "https://app.example.com", "https://app.example.com"),
+        ("https://app.example.com", "https://evil.example.com", None),
+    ],
+)
+def test_a_public_finished_calculation_varies_by_origin(
+    call, lambda_stub, monkeypatch, origins, origin, allowed
+):
+    # Given a finished calculation and the allowed origins
+    monkeypatch.setenv("CORS_ALLOW_ORIGIN", origins)
+    settings.get_settings.cache_clear()
+    stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
+
+    # When it is read with or without an Origin
+    response = call("GET", "/calculations/calc-1", headers={"Origin": origin} if origin else None)
+
+    # Then the shared-cacheable answer says it depends on Origin, whatever CORS decided
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert response.headers["Vary"] == "Origin"
+    assert response.headers.get("Access-Control-Allow-Origin") == allowed
+    assert response.json["id"] == "calc-1"
+
+
+def test_problems_vary_by_origin_too(call, lambda_stub):
+    # Given no Origin is sent
+    # When an unknown route is asked for
+    response = call("GET", "/nope")
+
+    # Then the problem also says it depends on Origin
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Vary"] == "Origin"
+    assert response.json["detail"] == "there is no resource at /nope"
+
+
 def test_finished_calculation_is_served_from_the_warm_container_and_revalidated(call, lambda_stub):
     # Given a first read fetched the finished calculation
     stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
