@@ -23,6 +23,7 @@ from typing import IO
 
 from local import functions
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
+from local.runtime import DATABASE_FILE, DurableRuntime, Reopened
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DURABLE_CODE = REPO_ROOT / "functions" / "math_durable"
@@ -184,15 +185,19 @@ def connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0") else host
 
 
-def banner(api_url: str, lambda_url: str, storage: str, resumed: int) -> str:
+def banner(api_url: str, lambda_url: str, storage: str, reopened: Reopened) -> str:
     lines = [
         "Durable Calculations API is running locally.",
         f"  API endpoint     {api_url}",
         f"  Lambda endpoint  {lambda_url}   function {functions.FUNCTION_NAME}, alias {functions.ALIAS}",
         f"  Executions       {storage}",
     ]
-    if resumed:
-        lines.append(f"  Resumed          {resumed} execution(s) that were in flight")
+    if reopened.resumed:
+        lines.append(f"  Resumed          {reopened.resumed} execution(s) that were in flight")
+    if reopened.timed_out:
+        lines.append(
+            f"  Timed out        {reopened.timed_out} execution(s) whose timeout passed while it was stopped"
+        )
     lines += [
         "Try:",
         f"  curl -i -X POST {api_url}/calculations -H 'content-type: application/json' -d '{EXAMPLE}'",
@@ -211,7 +216,6 @@ def main(argv: list[str] | None = None) -> int:
     sys.path[:0] = [str(DURABLE_CODE)]
     from durable_math import lambda_handler
     from local.lambda_api import LambdaServer
-    from local.runtime import DATABASE_FILE, DurableRuntime
 
     lock = lock_data_dir(settings.data_dir) if settings.store == "sqlite" else None
     data_dir = settings.data_dir if settings.store == "sqlite" else None
@@ -233,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
 
-    resumed = runtime.open()
+    reopened = runtime.open()
     threads = [
         threading.Thread(target=server.serve_forever, name=name, daemon=True)
         for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server))
@@ -242,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         thread.start()
     pool.warm()
     storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
-    print(banner(api_url, lambda_url, storage, resumed), flush=True)
+    print(banner(api_url, lambda_url, storage, reopened), flush=True)
 
     stopping.wait()
     print("Stopping...", flush=True)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from aws_durable_execution_sdk_python.lambda_service import ErrorObject
 from aws_durable_execution_sdk_python_testing.checkpoint.processor import CheckpointProcessor
@@ -46,6 +46,13 @@ class DurableExecutionAlreadyStartedException(AwsApiException):
     """The name is taken by an execution with another input (Lambda answers 409)."""
 
     http_status_code = 409
+
+
+class Reopened(NamedTuple):
+    """What `open` found left RUNNING: executions resumed, and those whose timeout passed meanwhile."""
+
+    resumed: int
+    timed_out: int
 
 
 def _same_payload(stored: str | None, given: str) -> bool:
@@ -97,8 +104,8 @@ class DurableRuntime:
         # Notified whenever any execution ends; waiters re-check their own execution.
         self._ended_condition = threading.Condition()
 
-    def open(self) -> int:
-        """Start the scheduler and resume what a previous process left running; returns that count."""
+    def open(self) -> Reopened:
+        """Start the scheduler and resume what a previous process left running, or time it out."""
         self._scheduler.start()
         return self._resume_in_flight()
 
@@ -108,24 +115,26 @@ class DurableRuntime:
         self._scheduler.stop()
         self.store.close()
 
-    def _resume_in_flight(self) -> int:
+    def _resume_in_flight(self) -> Reopened:
         running = [
             execution
             for execution in self.store.list_all()
             if execution.start_input.function_name == FUNCTION_NAME and not execution.is_complete
         ]
         now = datetime.now(UTC)
+        timed_out = 0
         for execution in running:
             started = execution.get_operation_execution_started().start_timestamp or now
             remaining = execution.start_input.execution_timeout_seconds - (now - started).total_seconds()
             if remaining > 0:
                 sdk_internals.resume_execution(self.executor, execution, math.ceil(remaining))
             else:
+                timed_out += 1
                 self.executor.on_timed_out(
                     execution.durable_execution_arn,
                     ErrorObject.from_message("Execution timed out while the runtime was stopped."),
                 )
-        return len(running)
+        return Reopened(resumed=len(running) - timed_out, timed_out=timed_out)
 
     # Start and wait.
 

@@ -22,7 +22,7 @@ LIVE = resolve("math-durable:live")
 ANY_VERSION = resolve("math-durable", default_latest=False)
 
 
-def started_execution(name: str, payload: str) -> Execution:
+def started_execution(name: str, payload: str, started: datetime | None = None) -> Execution:
     """An execution as the runtime creates it, started but never invoked."""
     invocation_id = str(uuid.uuid4())
     execution = Execution(
@@ -39,7 +39,7 @@ def started_execution(name: str, payload: str) -> Execution:
         ),
         operations=[],
     )
-    execution.start()
+    execution.start(now=started)
     return execution
 
 
@@ -126,9 +126,31 @@ def test_a_running_execution_left_in_the_store_is_resumed_by_the_next_runtime(tm
         second.close()
 
     # Then it resumes it and it ends with the right result
-    assert resumed == 1
+    assert resumed == (1, 0)
     assert ended is not None
     assert json.loads(ended.result.result) == {"Add": 10, "Subtract": 6, "Multiply": 16, "Division": 4.0}
+
+
+def test_a_running_execution_whose_timeout_passed_while_stopped_is_timed_out_not_resumed(tmp_path):
+    from durable_math import lambda_handler
+
+    # Given an execution left RUNNING that started longer ago than its 900 s timeout
+    execution = started_execution("overdue", "{}", started=datetime.now(UTC) - timedelta(seconds=901))
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    store.save(execution)
+    store.close()
+
+    # When a runtime opens the data folder
+    runtime = DurableRuntime(lambda_handler, tmp_path)
+    try:
+        reopened = runtime.open()
+        status = runtime.describe(execution.durable_execution_arn)["Status"]
+    finally:
+        runtime.close()
+
+    # Then it is counted as timed out, not as resumed, and is TIMED_OUT
+    assert (reopened.resumed, reopened.timed_out) == (0, 1)
+    assert status == "TIMED_OUT"
 
 
 def test_every_execution_is_in_sqlite_when_it_ends_in_the_package_schema(tmp_path):
@@ -170,7 +192,7 @@ def test_a_data_folder_the_package_store_wrote_opens_with_its_executions_listed(
         runtime.close()
 
     # Then nothing is resumed, and the execution is listed and described as it ended
-    assert resumed == 0
+    assert resumed == (0, 0)
     assert [item["DurableExecutionArn"] for item in listed] == [arn]
     assert described["Status"] == "SUCCEEDED"
     assert described["Result"] == '{"Add": 0}'
