@@ -22,7 +22,7 @@ DEPLOYED_API_KEY = os.environ.get("CALCULATIONS_API_KEY")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
-        if here in Path(item.fspath).parents:
+        if here in item.path.parents:
             item.add_marker(pytest.mark.integration)
 
 
@@ -60,7 +60,10 @@ def api_url(local_runtime: LocalRuntime | None) -> str:
 
 @pytest.fixture(scope="session")
 def api(api_url: str) -> requests.Session:
-    """A session that sends the API key when a deployed stack needs one; `api.url(path)` builds URLs."""
+    """A session that sends the API key when a deployed stack needs one.
+
+    `api.base_url` is the API's URL; `api_helpers.url(api, path)` builds URLs from it.
+    """
     session = requests.Session()
     if DEPLOYED_API_KEY:
         session.headers["x-api-key"] = DEPLOYED_API_KEY
