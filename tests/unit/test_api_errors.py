@@ -2,6 +2,7 @@
 
 import base64
 import json
+from importlib.resources import files
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -303,6 +304,40 @@ def test_swagger_ui_and_spec_document_every_route(call, lambda_stub):
         "CalculationPage",
         "ResultDocument",
     } <= set(schemas)
+
+
+def test_swagger_builds_the_spec_and_the_page_once_per_container(call, lambda_stub, monkeypatch):
+    # Given a container that has not served the spec yet, counting spec builds and asset reads
+    app._spec_json.cache_clear()
+    app._swagger_page.cache_clear()
+    builds, reads = [], []
+    build = app.app.get_openapi_json_schema
+
+    def counted_build(**metadata):
+        builds.append(metadata["title"])
+        return build(**metadata)
+
+    def counted_files(package):
+        reads.append(package.__name__)
+        return files(package)
+
+    monkeypatch.setattr(app.app, "get_openapi_json_schema", counted_build)
+    monkeypatch.setattr(app, "files", counted_files)
+
+    # When the page is asked for twice and the spec once
+    pages = [call("GET", "/swagger"), call("GET", "/swagger")]
+    spec = call("GET", "/swagger?format=json")
+
+    # Then the same page and spec are served, built once and from one read of the assets
+    app._spec_json.cache_clear()
+    app._swagger_page.cache_clear()
+    assert [page.status for page in pages] == [200, 200]
+    assert pages[0].headers["Content-Type"].startswith("text/html")
+    assert pages[0].text == pages[1].text
+    assert spec.status == 200
+    assert spec.json["info"]["title"] == "Durable Calculations API"
+    assert builds == ["Durable Calculations API"]
+    assert len(reads) == 2  # the JS bundle and the CSS, once each
 
 
 def test_route_table_matches_the_registered_routes(call, lambda_stub):
