@@ -727,9 +727,7 @@ def _field(error: dict[str, Any]) -> str:
     location, *names = error["loc"]
     if location == "header" and names:
         return {"idempotency-key": "Idempotency-Key"}.get(str(names[0]).lower(), str(names[0]))
-    # Union members (int, float) are pydantic's detail, not a field.
-    names = [str(name) for name in names if name not in ("int", "float", "function-before[_json_number()]")]
-    return ".".join(names) or str(location)
+    return ".".join(str(name) for name in names) or str(location)
 
 
 def _reason(error: dict[str, Any]) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, ConnectTimeoutError, ReadTimeoutError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from settings import get_settings
 
@@ -122,9 +122,6 @@ class LRU:
         self._items.move_to_end(key)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        self._items.clear()
 
 
 # Each Lambda call: 2 attempts of at most 2 s to connect and 5 s to read, with the standard mode's
@@ -291,9 +288,7 @@ def attach(calculation_id: str, payload: str, wait_seconds: int) -> bool:
             Payload=payload.encode(),
         )
         _discard_body(response)
-    except (ReadTimeoutError, ConnectTimeoutError):
-        return False
-    except (ClientError, BotoCoreError):
+    except (ClientError, BotoCoreError):  # timeouts are BotoCoreErrors too
         return False
     return True
 
@@ -365,11 +360,6 @@ def describe(calculation_id: str) -> Execution:
     if execution.ended:
         _finished().put(calculation_id, execution)
     return execution
-
-
-def cached(calculation_id: str) -> Execution | None:
-    """The finished execution if this container already holds it (no call made)."""
-    return _finished().get(calculation_id)
 
 
 def history(calculation_id: str) -> tuple[list[dict[str, Any]], bool]:

@@ -295,7 +295,7 @@ class History(ApiModel):
     def of(cls, calculation_id: str, events: list[dict[str, Any]], ended: bool) -> "History":
         operations: dict[str, Operation] = {}
         for event in events:
-            kind, _, phase = _split_event_type(event.get("EventType", ""))
+            kind, phase = _split_event_type(event.get("EventType", ""))
             if kind is None or "Id" not in event:
                 continue
             operation = operations.get(event["Id"])
@@ -330,12 +330,13 @@ PHASES = {
 }
 
 
-def _split_event_type(event_type: str) -> tuple[str | None, str, str]:
+def _split_event_type(event_type: str) -> tuple[str | None, str]:
+    """`StepSucceeded` → (`STEP`, `Succeeded`); (None, "") for execution-level and unknown events."""
     for prefix, kind in OPERATION_KINDS.items():
         phase = event_type.removeprefix(prefix)
         if phase != event_type and phase in PHASES:
-            return kind, prefix, phase
-    return None, "", ""
+            return kind, phase
+    return None, ""
 
 
 def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_ended: bool) -> None:
