@@ -55,7 +55,7 @@ from models import (
     ResultDocument,
     calculation_status,
 )
-from settings import PAGE_SIZE_CEILING, get_settings
+from settings import PAGE_SIZE_CEILING, SettingsError, get_settings
 from tracing import create_tracer
 
 PROBLEM_JSON = "application/problem+json"
@@ -845,5 +845,29 @@ def unexpected_error(error: Exception) -> Response:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics.namespace = get_settings().metrics_namespace
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        return _misconfigured(event, error)
+    metrics.namespace = settings.metrics_namespace
     return app.resolve(event, context)
+
+
+def _misconfigured(event: dict[str, Any], error: SettingsError) -> dict[str, Any]:
+    """A 500 problem built without the resolver, whose routes and CORS all need the settings.
+
+    The reason (which variable, and why) goes to the logs only; the caller learns no internals.
+    """
+    logger.error("the api is misconfigured", error=str(error))
+    problem = Problem(
+        title=HTTPStatus.INTERNAL_SERVER_ERROR.phrase,
+        status=500,
+        detail="the API is misconfigured",
+        instance=event.get("path"),
+    )
+    return {
+        "statusCode": 500,
+        "multiValueHeaders": {"Content-Type": [PROBLEM_JSON], "Cache-Control": ["no-store"]},
+        "body": serialize(problem.model_dump(mode="json", exclude_none=True)),
+        "isBase64Encoded": False,
+    }

@@ -1,6 +1,7 @@
 """Bad input, routing, CORS, the spec and settings: every refusal is a clean problem document."""
 
 import base64
+import io
 import json
 from importlib.resources import files
 
@@ -348,6 +349,38 @@ def test_route_table_matches_the_registered_routes(call, lambda_stub):
     }
     table = {path: tuple(sorted(methods)) for path, methods in app.PATHS.items() if path != "/swagger"}
     assert documented == table
+
+
+@pytest.mark.parametrize("origin", [None, "https://app.example.com"])
+def test_a_bad_function_name_is_a_500_problem_and_a_clear_log(call, monkeypatch, origin):
+    # Given the function was deployed with an unqualified MATH_FUNCTION_NAME, logging to a buffer
+    monkeypatch.setenv("MATH_FUNCTION_NAME", "math-durable")
+    get_settings.cache_clear()
+    buffer = io.StringIO()
+    previous = app.logger.registered_handler.setStream(buffer)
+
+    # When any request arrives
+    try:
+        response = call("GET", "/calculations/calc-1", headers={"Origin": origin} if origin else None)
+    finally:
+        app.logger.registered_handler.setStream(previous)
+
+    # Then the caller gets a problem document naming no internals, and the log says why
+    assert response.status == 500
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "the API is misconfigured",
+        "instance": "/calculations/calc-1",
+    }
+    logs = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    error = next(log for log in logs if log["message"] == "the api is misconfigured")
+    assert error["level"] == "ERROR"
+    assert "MATH_FUNCTION_NAME" in error["error"]
+    assert "alias-qualified" in error["error"]
 
 
 def test_missing_function_name_is_a_clear_startup_error(api_environment, monkeypatch):
