@@ -13,76 +13,45 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 import bench  # noqa: F401 - puts the function folders on the import path
+from local import functions
+from local.api_gateway import API_FUNCTION_NAME, build_event, context_fields
+from local.api_worker import LambdaContext
 
-# Only the standard library is imported above, the same for every probe: the clock starts
-# before boto3, Powertools or the API are imported.
+# Only the standard library is imported above (the local modules use nothing else), the same
+# for every probe: the clock starts before boto3, Powertools or the API are imported.
 STARTED = time.perf_counter()
 
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable:live"
+FUNCTION_ARN = functions.function_arn(functions.ALIAS)
 FINISHED_ID = "bench-finished"
 FINISHED_ARN = f"{FUNCTION_ARN}/durable-execution/{FINISHED_ID}/0f5a8d2c"
 API_ENVIRONMENT = {
-    "MATH_FUNCTION_NAME": "math-durable:live",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    "MATH_FUNCTION_NAME": f"{functions.FUNCTION_NAME}:{functions.ALIAS}",
+    "AWS_REGION": functions.REGION,
+    "AWS_DEFAULT_REGION": functions.REGION,
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_SERVICE_NAME": "calculations-api",
+    "POWERTOOLS_SERVICE_NAME": API_FUNCTION_NAME,
 }
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    """What Powertools reads from the Lambda context."""
-
-    function_name: str = "calculations-api"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:calculations-api"
-    aws_request_id: str = "bench-request"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 29_000
+def rest_event(method: str, path: str, body: Any = None) -> dict:
+    """The API Gateway REST proxy event the local API endpoint builds for this request."""
+    headers = [("Content-Type", "application/json"), ("Host", "bench.local")]
+    payload = b"" if body is None else json.dumps(body).encode()
+    return build_event(method, path, headers, payload, "127.0.0.1", str(uuid.uuid4()))
 
 
-def rest_event(method: str, path: str, resource: str, body: Any = None, headers: dict | None = None) -> dict:
-    """An API Gateway REST proxy event, as API Gateway (or the local runtime) sends it."""
-    headers = {"Content-Type": "application/json", "Host": "bench.local", **(headers or {})}
-    parameters = {}
-    if "{id}" in resource:
-        parameters["id"] = path.split("/")[2]
-    return {
-        "resource": resource,
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": parameters or None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "stage": "v1",
-            "requestId": str(uuid.uuid4()),
-            "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": "127.0.0.1"},
-        },
-        "body": None if body is None else json.dumps(body),
-        "isBase64Encoded": False,
-    }
+def lambda_context() -> LambdaContext:
+    """The Lambda context the local API endpoint gives the API function."""
+    return LambdaContext(**context_fields("bench-request"))
 
 
-STATUS_READ = rest_event("GET", f"/calculations/{FINISHED_ID}", "/calculations/{id}")
+STATUS_READ = rest_event("GET", f"/calculations/{FINISHED_ID}")
 
 
 def canned_lambda_service() -> None:
@@ -160,7 +129,7 @@ def cold_start_api() -> dict[str, Any]:
     canned_lambda_service()
     from app import lambda_handler
 
-    check(lambda_handler(STATUS_READ, LambdaContext()), 200)
+    check(lambda_handler(STATUS_READ, lambda_context()), 200)
     return {"first_request_ms": round((time.perf_counter() - STARTED) * 1000, 2)}
 
 
@@ -187,7 +156,7 @@ def cold_start_bare() -> dict[str, Any]:
     def lambda_handler(event: dict, context: Any) -> dict:
         return resolver.resolve(event, context)
 
-    check(lambda_handler(STATUS_READ, LambdaContext()), 200)
+    check(lambda_handler(STATUS_READ, lambda_context()), 200)
     return {"first_request_ms": round((time.perf_counter() - STARTED) * 1000, 2)}
 
 
@@ -199,20 +168,19 @@ def warm_api(requests: int) -> dict[str, Any]:
     canned_lambda_service()
     from app import lambda_handler
 
-    context = LambdaContext()
-    check(lambda_handler(STATUS_READ, context), 200)
+    check(lambda_handler(STATUS_READ, lambda_context()), 200)
     figures: dict[str, Any] = {}
     for label, make_event, expected in (
         ("status_read_finished", lambda index: STATUS_READ, (200,)),
         (
             "start",
-            lambda index: rest_event("POST", "/calculations", "/calculations", {"num1": index, "num2": 5}),
+            lambda index: rest_event("POST", "/calculations", {"num1": index, "num2": 5}),
             (202, 201, 200),
         ),
     ):
         seconds = []
         for index in range(requests):
-            event = make_event(index)
+            event, context = make_event(index), lambda_context()
             began = time.perf_counter()
             check(lambda_handler(event, context), *expected)
             seconds.append(time.perf_counter() - began)
@@ -220,14 +188,14 @@ def warm_api(requests: int) -> dict[str, Any]:
     return figures
 
 
-ENDPOINTS = {
-    "POST /calculations": ("POST", "/calculations", "/calculations"),
-    "GET /calculations": ("GET", "/calculations", "/calculations"),
-    "GET /calculations/{id}": ("GET", "/calculations/{id}", "/calculations/{id}"),
-    "GET /calculations/{id}/result": ("GET", "/calculations/{id}/result", "/calculations/{id}/result"),
-    "GET /calculations/{id}/history": ("GET", "/calculations/{id}/history", "/calculations/{id}/history"),
-    "POST /calculations/{id}/stop": ("POST", "/calculations/{id}/stop", "/calculations/{id}/stop"),
-}
+ENDPOINTS = [
+    "POST /calculations",
+    "GET /calculations",
+    "GET /calculations/{id}",
+    "GET /calculations/{id}/result",
+    "GET /calculations/{id}/history",
+    "POST /calculations/{id}/stop",
+]
 
 
 def control_plane_calls(endpoint: str, calculation_id: str) -> dict[str, Any]:
@@ -242,13 +210,13 @@ def control_plane_calls(endpoint: str, calculation_id: str) -> dict[str, Any]:
     calls = counting_lambda_calls()
     from app import lambda_handler
 
-    method, template, resource = ENDPOINTS[endpoint]
+    method, template = endpoint.split(" ")
     path = template.replace("{id}", calculation_id)
     body = {"num1": 10, "num2": 5} if endpoint == "POST /calculations" else None
     counts = {}
     for phase in ("cold", "warm"):
         calls.clear()  # starting: a new calculation each time, no Idempotency-Key, as most clients do
-        response = lambda_handler(rest_event(method, path, resource, body), LambdaContext())
+        response = lambda_handler(rest_event(method, path, body), lambda_context())
         counts[phase] = sum(calls.values())
         counts[f"{phase}_calls"] = dict(calls)
         counts[f"{phase}_status"] = response["statusCode"]

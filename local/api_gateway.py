@@ -154,6 +154,20 @@ def build_event(
     }
 
 
+def context_fields(request_id: str) -> dict[str, Any]:
+    """The API function's Lambda context for one request, as api_worker.LambdaContext's fields."""
+    return {
+        "function_name": API_FUNCTION_NAME,
+        "function_version": "$LATEST",
+        "invoked_function_arn": API_FUNCTION_ARN,
+        "memory_limit_in_mb": 256,
+        "aws_request_id": request_id,
+        "log_group_name": f"/aws/lambda/{API_FUNCTION_NAME}",
+        "log_stream_name": "local",
+        "timeout_seconds": INTEGRATION_TIMEOUT_SECONDS,
+    }
+
+
 @dataclass
 class HttpAnswer:
     status: int
@@ -322,18 +336,8 @@ class FunctionPool:
 
     def invoke(self, event: dict[str, Any], request_id: str) -> Any:
         worker = self._acquire()
-        context = {
-            "function_name": API_FUNCTION_NAME,
-            "function_version": "$LATEST",
-            "invoked_function_arn": API_FUNCTION_ARN,
-            "memory_limit_in_mb": 256,
-            "aws_request_id": request_id,
-            "log_group_name": f"/aws/lambda/{API_FUNCTION_NAME}",
-            "log_stream_name": "local",
-            "timeout_seconds": INTEGRATION_TIMEOUT_SECONDS,
-        }
         try:
-            worker.conn.send((event, context))
+            worker.conn.send((event, context_fields(request_id)))
             if not worker.conn.poll(INTEGRATION_TIMEOUT_SECONDS):
                 self._discard(worker)
                 raise IntegrationTimeout

@@ -1,14 +1,14 @@
-"""The one function the local Lambda endpoint hosts, and how callers may name it."""
+"""The one function the local Lambda endpoint hosts, and how callers may name it.
+
+Standard library only at import: the API endpoint's event building (and the bench's cold-start
+probe, which imports it before starting its clock) reads these names without loading the testing
+package, whose import brings boto3 and its runners.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from aws_durable_execution_sdk_python_testing.exceptions import (
-    InvalidParameterValueException,
-    ResourceNotFoundException,
-)
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -49,6 +49,11 @@ def resolve(identifier: str, qualifier: str | None = None, *, default_latest: bo
     InvalidParameterValueException when the name's qualifier and `qualifier` disagree.
     With `default_latest` an unqualified name means `$LATEST` (Invoke); otherwise any version.
     """
+    from aws_durable_execution_sdk_python_testing.exceptions import (
+        InvalidParameterValueException,
+        ResourceNotFoundException,
+    )
+
     match = _FUNCTION_REF.match(identifier)
     if not match:
         raise InvalidParameterValueException(f"Invalid function name: {identifier}")

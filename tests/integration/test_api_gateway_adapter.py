@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 import requests
-from runtime_process import raw_request
+from runtime_process import REPO_ROOT, raw_request
 
 from local.api_gateway import MAX_BODY_BYTES, ApiServer, FunctionPool
 
@@ -157,3 +159,19 @@ def test_a_body_that_cannot_be_read_is_refused_before_the_function_runs(echo_url
     assert json.loads(body)["message"]
     assert "event" not in json.loads(body)
     assert answer_headers["Connection"] == "close"
+
+
+def test_the_event_builder_imports_nothing_beyond_the_standard_library():
+    # Given a fresh interpreter, as the bench's cold-start probe starts
+    script = (
+        "import sys; before = set(sys.modules); import local.api_gateway, local.api_worker; "
+        "new = {name.split('.')[0] for name in set(sys.modules) - before if not name.startswith('__')}; "
+        "print(' '.join(sorted(new - set(sys.stdlib_module_names))))"
+    )
+
+    # When it imports the event builder and the Lambda context
+    completed = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True)
+
+    # Then only the standard library and the local package are loaded: no boto3, SDK or Powertools
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split() == ["local"]
