@@ -5,6 +5,12 @@ parameters, single and multi-value headers, body with its base64 flag, request c
 in one of a few worker processes (see api_worker), and the function's proxy answer becomes the
 HTTP response. Failures are answered as API Gateway answers them: 502 for a function error or a
 malformed answer, 504 after the 29 s integration timeout.
+
+Every method and path reaches the function, on purpose: a path outside the declared resources
+is sent with resource `/{proxy+}`, and the function answers it with its own 404 or 405 problem.
+The deployed REST API declares only the API's routes, so API Gateway answers an undeclared
+method or path itself (403 "Missing Authentication Token") without calling the function. Locally
+the function's own answers are what the contract tests check.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ INTEGRATION_TIMEOUT_SECONDS = 29.0
 WORKER_START_TIMEOUT_SECONDS = 60.0
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
 
-# The API's resources, as declared for API Gateway; anything else goes to the greedy proxy.
+# The API's resources, as declared for API Gateway. Any other path is sent as `/{proxy+}`, which
+# the deployed API does not declare (see the module docstring).
 RESOURCES = [
     "/calculations",
     "/calculations/{id}",

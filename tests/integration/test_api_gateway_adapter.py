@@ -99,7 +99,7 @@ def test_a_get_without_body_or_query_has_nulls_as_api_gateway_sends(echo_url):
     assert event["body"] is None
 
 
-def test_a_path_outside_the_resources_goes_to_the_greedy_proxy(echo_url):
+def test_a_path_outside_the_resources_still_reaches_the_function_as_a_proxy_resource(echo_url):
     event = echo(requests.get(f"{echo_url}/nowhere/at/all", timeout=30))["event"]
 
     assert event["resource"] == "/{proxy+}"
