@@ -9,8 +9,9 @@ malformed answer, 504 after the 29 s integration timeout.
 Every method and path reaches the function, on purpose: a path outside the declared resources
 is sent with resource `/{proxy+}`, and the function answers it with its own 404 or 405 problem.
 The deployed REST API declares only the API's routes, so API Gateway answers an undeclared
-method or path itself (403 "Missing Authentication Token") without calling the function. Locally
-the function's own answers are what the contract tests check.
+method or path itself without calling the function: its "Missing Authentication Token" response,
+which template.yaml turns into a 404 problem document ("no such route"), for a wrong method too.
+Locally the function's own answers are what the contract tests check.
 """
 
 from __future__ import annotations
