@@ -8,6 +8,7 @@ Errors carry their code in `X-Amzn-ErrorType`, which is what botocore reads to r
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import botocore.session
 from aws_durable_execution_sdk_python_testing.exceptions import AwsApiException
 from aws_durable_execution_sdk_python_testing.execution import Execution, ExecutionStatus
 
@@ -223,8 +225,7 @@ class LambdaApi:
             request.params["function"], request.one("Qualifier"), default_latest=False
         )
         statuses = request.query.get("Statuses", [])
-        known = {status.value for status in ExecutionStatus}
-        if unknown := [s for s in statuses if s not in known]:
+        if unknown := [s for s in statuses if s not in lambda_execution_statuses()]:
             raise _bad_request(f"Unknown status in Statuses: {', '.join(unknown)}")
         return Response.json(
             self.runtime.list(
@@ -329,6 +330,14 @@ def _error_response(error: LambdaApiError) -> Response:
             "X-Amzn-ErrorType": error.code,
         },
     )
+
+
+@functools.cache
+def lambda_execution_statuses() -> frozenset[str]:
+    """The statuses Lambda's API accepts (botocore's model of it). The testing package knows
+    fewer: PAUSING, PAUSED and DELETING are valid filters that match nothing here."""
+    model = botocore.session.get_session().get_service_model("lambda")
+    return frozenset(model.shape_for("ExecutionStatus").enum)
 
 
 class LambdaServer(LocalServer):

@@ -342,3 +342,18 @@ def test_a_client_error_of_the_package_keeps_its_name_and_status():
     answered = LambdaApiError.from_package(ResourceNotFoundException("no such execution"))
 
     assert (answered.status, answered.code) == (404, "ResourceNotFoundException")
+
+
+def test_list_accepts_every_status_lambda_knows_and_refuses_others(lambda_client, lambda_url):
+    # PAUSED is a Lambda status the local runtime never reaches: a valid filter that matches nothing
+    paused = lambda_client.list_durable_executions_by_function(
+        FunctionName="math-durable", Qualifier="live", Statuses=["PAUSING", "PAUSED"]
+    )
+    assert paused["DurableExecutions"] == []
+
+    # A status Lambda does not know is the client's error (boto3 would refuse it before sending)
+    response = requests.get(
+        f"{lambda_url}/2025-12-01/functions/math-durable/durable-executions?Statuses=DONE", timeout=30
+    )
+    assert response.status_code == 400
+    assert response.headers["X-Amzn-ErrorType"] == "InvalidParameterValueException"
