@@ -212,9 +212,14 @@ def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
     configure_logging(settings.verbose)
 
-    # Imported after logging is set: the function's logger reads its level at import.
-    sys.path[:0] = [str(DURABLE_CODE)]
-    from durable_math import lambda_handler
+    # Imported after logging is set: the function's logger reads its level at import. Its folder
+    # leaves the import path afterwards, so the API workers (which inherit the path) see only
+    # their own package, as each function does in Lambda.
+    sys.path.insert(0, str(DURABLE_CODE))
+    try:
+        from durable_math import lambda_handler
+    finally:
+        sys.path.remove(str(DURABLE_CODE))
     from local.lambda_api import LambdaServer
 
     lock = lock_data_dir(settings.data_dir) if settings.store == "sqlite" else None
