@@ -20,19 +20,17 @@ import base64
 import binascii
 import json
 import logging
-import multiprocessing
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from http.server import BaseHTTPRequestHandler
-from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local import api_worker, functions
+from local import functions
+from local.function_pool import FunctionError, FunctionPool, IntegrationTimeout
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 
 logger = logging.getLogger("local.api")
@@ -41,7 +39,6 @@ STAGE = "local"
 API_FUNCTION_NAME = "calculations-api"
 API_FUNCTION_ARN = f"arn:aws:lambda:{functions.REGION}:{functions.ACCOUNT_ID}:function:{API_FUNCTION_NAME}"
 INTEGRATION_TIMEOUT_SECONDS = 29.0
-WORKER_START_TIMEOUT_SECONDS = 60.0
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
 
 # The API's resources, as declared for API Gateway. Any other path is sent as `/{proxy+}`, which
@@ -55,14 +52,6 @@ RESOURCES = [
     "/swagger",
 ]
 PROXY_RESOURCE = "/{proxy+}"
-
-
-class FunctionError(Exception):
-    """The function failed to start or to answer; API Gateway answers 502."""
-
-
-class IntegrationTimeout(Exception):
-    """The function did not answer in time; API Gateway answers 504."""
 
 
 def match_resource(path: str) -> tuple[str, dict[str, str] | None]:
@@ -218,156 +207,6 @@ def to_http(result: Any) -> HttpAnswer:
     return HttpAnswer(result["statusCode"], headers, payload)
 
 
-class _Worker:
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
-        self.process = process
-        self.conn = conn
-
-    def stop(self) -> None:
-        self.conn.close()
-        self.process.join(timeout=2)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(timeout=2)
-
-
-class FunctionPool:
-    """Up to `max_workers` worker processes, each running one event at a time.
-
-    `warm` starts them all ahead of time; until it is done, a request that finds none idle starts one.
-    """
-
-    def __init__(
-        self, handler: str, code_dirs: list[str], environment: dict[str, str], max_workers: int
-    ) -> None:
-        self._handler = handler
-        self._code_dirs = code_dirs
-        self._environment = environment
-        self._max_workers = max_workers
-        self._context = multiprocessing.get_context("spawn")
-        self._cond = threading.Condition()
-        self._idle: list[_Worker] = []
-        self._all: set[_Worker] = set()
-        self._starting = 0
-        self._closed = False
-
-    def warm(self) -> None:
-        """Start every worker in the background, one after another, so a first burst finds them ready.
-
-        One at a time leaves the other cores to the requests that arrive meanwhile; a request
-        that finds no idle worker still starts its own while the pool is below its size.
-        """
-
-        def start_all() -> None:
-            while self._reserve():
-                try:
-                    worker = self._start_reserved()
-                except FunctionError as error:
-                    if not self._closed:  # a start cut short by the endpoint stopping is no news
-                        logger.error("the API function does not start: %s", error)
-                    return
-                self._release(worker)
-
-        threading.Thread(target=start_all, name="api-warm", daemon=True).start()
-
-    def _reserve(self) -> bool:
-        """Claim a place for one more worker; False when the pool is full or closing."""
-        with self._cond:
-            if self._closed or len(self._all) + self._starting >= self._max_workers:
-                return False
-            self._starting += 1
-            return True
-
-    def _start_reserved(self) -> _Worker:
-        """Start the worker a `_reserve` made room for, and count it in the pool."""
-        worker: _Worker | None = None
-        try:
-            worker = self._start_worker()
-            return worker
-        finally:
-            with self._cond:
-                self._starting -= 1
-                if worker is not None:
-                    self._all.add(worker)
-                self._cond.notify()
-
-    def _start_worker(self) -> _Worker:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(
-            target=api_worker.serve,
-            args=(child, self._code_dirs, self._handler, self._environment),
-            name="api-worker",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
-        if not parent.poll(WORKER_START_TIMEOUT_SECONDS):
-            worker.stop()
-            raise FunctionError("the API function did not start in time")
-        try:
-            kind, detail = parent.recv()
-        except EOFError as error:
-            worker.stop()
-            raise FunctionError("the API function's process exited while starting") from error
-        if kind != "ready":
-            worker.stop()
-            raise FunctionError(detail)
-        return worker
-
-    def _acquire(self) -> _Worker:
-        with self._cond:
-            while True:
-                if self._closed:
-                    raise FunctionError("the API endpoint is stopping")
-                if self._idle:
-                    return self._idle.pop()
-                if len(self._all) + self._starting < self._max_workers:
-                    self._starting += 1
-                    break
-                self._cond.wait()
-        return self._start_reserved()
-
-    def _release(self, worker: _Worker) -> None:
-        with self._cond:
-            if self._closed:
-                worker.stop()
-                return
-            self._idle.append(worker)
-            self._cond.notify()
-
-    def _discard(self, worker: _Worker) -> None:
-        worker.stop()
-        with self._cond:
-            self._all.discard(worker)
-            self._cond.notify()
-
-    def invoke(self, event: dict[str, Any], request_id: str) -> Any:
-        worker = self._acquire()
-        try:
-            worker.conn.send((event, context_fields(request_id)))
-            if not worker.conn.poll(INTEGRATION_TIMEOUT_SECONDS):
-                self._discard(worker)
-                raise IntegrationTimeout
-            kind, result = worker.conn.recv()
-        except (EOFError, OSError) as error:
-            self._discard(worker)
-            raise FunctionError("the API function's process exited") from error
-        self._release(worker)
-        if kind != "ok":
-            raise FunctionError(f"{result['errorType']}: {result['errorMessage']}")
-        return result
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            workers = list(self._all)
-            self._idle.clear()
-            self._cond.notify_all()
-        for worker in workers:
-            worker.stop()
-
-
 def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
     class ApiRequestHandler(PromptRequestHandler):
         server_version = "local-api-gateway"
@@ -391,7 +230,9 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
                     method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
                 )
                 try:
-                    answer = to_http(pool.invoke(event, request_id))
+                    answer = to_http(
+                        pool.invoke(event, context_fields(request_id), INTEGRATION_TIMEOUT_SECONDS)
+                    )
                 except IntegrationTimeout:
                     answer = gateway_message(504, "Endpoint request timed out")
                 except FunctionError as error:

@@ -1,0 +1,174 @@
+"""A pool of API worker processes (see api_worker): Lambda execution environments, one event at a time."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from local import api_worker
+
+logger = logging.getLogger("local.api")
+
+WORKER_START_TIMEOUT_SECONDS = 60.0
+
+
+class FunctionError(Exception):
+    """The function failed to start or to answer; API Gateway answers 502."""
+
+
+class IntegrationTimeout(Exception):
+    """The function did not answer in time; API Gateway answers 504."""
+
+
+class _Worker:
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(timeout=2)
+
+
+class FunctionPool:
+    """Up to `max_workers` worker processes, each running one event at a time.
+
+    `warm` starts them all ahead of time; until it is done, a request that finds none idle starts one.
+    """
+
+    def __init__(
+        self, handler: str, code_dirs: list[str], environment: dict[str, str], max_workers: int
+    ) -> None:
+        self._handler = handler
+        self._code_dirs = code_dirs
+        self._environment = environment
+        self._max_workers = max_workers
+        self._context = multiprocessing.get_context("spawn")
+        self._cond = threading.Condition()
+        self._idle: list[_Worker] = []
+        self._all: set[_Worker] = set()
+        self._starting = 0
+        self._closed = False
+
+    def warm(self) -> None:
+        """Start every worker in the background, one after another, so a first burst finds them ready.
+
+        One at a time leaves the other cores to the requests that arrive meanwhile; a request
+        that finds no idle worker still starts its own while the pool is below its size.
+        """
+
+        def start_all() -> None:
+            while self._reserve():
+                try:
+                    worker = self._start_reserved()
+                except FunctionError as error:
+                    if not self._closed:  # a start cut short by the endpoint stopping is no news
+                        logger.error("the API function does not start: %s", error)
+                    return
+                self._release(worker)
+
+        threading.Thread(target=start_all, name="api-warm", daemon=True).start()
+
+    def _reserve(self) -> bool:
+        """Claim a place for one more worker; False when the pool is full or closing."""
+        with self._cond:
+            if self._closed or len(self._all) + self._starting >= self._max_workers:
+                return False
+            self._starting += 1
+            return True
+
+    def _start_reserved(self) -> _Worker:
+        """Start the worker a `_reserve` made room for, and count it in the pool."""
+        worker: _Worker | None = None
+        try:
+            worker = self._start_worker()
+            return worker
+        finally:
+            with self._cond:
+                self._starting -= 1
+                if worker is not None:
+                    self._all.add(worker)
+                self._cond.notify()
+
+    def _start_worker(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=api_worker.serve,
+            args=(child, self._code_dirs, self._handler, self._environment),
+            name="api-worker",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        if not parent.poll(WORKER_START_TIMEOUT_SECONDS):
+            worker.stop()
+            raise FunctionError("the API function did not start in time")
+        try:
+            kind, detail = parent.recv()
+        except EOFError as error:
+            worker.stop()
+            raise FunctionError("the API function's process exited while starting") from error
+        if kind != "ready":
+            worker.stop()
+            raise FunctionError(detail)
+        return worker
+
+    def _acquire(self) -> _Worker:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise FunctionError("the API endpoint is stopping")
+                if self._idle:
+                    return self._idle.pop()
+                if len(self._all) + self._starting < self._max_workers:
+                    self._starting += 1
+                    break
+                self._cond.wait()
+        return self._start_reserved()
+
+    def _release(self, worker: _Worker) -> None:
+        with self._cond:
+            if self._closed:
+                worker.stop()
+                return
+            self._idle.append(worker)
+            self._cond.notify()
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.stop()
+        with self._cond:
+            self._all.discard(worker)
+            self._cond.notify()
+
+    def invoke(self, event: dict[str, Any], context_fields: dict[str, Any], timeout_seconds: float) -> Any:
+        """The function's answer to `event`; FunctionError or IntegrationTimeout when it has none."""
+        worker = self._acquire()
+        try:
+            worker.conn.send((event, context_fields))
+            if not worker.conn.poll(timeout_seconds):
+                self._discard(worker)
+                raise IntegrationTimeout
+            kind, result = worker.conn.recv()
+        except (EOFError, OSError) as error:
+            self._discard(worker)
+            raise FunctionError("the API function's process exited") from error
+        self._release(worker)
+        if kind != "ok":
+            raise FunctionError(f"{result['errorType']}: {result['errorMessage']}")
+        return result
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            workers = list(self._all)
+            self._idle.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            worker.stop()
