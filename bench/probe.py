@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 
 import bench  # noqa: F401 - puts the function folders on the import path
-from local import functions
+from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, build_event, context_fields
 from local.api_worker import LambdaContext
 
@@ -24,13 +24,13 @@ from local.api_worker import LambdaContext
 # for every probe: the clock starts before boto3, Powertools or the API are imported.
 STARTED = time.perf_counter()
 
-FUNCTION_ARN = functions.function_arn(functions.ALIAS)
+FUNCTION_ARN = hosted_function.function_arn(hosted_function.ALIAS)
 FINISHED_ID = "bench-finished"
 FINISHED_ARN = f"{FUNCTION_ARN}/durable-execution/{FINISHED_ID}/0f5a8d2c"
 API_ENVIRONMENT = {
-    "MATH_FUNCTION_NAME": f"{functions.FUNCTION_NAME}:{functions.ALIAS}",
-    "AWS_REGION": functions.REGION,
-    "AWS_DEFAULT_REGION": functions.REGION,
+    "MATH_FUNCTION_NAME": f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}",
+    "AWS_REGION": hosted_function.REGION,
+    "AWS_DEFAULT_REGION": hosted_function.REGION,
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",
     "POWERTOOLS_TRACE_DISABLED": "true",

@@ -21,7 +21,7 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import IO
 
-from local import functions
+from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
 from local.runtime import DATABASE_FILE, DurableRuntime, Reopened
 
@@ -30,7 +30,7 @@ DURABLE_CODE = REPO_ROOT / "functions" / "math_durable"
 API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app.lambda_handler"
 EXAMPLE = '{"num1": 10, "num2": 5}'
-FUNCTION_REF = f"{functions.FUNCTION_NAME}:{functions.ALIAS}"
+FUNCTION_REF = f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}"
 QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
 
 
@@ -167,8 +167,8 @@ def api_environment(lambda_url: str, verbose: bool) -> dict[str, str]:
     return {
         "MATH_FUNCTION_NAME": FUNCTION_REF,
         "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
-        "AWS_REGION": functions.REGION,
-        "AWS_DEFAULT_REGION": functions.REGION,
+        "AWS_REGION": hosted_function.REGION,
+        "AWS_DEFAULT_REGION": hosted_function.REGION,
         # Dummy credentials: botocore signs every call, and nothing here should use real ones.
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
@@ -189,7 +189,7 @@ def banner(api_url: str, lambda_url: str, storage: str, reopened: Reopened) -> s
     lines = [
         "Durable Calculations API is running locally.",
         f"  API endpoint     {api_url}",
-        f"  Lambda endpoint  {lambda_url}   function {functions.FUNCTION_NAME}, alias {functions.ALIAS}",
+        f"  Lambda endpoint  {lambda_url}   function {FUNCTION_REF}",
         f"  Executions       {storage}",
     ]
     if reopened.resumed:

@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from local import functions
+from local import hosted_function
 from local.function_pool import FunctionError, FunctionPool, IntegrationTimeout
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 
@@ -37,7 +37,9 @@ logger = logging.getLogger("local.api")
 
 STAGE = "local"
 API_FUNCTION_NAME = "calculations-api"
-API_FUNCTION_ARN = f"arn:aws:lambda:{functions.REGION}:{functions.ACCOUNT_ID}:function:{API_FUNCTION_NAME}"
+API_FUNCTION_ARN = (
+    f"arn:aws:lambda:{hosted_function.REGION}:{hosted_function.ACCOUNT_ID}:function:{API_FUNCTION_NAME}"
+)
 INTEGRATION_TIMEOUT_SECONDS = 29.0
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota
 
@@ -120,7 +122,7 @@ def build_event(
         "pathParameters": path_parameters,
         "stageVariables": None,
         "requestContext": {
-            "accountId": functions.ACCOUNT_ID,
+            "accountId": hosted_function.ACCOUNT_ID,
             "apiId": "local",
             "domainName": lower.get("host", "localhost"),
             "domainPrefix": "local",

@@ -26,7 +26,7 @@ import botocore.session
 from aws_durable_execution_sdk_python_testing.exceptions import AwsApiException
 from aws_durable_execution_sdk_python_testing.execution import Execution, ExecutionStatus
 
-from local import functions
+from local import hosted_function
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 from local.runtime import EXECUTION_TIMEOUT_SECONDS, DurableRuntime
 
@@ -166,7 +166,7 @@ class LambdaApi:
     # Invoke.
 
     def invoke(self, request: Request) -> Response:
-        function = functions.resolve(request.params["function"], request.one("Qualifier"))
+        function = hosted_function.resolve(request.params["function"], request.one("Qualifier"))
         invocation_type = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             raise _bad_request(f"Invalid InvocationType: {invocation_type}")
@@ -221,7 +221,7 @@ class LambdaApi:
         )
 
     def list(self, request: Request) -> Response:
-        function = functions.resolve(
+        function = hosted_function.resolve(
             request.params["function"], request.one("Qualifier"), default_latest=False
         )
         statuses = request.query.get("Statuses", [])

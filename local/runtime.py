@@ -31,8 +31,8 @@ from aws_durable_execution_sdk_python_testing.model import StartDurableExecution
 from aws_durable_execution_sdk_python_testing.scheduler import Scheduler
 from aws_durable_execution_sdk_python_testing.worker.registry import ExecutionRegistry
 
-from local import sdk_internals
-from local.functions import ACCOUNT_ID, FUNCTION_NAME, REGION, FunctionRef, execution_arn_prefix
+from local import executor_internals
+from local.hosted_function import ACCOUNT_ID, FUNCTION_NAME, REGION, FunctionRef, execution_arn_prefix
 from local.store import WriteThroughStore
 
 EXECUTION_TIMEOUT_SECONDS = 900
@@ -88,7 +88,7 @@ class DurableRuntime:
         clock = RealClock()
         checkpoints = CheckpointProcessor(store=self.store, scheduler=self._scheduler, clock=clock)
         invoker = InProcessInvoker(handler, InMemoryServiceClient(checkpoints, self._registry), region=REGION)
-        self.executor = sdk_internals.NotifyingExecutor(
+        self.executor = executor_internals.NotifyingExecutor(
             store=self.store,
             scheduler=self._scheduler,
             invoker=invoker,
@@ -127,7 +127,7 @@ class DurableRuntime:
             started = execution.get_operation_execution_started().start_timestamp or now
             remaining = execution.start_input.execution_timeout_seconds - (now - started).total_seconds()
             if remaining > 0:
-                sdk_internals.resume_execution(self.executor, execution, math.ceil(remaining))
+                executor_internals.resume_execution(self.executor, execution, math.ceil(remaining))
             else:
                 timed_out += 1
                 self.executor.on_timed_out(
@@ -162,7 +162,7 @@ class DurableRuntime:
                 invocation_id=invocation_id,
                 input=payload,
             )
-            sdk_internals.start_execution(self.executor, arn, start_input)
+            executor_internals.start_execution(self.executor, arn, start_input)
         return arn
 
     def _ended(self, execution_arn: str) -> None:

@@ -1,5 +1,5 @@
-"""The runtime in-process: what leans on the testing package's non-public members (local/sdk_internals.py)
-and its SQLite schema (local/store.py)."""
+"""The runtime in-process: what leans on the testing package's non-public members
+(local/executor_internals.py) and its SQLite schema (local/store.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
 from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
 
-from local.functions import ACCOUNT_ID, FUNCTION_NAME, execution_arn_prefix, resolve
+from local.hosted_function import ACCOUNT_ID, FUNCTION_NAME, execution_arn_prefix, resolve
 from local.runtime import DATABASE_FILE, DurableRuntime
 from local.store import StoreClosedError, WriteThroughStore
 
