@@ -27,6 +27,18 @@ TEN_AND_ZERO = division_failed(10, 10, 0)
 ZEROS = division_failed(0, 0, 0)
 
 
+def consumer(base_url: str, api_key: str | None) -> requests.Session:
+    """A session for one consumer: every request carries its API key (none when `api_key` is None).
+
+    `session.base_url` is the API's URL; `url(session, path)` builds URLs from it.
+    """
+    session = requests.Session()
+    if api_key is not None:
+        session.headers["x-api-key"] = api_key
+    session.base_url = base_url  # type: ignore[attr-defined]
+    return session
+
+
 def url(api: requests.Session, path: str) -> str:
     return f"{api.base_url}{path}"  # type: ignore[attr-defined]
 
@@ -46,9 +58,8 @@ def wait_for_result(api: requests.Session, calculation_id: str, timeout: float =
         time.sleep(0.05)
 
 
-def assert_problem(response: requests.Response, status: int | tuple[int, ...]) -> dict:
-    statuses = (status,) if isinstance(status, int) else status
-    assert response.status_code in statuses, response.text
+def assert_problem(response: requests.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith(PROBLEM), response.headers
     problem = response.json()
     assert problem["status"] == response.status_code

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,11 +14,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import boto3
-import requests
 from botocore.config import Config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
+BANNER_END = "Ctrl-C stops it."
+PORT_IN_USE = "is already in use"
+KEYS_FILE = "api-keys.json"
+# The endpoints the banner names (by the first word of their line) and the flag that sets each port.
+PORT_FLAGS = {"API": "--api-port", "Lambda": "--lambda-port", "DynamoDB": "--dynamodb-port"}
+_BANNER_URL = re.compile(r"^\s+(?P<label>\S+)[^\n]*?(?P<url>http://[\w.-]+:\d+)", re.MULTILINE)
 
 
 def local_lambda_client(url: str, read_timeout: int = 60):
@@ -61,41 +67,73 @@ def raw_request(
         connection.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def banner_urls(banner: str) -> dict[str, str]:
+    """The endpoints' URLs in a banner, by PORT_FLAGS' names: {"API": "http://127.0.0.1:40123", ...}."""
+    return {
+        match["label"]: match["url"] for match in _BANNER_URL.finditer(banner) if match["label"] in PORT_FLAGS
+    }
+
+
+class PortTaken(RuntimeError):
+    """Start-up stopped because a port this runtime asked for is held by another process."""
 
 
 class LocalRuntime:
-    """One `python -m local` process on free ports and a given data folder; its output goes to a log."""
+    """One `python -m local` process on a given data folder; its output goes to a log.
 
-    def __init__(self, data_dir: Path, log_path: Path, *extra_args: str) -> None:
+    The first start asks for port 0 everywhere, so the operating system picks free ports while
+    binding them (no window in which another process can take a port chosen beforehand); the
+    bound ports are read from the banner. Later starts ask for those same ports, so URLs held by
+    clients stay valid across a restart. Between a stop and the next start another process can
+    take one of them, or a child of the stopped runtime can still be letting go of its port: such
+    a start is retried once, after a second, on the same ports, and then fails with the output.
+    """
+
+    def __init__(
+        self, data_dir: Path, log_path: Path, *extra_args: str, environment: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
         self.extra_args = extra_args
-        self.api_port = free_port()
-        self.lambda_port = free_port()
+        self.environment = environment or {}
+        self.urls: dict[str, str] = {}
         self.process: subprocess.Popen[bytes] | None = None
         self._log_start = 0  # where this run's output begins in the log (earlier runs come before)
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return self.urls["API"]
 
     @property
     def lambda_url(self) -> str:
-        return f"http://127.0.0.1:{self.lambda_port}"
+        return self.urls["Lambda"]
+
+    def api_key(self, name: str = "default") -> str:
+        """The value of the API key called `name` in the data folder (created at start-up)."""
+        keys = json.loads((self.data_dir / KEYS_FILE).read_text(encoding="utf-8"))["keys"]
+        values = [key["value"] for key in keys if key["name"] == name]
+        assert values, f"no API key named {name!r} in {self.data_dir / KEYS_FILE}"
+        return values[0]
 
     def start(self) -> LocalRuntime:
+        try:
+            self._launch()
+        except PortTaken:
+            time.sleep(1)
+            self._launch()
+        return self
+
+    def _launch(self) -> None:
+        ports = [
+            argument
+            for label, flag in PORT_FLAGS.items()
+            for argument in (flag, str(urlsplit(self.urls[label]).port) if label in self.urls else "0")
+        ]
         command = [
             sys.executable,
             "-m",
             "local",
-            "--api-port",
-            str(self.api_port),
-            "--lambda-port",
-            str(self.lambda_port),
+            *ports,
             "--data-dir",
             str(self.data_dir),
             *self.extra_args,
@@ -103,25 +141,25 @@ class LocalRuntime:
         with self.log_path.open("ab") as log:
             self._log_start = log.tell()
             self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=child_environment()
+                command,
+                cwd=REPO_ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=child_environment() | self.environment,
             )
         self._wait_ready()
-        return self
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        probe = f"{self.lambda_url}/2025-12-01/functions/math-durable/durable-executions?MaxItems=1"
         while time.monotonic() < deadline:
+            output = self.run_output()
+            if BANNER_END in output:
+                self.urls = self.urls or banner_urls(output)
+                return
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the local runtime exited ({self.process.returncode}):\n{self.run_output()}"
-                )
-            try:
-                if requests.get(probe, timeout=2).status_code == 200 and "Ctrl-C" in self.run_output():
-                    return
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
+                failure = PortTaken if PORT_IN_USE in output else RuntimeError
+                raise failure(f"the local runtime exited ({self.process.returncode}):\n{output}")
+            time.sleep(0.05)
         raise RuntimeError(f"the local runtime did not become ready:\n{self.run_output()}")
 
     def output(self) -> str:

@@ -1,4 +1,9 @@
-"""The Debian programs some integration tests drive; `make test` installs them where it can."""
+"""What some integration tests need from the machine or the environment, and what its absence means.
+
+A missing requirement skips the tests that need it on a developer's machine. Under CI
+(`CI=true`, `1` or `yes`; `false`, `0`, `no` or unset is not CI) it fails them instead: there the
+whole suite must run. `make test` installs the Debian programs where it can.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +15,23 @@ from typing import NoReturn
 import pytest
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CI_VALUES = ("true", "1", "yes")
 
 
-def missing_tool(reason: str) -> NoReturn:
-    """Skip where a developer lacks a system tool; under CI every tool must be there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: `make test` installs it")
-    pytest.skip(reason)
+def under_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in CI_VALUES
+
+
+def missing_requirement(reason: str) -> NoReturn:
+    """Skip, saying exactly what is missing; under CI, fail with the same words."""
+    if under_ci():
+        pytest.fail(f"{reason} (CI is set: every requirement must be met)")
+    pytest.skip(f"{reason} (under CI=true this fails)")
 
 
 def chromium() -> str:
     if not os.access(CHROMIUM, os.X_OK):
-        missing_tool("chromium is not installed (Debian package chromium)")
+        missing_requirement("chromium is not installed (Debian package chromium; `make test` installs it)")
     return CHROMIUM
 
 
@@ -35,4 +45,4 @@ def aws_cli_v2() -> str:
             continue
         if (version.stdout + version.stderr).startswith("aws-cli/2."):
             return candidate
-    missing_tool("AWS CLI v2 is not installed (Debian package awscli)")
+    missing_requirement("AWS CLI v2 is not installed (Debian package awscli; `make test` installs it)")
