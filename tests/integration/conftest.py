@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from api_helpers import consumer
 from runtime_process import LocalRuntime, local_lambda_client
 from system_tools import missing_requirement

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from botocore.exceptions import ConnectionClosedError
 from botocore.exceptions import ConnectionError as NoConnection
+
 from runtime_process import LocalRuntime, local_lambda_client
 
 BURST = 120
