@@ -1,7 +1,7 @@
 """Write openapi.yaml from the API's resolver: `make openapi`. The file is never edited by hand.
 
 The document is the one `GET /swagger?format=json` serves: the same resolver, the same metadata
-(`app.OPENAPI`), serialized the same way, then written as YAML. `--check` exits 1 when the
+(`openapi_docs.OPENAPI`), serialized the same way, then written as YAML. `--check` exits 1 when the
 committed file differs from a fresh generation.
 """
 
@@ -18,16 +18,19 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "openapi.yaml"
 API_CODE = REPO_ROOT / "functions" / "api"
+SHARED_CODE = REPO_ROOT / "functions" / "shared"
 HEADER = "# Generated from functions/api by `make openapi`; do not edit by hand.\n"
 
 
 def document() -> dict[str, Any]:
     """The OpenAPI document as plain JSON data, exactly as the Swagger route serves it."""
-    if str(API_CODE) not in sys.path:
-        sys.path.insert(0, str(API_CODE))
+    for folder in (SHARED_CODE, API_CODE):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     from aws_lambda_powertools.event_handler.openapi.compat import model_json
 
-    from app import OPENAPI, app
+    from app import app
+    from openapi_docs import OPENAPI
 
     schema = app.get_openapi_schema(**OPENAPI)
     return json.loads(model_json(schema, by_alias=True, exclude_none=True))

@@ -1,8 +1,5 @@
-"""The API's contract: request, response and problem models, and how executions map onto them."""
+"""The API's contract: request, response and problem models. How records become them: views.py."""
 
-import json
-import math
-import sys
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -19,10 +16,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from calculations_client import Execution, ExecutionSummary
+from calculation_facts import is_finite_number
 
-CALCULATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-ERROR_DETAILS_KEYS = ("error_details", "errors")
 JSON_TYPE_NAMES = {
     str: "a string",
     bool: "a boolean",
@@ -37,8 +32,8 @@ def _json_number(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         kind = JSON_TYPE_NAMES.get(type(value), type(value).__name__)
         raise PydanticCustomError("json_number", "must be a JSON number, got {kind}", {"kind": kind})
-    # Infinity, and an integer beyond the largest float (Division would overflow), are refused alike.
-    if (isinstance(value, float) and math.isnan(value)) or abs(value) > sys.float_info.max:
+    # NaN, Infinity, and an integer beyond the largest float (Division would overflow), alike.
+    if not is_finite_number(value):
         raise PydanticCustomError(
             "finite_number", "must be a finite number (NaN, Infinity and numbers beyond 1.8e308 are refused)"
         )
@@ -63,10 +58,6 @@ class CalculationRequest(BaseModel):
 
     num1: Annotated[JsonNumber, Field(description="First operand, a finite JSON number", examples=[10])] = 0
     num2: Annotated[JsonNumber, Field(description="Second operand, a finite JSON number", examples=[5])] = 0
-
-    def payload(self) -> str:
-        """The canonical input document: equal requests give byte-equal payloads."""
-        return json.dumps(self.model_dump(), separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
 class CalculationStatus(StrEnum):
@@ -112,7 +103,10 @@ class ExecutionError(ApiModel):
 class Calculation(ApiModel):
     """A calculation: one durable execution of the math function."""
 
-    id: Annotated[str, Field(description="Calculation id (the durable execution name)", examples=["c0ffee"])]
+    id: Annotated[
+        str,
+        Field(description="Calculation id: the Idempotency-Key, or one the API made", examples=["c0ffee"]),
+    ]
     status: Annotated[CalculationStatus, Field(description="FAILED also when any operation failed")]
     input: Annotated[
         dict[str, JsonValue] | None,
@@ -140,91 +134,11 @@ class Calculation(ApiModel):
     ] = None
     links: Links
 
-    @classmethod
-    def started(cls, calculation_id: str, request: CalculationRequest, base_path: str = "") -> "Calculation":
-        return cls(
-            id=calculation_id,
-            status=CalculationStatus.RUNNING,
-            input=request.model_dump(),
-            links=Links.of(calculation_id, base_path),
-        )
-
-    @classmethod
-    def of(cls, execution: Execution, base_path: str = "") -> "Calculation":
-        calculation = cls(
-            id=execution.id,
-            status=calculation_status(execution),
-            input=execution.input if isinstance(execution.input, dict) else None,
-            started_at=execution.started_at,
-            ended_at=execution.ended_at,
-            links=Links.of(execution.id, base_path),
-        )
-        document = execution.result
-        if _operations_failed(execution):
-            errors = document.get("errors") if isinstance(document.get("errors"), dict) else {}
-            calculation.failed_operations = [
-                FailedOperation(operation=name, message=str(message)) for name, message in errors.items()
-            ]
-            calculation.partial_results = {k: v for k, v in document.items() if k not in ERROR_DETAILS_KEYS}
-        elif execution.status == "SUCCEEDED" and isinstance(document, dict):
-            calculation.result = document
-        elif execution.ended and execution.status != "SUCCEEDED":
-            calculation.error = ExecutionError.of(execution.error_type, execution.error_message)
-        return calculation
-
-
-def calculation_status(execution: Execution | ExecutionSummary) -> CalculationStatus:
-    """The API's status: Lambda's, except that a SUCCEEDED execution whose document reports failed
-    operations (error_details) is FAILED, and PAUSING, PAUSED and DELETING are RUNNING (not ended).
-
-    A listing's summary carries no document: its SUCCEEDED is only a candidate for FAILED.
-    """
-    if isinstance(execution, Execution) and _operations_failed(execution):
-        return CalculationStatus.FAILED
-    try:
-        return CalculationStatus(execution.status)
-    except ValueError:
-        return CalculationStatus.RUNNING
-
-
-def _operations_failed(execution: Execution) -> bool:
-    document = execution.result
-    return execution.status == "SUCCEEDED" and isinstance(document, dict) and "error_details" in document
-
-
-def _division_failed(add: int, subtract: int, multiply: int) -> dict[str, Any]:
-    return {
-        "error_details": "One or more operations failed",
-        "errors": {"Division": "division by zero"},
-        "Add": add,
-        "Subtract": subtract,
-        "Multiply": multiply,
-    }
-
-
-# The original pattern's three flows: summary, input, and the document the function ends with.
-FLOWS: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
-    "tenAndFive": (
-        "10 and 5: every operation succeeds",
-        {"num1": 10, "num2": 5},
-        {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
-    ),
-    "divisionByZero": (
-        "10 and 0: Division fails, the others succeed",
-        {"num1": 10, "num2": 0},
-        _division_failed(10, 10, 0),
-    ),
-    "noNumbers": ("No numbers: both are 0, so Division fails", {}, _division_failed(0, 0, 0)),
-}
-
 
 class ResultDocument(BaseModel):
     """The durable function's own result: the four results, or error_details with the failures."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        json_schema_extra={"examples": [FLOWS["tenAndFive"][2], FLOWS["divisionByZero"][2]]},
-    )
+    model_config = ConfigDict(extra="allow")
 
     Add: float | int | None = None
     Subtract: float | int | None = None
@@ -243,17 +157,6 @@ class CalculationSummary(ApiModel):
     started_at: datetime
     ended_at: datetime | None = None
     links: Links
-
-    @classmethod
-    def of(cls, summary: ExecutionSummary | Execution, base_path: str = "") -> "CalculationSummary":
-        """From a listing, or from the whole execution when its result decides the status."""
-        return cls(
-            id=summary.id,
-            status=calculation_status(summary),
-            started_at=summary.started_at,
-            ended_at=summary.ended_at,
-            links=Links.of(summary.id, base_path),
-        )
 
 
 class CalculationPage(ApiModel):
@@ -290,77 +193,6 @@ class History(ApiModel):
     id: str
     ended: Annotated[bool, Field(description="True once the execution has ended")]
     operations: Annotated[list[Operation], Field(description="In the order they started")]
-
-    @classmethod
-    def of(cls, calculation_id: str, events: list[dict[str, Any]], ended: bool) -> "History":
-        operations: dict[str, Operation] = {}
-        for event in events:
-            kind, phase = _split_event_type(event.get("EventType", ""))
-            if kind is None or "Id" not in event:
-                continue
-            operation = operations.get(event["Id"])
-            if operation is None:
-                operation = operations[event["Id"]] = Operation(
-                    id=event["Id"],
-                    name=event.get("Name"),
-                    type=kind,
-                    sub_type=event.get("SubType"),
-                    parent_id=event.get("ParentId"),
-                    status=OperationStatus.STARTED,
-                )
-            _apply(operation, phase, event, ended)
-        return cls(id=calculation_id, ended=ended, operations=list(operations.values()))
-
-
-# History event type prefixes per operation type; execution-level events are the calculation.
-OPERATION_KINDS = {
-    "Step": "STEP",
-    "Context": "CONTEXT",
-    "Wait": "WAIT",
-    "Callback": "CALLBACK",
-    "ChainedInvoke": "CHAINED_INVOKE",
-}
-PHASES = {
-    "Started": OperationStatus.STARTED,
-    "Succeeded": OperationStatus.SUCCEEDED,
-    "Failed": OperationStatus.FAILED,
-    "Cancelled": OperationStatus.CANCELLED,
-    "TimedOut": OperationStatus.TIMED_OUT,
-    "Stopped": OperationStatus.STOPPED,
-}
-
-
-def _split_event_type(event_type: str) -> tuple[str | None, str]:
-    """`StepSucceeded` → (`STEP`, `Succeeded`); (None, "") for execution-level and unknown events."""
-    for prefix, kind in OPERATION_KINDS.items():
-        phase = event_type.removeprefix(prefix)
-        if phase != event_type and phase in PHASES:
-            return kind, phase
-    return None, ""
-
-
-def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_ended: bool) -> None:
-    timestamp = event.get("EventTimestamp")
-    details = next((value for key, value in event.items() if key.endswith("Details")), None) or {}
-    retry = details.get("RetryDetails") or {}
-    if operation.type == "STEP":
-        started = 1 if phase == "Started" else 0
-        operation.attempts = max((operation.attempts or 0) + started, retry.get("CurrentAttempt") or 0)
-    if phase == "Started":
-        operation.started_at = operation.started_at or timestamp
-        operation.status = OperationStatus.STARTED
-        operation.ended_at = None
-        return
-    operation.status = PHASES[phase]
-    operation.ended_at = timestamp
-    payload = (details.get("Error") or {}).get("Payload") or {}
-    if error := ExecutionError.of(payload.get("ErrorType"), payload.get("ErrorMessage")):
-        operation.error = error
-    elif phase == "Succeeded":
-        operation.error = None
-    if phase == "Failed" and (retry.get("NextAttemptDelaySeconds") or 0) > 0 and not execution_ended:
-        operation.status = OperationStatus.PENDING
-        operation.ended_at = None
 
 
 class FieldError(BaseModel):

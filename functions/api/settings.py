@@ -36,6 +36,25 @@ class Settings(BaseModel):
             description="Alias-qualified name or alias ARN of the durable function, e.g. math-durable:live",
         ),
     ]
+    calculations_table_name: Annotated[
+        str,
+        Field(
+            alias="CALCULATIONS_TABLE_NAME",
+            min_length=3,
+            max_length=255,
+            pattern=r"^[A-Za-z0-9_.-]+$",
+            description="The calculations table (DynamoDB), the API's read model",
+        ),
+    ]
+    retention_period_days: Annotated[
+        int,
+        Field(
+            alias="RETENTION_PERIOD_DAYS",
+            ge=1,
+            le=90,
+            description="The durable function's RetentionPeriodInDays: an item expires with its execution",
+        ),
+    ] = 14
     prefer_wait_max_seconds: Annotated[
         int,
         Field(
@@ -61,8 +80,8 @@ class Settings(BaseModel):
     ] = PAGE_SIZE_CEILING
     max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=64, le=6 * 1024 * 1024)] = 16 * 1024
     cache_size: Annotated[
-        int, Field(alias="CACHE_SIZE", ge=0, description="Finished calculations kept per warm container")
-    ] = 1024
+        int, Field(alias="CACHE_SIZE", ge=0, description="Finished histories kept per warm container")
+    ] = 256
     finished_max_age_seconds: Annotated[
         int,
         Field(

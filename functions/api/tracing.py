@@ -15,6 +15,8 @@ from typing import Any
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.tracing.base import BaseProvider, BaseSegment
 
+from powertools_internals import tracing_disabled
+
 
 class UnrecordedSegment(BaseSegment):
     """A subsegment of a trace that is not recorded: every write is dropped."""
@@ -64,8 +66,11 @@ class UnrecordedTraces(BaseProvider):
 
 def create_tracer() -> Tracer:
     """The function's Tracer: X-Ray in Lambda with tracing on, nothing loaded or recorded otherwise."""
-    # Powertools' own rule (POWERTOOLS_TRACE_DISABLED, outside Lambda, SAM local, Chalice), so
-    # the Tracer is disabled exactly when it would be with its default provider.
-    if Tracer._is_tracer_disabled():
+    # Powertools' own rule, so the Tracer is disabled exactly when it would be by default.
+    if tracing_disabled():
         return Tracer(provider=UnrecordedTraces())
     return Tracer()
+
+
+# The function's one Tracer, shared by the handler and the routes.
+tracer = create_tracer()

@@ -1,0 +1,37 @@
+"""Every use of Powertools' non-public members, in one place (tests/unit/test_powertools_internals.py
+fails when a new Powertools version changes them; aws-lambda-powertools is pinned exactly).
+
+- Request validation reads the body with `_get_body`, which fails with bare ValueErrors on some
+  bodies before any middleware of ours runs (the resolver puts its validation first). The API
+  checks the body before it: a public hook that runs before validation would let this go.
+- Powertools decides whether tracing is off with `Tracer._is_tracer_disabled` (tracing.py uses
+  the same rule); a public `Tracer.is_disabled()` would let it go.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools import Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+
+from request_body import check_body_readable
+
+
+class BodyReadingValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, with the API's body check first."""
+
+    def _get_body(self, app: APIGatewayRestResolver) -> dict[str, Any]:
+        check_body_readable(app.current_event)
+        return super()._get_body(app)
+
+
+def validate_bodies_the_api_way(app: APIGatewayRestResolver) -> None:
+    """Run the API's body check inside the resolver's request validation, on every validated route."""
+    app._request_validation_middleware = BodyReadingValidation()
+
+
+def tracing_disabled() -> bool:
+    """Powertools' own rule: POWERTOOLS_TRACE_DISABLED, outside Lambda, SAM local or Chalice."""
+    return bool(Tracer._is_tracer_disabled())

@@ -1,0 +1,125 @@
+"""How the table's records and Lambda's history events become the contract's documents."""
+
+from typing import Any
+
+from calculation_facts import operations_failed
+from calculation_records import Record
+from models import (
+    Calculation,
+    CalculationStatus,
+    CalculationSummary,
+    ExecutionError,
+    FailedOperation,
+    History,
+    Links,
+    Operation,
+    OperationStatus,
+)
+
+ERROR_DETAILS_KEYS = ("error_details", "errors")
+
+
+def calculation(record: Record, base_path: str = "") -> Calculation:
+    """The whole calculation; a document reporting failed operations is split into them and the rest."""
+    view = Calculation(
+        id=record.id,
+        status=CalculationStatus(record.status),
+        input=record.input if isinstance(record.input, dict) else None,
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        links=Links.of(record.id, base_path),
+    )
+    document = record.result
+    if operations_failed(document):
+        errors = document.get("errors") if isinstance(document.get("errors"), dict) else {}
+        view.failed_operations = [
+            FailedOperation(operation=name, message=str(message)) for name, message in errors.items()
+        ]
+        view.partial_results = {k: v for k, v in document.items() if k not in ERROR_DETAILS_KEYS}
+    elif record.status == CalculationStatus.SUCCEEDED and isinstance(document, dict):
+        view.result = document
+    elif record.status in (CalculationStatus.FAILED, CalculationStatus.TIMED_OUT, CalculationStatus.STOPPED):
+        view.error = ExecutionError.of(record.error_type, record.error_message)
+    return view
+
+
+def summary(record: Record, base_path: str = "") -> CalculationSummary:
+    return CalculationSummary(
+        id=record.id,
+        status=CalculationStatus(record.status),
+        started_at=record.started_at,
+        ended_at=record.ended_at,
+        links=Links.of(record.id, base_path),
+    )
+
+
+def history(calculation_id: str, events: list[dict[str, Any]], ended: bool) -> History:
+    """Each operation's latest state, folded from Lambda's history events in order."""
+    operations: dict[str, Operation] = {}
+    for event in events:
+        kind, phase = _split_event_type(event.get("EventType", ""))
+        if kind is None or "Id" not in event:
+            continue
+        operation = operations.get(event["Id"])
+        if operation is None:
+            operation = operations[event["Id"]] = Operation(
+                id=event["Id"],
+                name=event.get("Name"),
+                type=kind,
+                sub_type=event.get("SubType"),
+                parent_id=event.get("ParentId"),
+                status=OperationStatus.STARTED,
+            )
+        _apply(operation, phase, event, ended)
+    return History(id=calculation_id, ended=ended, operations=list(operations.values()))
+
+
+# History event type prefixes per operation type; execution-level events are the calculation.
+OPERATION_KINDS = {
+    "Step": "STEP",
+    "Context": "CONTEXT",
+    "Wait": "WAIT",
+    "Callback": "CALLBACK",
+    "ChainedInvoke": "CHAINED_INVOKE",
+}
+PHASES = {
+    "Started": OperationStatus.STARTED,
+    "Succeeded": OperationStatus.SUCCEEDED,
+    "Failed": OperationStatus.FAILED,
+    "Cancelled": OperationStatus.CANCELLED,
+    "TimedOut": OperationStatus.TIMED_OUT,
+    "Stopped": OperationStatus.STOPPED,
+}
+
+
+def _split_event_type(event_type: str) -> tuple[str | None, str]:
+    """`StepSucceeded` → (`STEP`, `Succeeded`); (None, "") for execution-level and unknown events."""
+    for prefix, kind in OPERATION_KINDS.items():
+        phase = event_type.removeprefix(prefix)
+        if phase != event_type and phase in PHASES:
+            return kind, phase
+    return None, ""
+
+
+def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_ended: bool) -> None:
+    timestamp = event.get("EventTimestamp")
+    details = next((value for key, value in event.items() if key.endswith("Details")), None) or {}
+    retry = details.get("RetryDetails") or {}
+    if operation.type == "STEP":
+        started = 1 if phase == "Started" else 0
+        operation.attempts = max((operation.attempts or 0) + started, retry.get("CurrentAttempt") or 0)
+    if phase == "Started":
+        operation.started_at = operation.started_at or timestamp
+        operation.status = OperationStatus.STARTED
+        operation.ended_at = None
+        return
+    operation.status = PHASES[phase]
+    operation.ended_at = timestamp
+    payload = (details.get("Error") or {}).get("Payload") or {}
+    if error := ExecutionError.of(payload.get("ErrorType"), payload.get("ErrorMessage")):
+        operation.error = error
+    elif phase == "Succeeded":
+        operation.error = None
+    if phase == "Failed" and (retry.get("NextAttemptDelaySeconds") or 0) > 0 and not execution_ended:
+        operation.status = OperationStatus.PENDING
+        operation.ended_at = None
