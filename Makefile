@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 NPM_STAMP := node_modules/.installed
 
-.PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy
+.PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy repair
 
 # What running the product needs: a virtual environment with requirements-local.txt.
 install: $(STAMP)
@@ -57,6 +57,11 @@ lint: install-dev
 # Figures beside their baselines, one table; the JSON goes to bench-results.json.
 bench: install-dev
 	$(BIN)/python -m bench
+
+# Repair or rebuild the calculations table from Lambda (README "Repairing the table"), e.g.
+# make repair ARGS="--function-name <MathFunctionName> --table <CalculationsTableName> --dry-run"
+repair: install
+	$(BIN)/python scripts/repair_table.py $(ARGS)
 
 # Build and deploy with SAM CLI 1.151.0 or newer (not installed by make; README "Deploy to AWS").
 # BUILD_ARGS=--use-container when this machine has no Python 3.13.
