@@ -18,6 +18,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
+
 from runtime_process import REPO_ROOT
 
 PACKAGE = "durable_calculations_client"
@@ -57,7 +58,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
         modules = {name: importlib.import_module(f"{PACKAGE}.{name}") for name in names}
         calculations = modules["api.calculations"]
         yield SimpleNamespace(
-            Client=modules["client"].Client,
+            AuthenticatedClient=modules["client"].AuthenticatedClient,
             models=modules["models"],
             UNSET=modules["types"].UNSET,
             **{
@@ -69,6 +70,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
                     "get_history",
                     "list_calculations",
                     "stop_calculation",
+                    "delete_calculation",
                 )
             },
         )
@@ -80,10 +82,18 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleNamesp
 
 @pytest.fixture
 def client(generated: SimpleNamespace, api_url: str, api: requests.Session):
-    """The generated Client on the API under test; the deployed stack's API key when there is one."""
-    headers = {"x-api-key": api.headers["x-api-key"]} if "x-api-key" in api.headers else {}
-    options = {"headers": headers, "timeout": 30, "raise_on_unexpected_status": True}
-    with generated.Client(base_url=api_url, **options) as generated_client:
+    """The generated AuthenticatedClient on the API under test, sending the first consumer's API key.
+
+    The spec's apiKey scheme is a header, not a bearer token: no prefix, the header's own name.
+    """
+    with generated.AuthenticatedClient(
+        base_url=api_url,
+        token=api.headers["x-api-key"],
+        prefix="",
+        auth_header_name="x-api-key",
+        timeout=30,
+        raise_on_unexpected_status=True,
+    ) as generated_client:
         yield generated_client
 
 
@@ -141,13 +151,15 @@ def test_generated_client_reads_a_failed_operation(generated, client):
     assert [(f.operation, f.message) for f in status.failed_operations] == [("Division", "division by zero")]
 
 
-def test_generated_client_replays_an_idempotent_start(generated, client):
+def test_generated_client_replays_an_ended_start_with_200_and_refuses_another_body(generated, client):
     models = generated.models
     key = f"client-{uuid.uuid4().hex}"
 
     first = generated.start_calculation.sync_detailed(
         client=client, body=models.CalculationRequest(num1=3, num2=4), idempotency_key=key
     )
+    poll_result(generated, client, key)
+
     again = generated.start_calculation.sync_detailed(
         client=client, body=models.CalculationRequest(num1=3, num2=4), idempotency_key=key
     )
@@ -156,7 +168,7 @@ def test_generated_client_replays_an_idempotent_start(generated, client):
     )
 
     assert first.parsed.id == again.parsed.id == key
-    assert again.status_code in (200, 202)
+    assert again.status_code == 200
     assert other.status_code == 409
     assert isinstance(other.parsed, models.Problem)
 
@@ -183,3 +195,18 @@ def test_generated_client_gets_a_404_problem_for_an_unknown_id(generated, client
     assert isinstance(response.parsed, generated.models.Problem)
     assert response.parsed.title == "Not Found"
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_generated_client_deletes_an_ended_calculation(generated, client):
+    # Given an ended calculation
+    started = generated.start_calculation.sync(
+        client=client, body=generated.models.CalculationRequest(num1=2, num2=1)
+    )
+    poll_result(generated, client, started.id)
+
+    # When it is deleted
+    deleted = generated.delete_calculation.sync_detailed(started.id, client=client)
+
+    # Then the answer is 204, and the calculation is then unknown
+    assert deleted.status_code == 204
+    assert generated.get_calculation.sync_detailed(started.id, client=client).status_code == 404

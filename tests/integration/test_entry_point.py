@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from runtime_process import REPO_ROOT, LocalRuntime
 
 from local.__main__ import banner, parse_settings
 from local.runtime import Reopened
+from runtime_process import REPO_ROOT, LocalRuntime, banner_urls
 
 
 def test_it_starts_with_a_banner_naming_both_urls_and_stops_cleanly_on_sigterm(needs_local, tmp_path):
@@ -45,6 +45,23 @@ def test_a_restart_on_the_same_log_waits_for_its_own_banner(needs_local, tmp_pat
     assert this_run.count("Ctrl-C stops it.") == 1
     assert "Stopped." not in this_run.split("Ctrl-C stops it.")[0]
     assert runtime.output().count("Ctrl-C stops it.") == 2
+
+
+def test_a_restart_listens_on_the_ports_the_first_start_was_given(needs_local, tmp_path):
+    # Given a runtime started on ports the system chose, then stopped
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "run.log").start()
+    first_urls = dict(runtime.urls)
+    assert runtime.stop() == 0
+
+    # When it is started again on the same data folder
+    runtime.start()
+    try:
+        this_run = runtime.run_output()
+    finally:
+        assert runtime.stop() == 0
+
+    # Then its banner names the same URLs as the first start's
+    assert banner_urls(this_run) == first_urls
 
 
 def test_the_developers_local_settings_do_not_reach_the_test_runtime(needs_local, tmp_path, monkeypatch):
@@ -98,7 +115,13 @@ def test_a_port_already_taken_stops_start_up_with_a_clear_message(needs_local, t
         port = holder.getsockname()[1]
 
         completed = subprocess.run(
-            [sys.executable, "-m", "local", "--lambda-port", str(port), "--data-dir", str(tmp_path)],
+            [
+                sys.executable,
+                "-m",
+                "local",
+                *("--api-port", "0", "--dynamodb-port", "0"),  # only the taken port can be in the way
+                *("--lambda-port", str(port), "--data-dir", str(tmp_path)),
+            ],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
