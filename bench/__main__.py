@@ -169,8 +169,8 @@ def main() -> None:
     if "stack" in sections:
         print("local runtime over HTTP: time to result, throughput, control-plane calls ...")
         with stack.local_runtime() as runtime:
-            figures["time_to_result"] = stack.time_to_result(runtime.api_url, args.sequential)
-            figures["throughput"] = stack.throughput(runtime.api_url, args.total, args.clients)
+            figures["time_to_result"] = stack.time_to_result(runtime, args.sequential)
+            figures["throughput"] = stack.throughput(runtime, args.total, args.clients)
             figures["control_plane_calls"] = stack.control_plane_calls(runtime)
         rows.extend(stack_rows(figures))
 

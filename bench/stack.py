@@ -2,16 +2,21 @@
 
 import http.client
 import json
+import os
+import re
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from bench import ROOT
 from bench.cold import probe
 from bench.measure import (
     concurrent_load,
@@ -22,32 +27,83 @@ from bench.measure import (
     percentile,
 )
 from bench.probe import ENDPOINTS
-from tests.integration.runtime_process import LocalRuntime
 
 POLL_INTERVAL_SECONDS = 0.005
 PREFER_WAIT_SECONDS = 10
 RESULT_TIMEOUT_SECONDS = 30
+READY_TIMEOUT_SECONDS = 60
+# Every port 0: the system picks free ones while binding them; the banner names them.
+FREE_PORTS = ("--api-port", "0", "--lambda-port", "0", "--dynamodb-port", "0")
+# The bench measures the stack, not the usage plan: the local gateway's per-key throttle (25
+# requests/s, burst 50, as deployed by default) would cap the throughput figure at 25 calc/s.
+UNLIMITED = ("--api-rate", "100000", "--api-burst", "100000", "--api-quota", "100000000")
+BANNER_END = "Ctrl-C stops it."
+KEYS_FILE = "api-keys.json"
+
+
+@dataclass(frozen=True)
+class LocalRuntime:
+    api_url: str
+    lambda_url: str
+    api_key: str  # the "default" key the runtime created in its data folder
+
+
+def banner_url(banner: str, label: str) -> str:
+    match = re.search(rf"^\s+{label}\s+(http://\S+)", banner, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"the banner names no {label}:\n{banner}")
+    return match[1]
+
+
+def wait_for_banner(process: subprocess.Popen[bytes], log_path: Path) -> str:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        output = log_path.read_text(errors="replace")
+        if BANNER_END in output:
+            return output
+        if process.poll() is not None:
+            raise RuntimeError(f"the local runtime exited ({process.returncode})")
+        time.sleep(0.05)
+    raise RuntimeError("the local runtime did not become ready")
+
+
+def default_key(data_dir: Path) -> str:
+    keys = json.loads((data_dir / KEYS_FILE).read_text(encoding="utf-8"))["keys"]
+    return next(key["value"] for key in keys if key["name"] == "default")
 
 
 @contextmanager
 def local_runtime() -> Iterator[LocalRuntime]:
-    """`python -m local` on free ports with a throw-away data folder, as the integration tests start it."""
+    """`python -m local` on free ports with a throw-away data folder; only the flags configure it."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("LOCAL_")}
     with tempfile.TemporaryDirectory(prefix="bench-local-") as folder:
-        runtime = LocalRuntime(Path(folder) / "data", Path(folder) / "runtime.log").start()
+        data_dir, log_path = Path(folder) / "data", Path(folder) / "runtime.log"
+        command = [sys.executable, "-m", "local", *FREE_PORTS, "--data-dir", str(data_dir), *UNLIMITED]
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
+            )
         try:
-            yield runtime
+            banner = wait_for_banner(process, log_path)
+            yield LocalRuntime(
+                banner_url(banner, "API endpoint"),
+                banner_url(banner, "Lambda endpoint"),
+                default_key(data_dir),
+            )
         except BaseException:
-            print(runtime.output()[-4000:], file=sys.stderr)
+            print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             raise
         finally:
-            runtime.stop()
+            process.terminate()
+            process.wait(timeout=20)
 
 
 class Client:
     """One HTTP client (one connection per thread), as a load-test client would be."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, base_url: str, api_key: str):
         parts = urlsplit(base_url)
+        self.api_key = api_key
         self.host, self.port = parts.hostname, parts.port
         self.local = threading.local()
 
@@ -58,7 +114,7 @@ class Client:
         if connection is None:
             connection = self.local.connection = http.client.HTTPConnection(self.host, self.port, timeout=60)
         payload = None if body is None else json.dumps(body)
-        headers = {"Content-Type": "application/json", **(headers or {})}
+        headers = {"Content-Type": "application/json", "x-api-key": self.api_key, **(headers or {})}
         try:
             connection.request(method, path, payload, headers)
             response = connection.getresponse()
@@ -118,8 +174,8 @@ def post_and_wait(client: Client, index: int) -> bool:
     return finished_right(document, index)
 
 
-def time_to_result(api_url: str, sequential: int) -> dict[str, Any]:
-    client = Client(api_url)
+def time_to_result(runtime: LocalRuntime, sequential: int) -> dict[str, Any]:
+    client = Client(runtime.api_url, runtime.api_key)
     for index in range(10):  # every API worker process imports the API on its first event
         post_and_wait(client, index)
     figures: dict[str, Any] = {"sequential": sequential, "poll_interval_ms": POLL_INTERVAL_SECONDS * 1000}
@@ -131,10 +187,10 @@ def time_to_result(api_url: str, sequential: int) -> dict[str, Any]:
     return figures
 
 
-def throughput(api_url: str, total: int, clients: int) -> dict[str, Any]:
+def throughput(runtime: LocalRuntime, total: int, clients: int) -> dict[str, Any]:
     """Steady state: the local API starts one process per concurrent request (as Lambda starts an
     environment), so a first, unmeasured round at the same concurrency warms every one of them."""
-    client = Client(api_url)
+    client = Client(runtime.api_url, runtime.api_key)
     warm_up = concurrent_load(lambda i: post_and_wait(client, i), 4 * clients, clients)
     load = concurrent_load(lambda i: post_and_wait(client, i), total, clients)
     return {
@@ -156,7 +212,7 @@ def control_plane_calls(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
     Lambda endpoint, with a botocore hook counting every call; the reads are of a finished
     calculation, the case that is cacheable.
     """
-    client = Client(runtime.api_url)
+    client = Client(runtime.api_url, runtime.api_key)
     status, _, document = start(client, 0, {"Prefer": f"wait={PREFER_WAIT_SECONDS}"})
     if status != 200 or document.get("status") != "SUCCEEDED":
         raise RuntimeError(f"could not finish a calculation to read: {status} {document}")
