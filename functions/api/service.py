@@ -51,8 +51,9 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
     input_json = canonical_json(request_input)
     payload = canonical_json({**request_input, "calculation": {"owner": owner, "id": calculation_id}})
     replayed = False
+    started_at = datetime.now(UTC)
     try:
-        dynamodb_adapter.put_new(name, owner, calculation_id, input_json, datetime.now(UTC))
+        dynamodb_adapter.put_new(name, owner, calculation_id, input_json, started_at)
     except dynamodb_adapter.AlreadyExists:
         existing = _visible(dynamodb_adapter.get(name), owner)
         if existing is None or existing.input != request_input:
@@ -72,7 +73,19 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
         dynamodb_adapter.forget_unstarted(name)
         raise
     dynamodb_adapter.set_arn(name, arn)
-    return _finish(_read(name, owner), payload, wait_seconds, replayed)
+    if replayed:
+        return _finish(_read(name, owner), payload, wait_seconds, replayed)
+    # As written, not read back: a fresh start answers RUNNING even if it has already ended.
+    started = Record(
+        execution_name=name,
+        status="RUNNING",
+        owner=owner,
+        id=calculation_id,
+        input=json.loads(input_json),
+        started_at=started_at,
+        execution_arn=arn,
+    )
+    return _finish(started, payload, wait_seconds, replayed)
 
 
 def _finish(calculation: Record, payload: str, wait_seconds: int, replayed: bool) -> Started:
