@@ -1,30 +1,20 @@
 """Pure arithmetic behind the four operations: plain functions, no SDK, easy to test."""
 
-import math
-import sys
 from collections.abc import Callable
 
-Number = int | float
+from calculation_facts import OPERATION_NAMES, Number, is_finite_number
 
 
 class NonFiniteResultError(ArithmeticError):
-    """The result is NaN or infinite, which JSON cannot carry."""
-
-
-def is_finite(value: Number) -> bool:
-    """Whether a JSON reader using doubles gets the number back: no NaN or infinity, and no
-    integer beyond the largest double (Python's integers have no limit; JSON readers do)."""
-    if isinstance(value, int):
-        return abs(value) <= sys.float_info.max
-    return math.isfinite(value)
+    """The result is NaN or infinite, or an integer beyond the largest double: JSON cannot carry it."""
 
 
 def _finite(result: Number) -> Number:
-    if isinstance(result, float) and not math.isfinite(result):
-        raise NonFiniteResultError(f"result is not a finite number: {result}")
-    if not is_finite(result):
+    if is_finite_number(result):
+        return result
+    if isinstance(result, int):
         raise NonFiniteResultError("result is not a finite number: beyond 1.8e308")
-    return result
+    raise NonFiniteResultError(f"result is not a finite number: {result}")
 
 
 def add(num1: Number, num2: Number) -> Number:
@@ -45,9 +35,7 @@ def divide(num1: Number, num2: Number) -> float:
     return _finite(num1 / num2)
 
 
-OPERATIONS: dict[str, Callable[[Number, Number], Number]] = {
-    "Add": add,
-    "Subtract": subtract,
-    "Multiply": multiply,
-    "Division": divide,
-}
+OPERATIONS: dict[str, Callable[[Number, Number], Number]] = dict(
+    zip(OPERATION_NAMES, (add, subtract, multiply, divide), strict=True)
+)
+"""Each operation by its name in the result document: Add, Subtract, Multiply, Division."""

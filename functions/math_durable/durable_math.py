@@ -1,14 +1,20 @@
 """Durable function: runs Add, Subtract, Multiply and Division in parallel on two numbers.
 
 Every branch is one named step, so each operation is checkpointed, retried by its own rule
-and visible in the execution history. Code outside the steps only validates and collects,
-and is deterministic, so replays reach the same decisions.
+and visible in the execution history. When CALCULATIONS_TABLE_NAME is set, a last named step,
+Record, writes the result document to the calculations table. Code outside the steps only
+validates and collects, and is deterministic, so replays reach the same decisions.
 """
 
 import functools
+import os
+import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from aws_durable_execution_sdk_python.concurrency.models import BatchResult
 from aws_durable_execution_sdk_python.config import (
     CompletionConfig,
@@ -19,6 +25,7 @@ from aws_durable_execution_sdk_python.config import (
     StepConfig,
 )
 from aws_durable_execution_sdk_python.context import DurableContext, StepContext
+from aws_durable_execution_sdk_python.exceptions import StepError
 from aws_durable_execution_sdk_python.execution import durable_execution
 from aws_durable_execution_sdk_python.retries import (
     RetryDecision,
@@ -26,14 +33,17 @@ from aws_durable_execution_sdk_python.retries import (
     RetryStrategyConfig,
     create_retry_strategy,
 )
-from aws_durable_execution_sdk_python.state import ExecutionState, _Signal
 from aws_lambda_powertools import Logger
+from botocore.config import Config
 
-from arithmetic import OPERATIONS, Number, is_finite
-
-ERROR_DETAILS = "One or more operations failed"
+from arithmetic import OPERATIONS, Number
+from calculation_facts import calculation_status, is_finite_number, operations_failed, result_document
+from calculation_records import record_outcome
+from durable_sdk_internals import wake_checkpoint_thread_on_stop
 
 logger = Logger(service="math-durable")
+
+wake_checkpoint_thread_on_stop()
 
 RetryStrategy = Callable[[Exception, int], RetryDecision]
 
@@ -49,7 +59,7 @@ def transient_only(strategy: RetryStrategy) -> RetryStrategy:
     return decide
 
 
-# Retry rules per operation, in one place. Transient errors: 3 attempts, 1 s then 2 s apart.
+# Retry rules per step, in one place. Transient errors: 3 attempts, 1 s then 2 s apart.
 TRANSIENT_BACKOFF = transient_only(
     create_retry_strategy(
         RetryStrategyConfig(
@@ -65,40 +75,45 @@ RETRY_RULES: dict[str, RetryStrategy] = {
     "Subtract": TRANSIENT_BACKOFF,
     "Multiply": TRANSIENT_BACKOFF,
     "Division": RetryPresets.none(),
+    "Record": TRANSIENT_BACKOFF,
 }
 
 # The SDK's default completion policy stops at the first failed branch; every operation's
 # outcome belongs in the result, so wait for all four.
 PARALLEL_CONFIG = ParallelConfig(completion_config=CompletionConfig.all_completed())
 
-
-def wake_checkpoint_thread_on_stop() -> None:
-    """End each invocation as soon as its work is done, not on the checkpoint thread's next poll.
-
-    In SDK 3.0.0 the background checkpoint thread checks its stop signal only between waits
-    of up to 100 ms on its queue (`_STOP_SIGNAL_POLL_SECONDS` in the SDK's state.py), and the
-    handler joins that thread before it returns: ~100 ms of each invocation, billed by Lambda
-    (`make bench` measures it; README "Performance"). Putting a wake-up item in the queue right
-    after the stop signal lets the thread see the signal at once. The
-    item is the SDK's own no-op wake-up, which the thread consumes and then exits; nothing
-    else about stopping changes. Applied once per process; the local runtime hosts this same
-    module, so it gets the same behaviour. The SDK is pinned exactly;
-    tests/unit/test_invocation_end.py fails if a new version stops honouring this.
-    """
-    stop = ExecutionState.stop_checkpointing
-    if getattr(stop, "wakes_checkpoint_thread", False):
-        return
-
-    @functools.wraps(stop)
-    def stop_and_wake(state: ExecutionState) -> None:
-        stop(state)
-        state._checkpoint_queue.put(_Signal.REFRESH_WAKE)
-
-    stop_and_wake.wakes_checkpoint_thread = True  # type: ignore[attr-defined]
-    ExecutionState.stop_checkpointing = stop_and_wake  # type: ignore[method-assign]
+# A durable execution ARN ends `/durable-execution/<name>/<id>`.
+EXECUTION_ARN_TAIL = re.compile(r"/durable-execution/(?P<name>[^/]+)/[^/]+$")
 
 
-wake_checkpoint_thread_on_stop()
+class SettingsError(ValueError):
+    """An environment variable holds a value the function cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    calculations_table_name: str | None
+    """The calculations table; unset, the Record step does not run."""
+    retention_period_days: int
+    """The function's RetentionPeriodInDays: a recorded item expires with its execution."""
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The environment, read and validated once per container."""
+    days = os.environ.get("RETENTION_PERIOD_DAYS", "14")
+    if not (days.isascii() and days.isdigit() and 1 <= int(days) <= 90):
+        raise SettingsError(f"RETENTION_PERIOD_DAYS must be a whole number from 1 to 90, got {days!r}")
+    return Settings(
+        calculations_table_name=os.environ.get("CALCULATIONS_TABLE_NAME") or None,
+        retention_period_days=int(days),
+    )
+
+
+@functools.cache
+def dynamodb_client() -> Any:
+    """The container's DynamoDB client, made on first use (AWS_ENDPOINT_URL_DYNAMODB reaches a local twin)."""
+    return boto3.client("dynamodb", config=Config(connect_timeout=2, read_timeout=5))
 
 
 class InvalidInputError(ValueError):
@@ -111,14 +126,15 @@ def read_number(event: Mapping[str, Any], field: str) -> Number:
     # bool is an int subclass in Python but `true` is not a number in JSON.
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidInputError(f"{field} must be a number, got {type(value).__name__}")
-    if isinstance(value, int) and not is_finite(value):
+    if is_finite_number(value):
+        return value
+    if isinstance(value, int):
         raise InvalidInputError(f"{field} must be a finite number, got an integer beyond 1.8e308")
-    if not is_finite(value):
-        raise InvalidInputError(f"{field} must be a finite number, got {value}")
-    return value
+    raise InvalidInputError(f"{field} must be a finite number, got {value}")
 
 
 def read_input(event: Any) -> tuple[Number, Number]:
+    """num1 and num2; other keys (the API's `calculation`: owner and id) are not the function's concern."""
     if not isinstance(event, Mapping):
         raise InvalidInputError(f"input must be a JSON object, got {type(event).__name__}")
     return read_number(event, "num1"), read_number(event, "num2")
@@ -147,14 +163,44 @@ def collect(names: list[str], batch: BatchResult) -> dict[str, Any]:
             results[name] = item.result
         else:
             errors[name] = (item.error.message if item.error else None) or "operation failed"
-    if not errors:
-        return results
-    return {"error_details": ERROR_DETAILS, "errors": errors, **results}
+    return result_document(results, errors)
+
+
+def execution_name_of(execution_arn: str) -> str:
+    match = EXECUTION_ARN_TAIL.search(execution_arn)
+    if match is None:
+        raise ValueError(f"not a durable execution ARN: {execution_arn}")
+    return match["name"]
+
+
+def record_result(
+    document: dict[str, Any], execution_arn: str, settings: Settings
+) -> Callable[[StepContext], bool]:
+    """The Record step: the result document into the calculations table, once."""
+
+    def record(step_context: StepContext) -> bool:
+        name = execution_name_of(execution_arn)
+        recorded = record_outcome(
+            dynamodb_client(),
+            settings.calculations_table_name,
+            name,
+            status=calculation_status("SUCCEEDED", document),
+            ended_at=datetime.now(UTC),
+            retention_days=settings.retention_period_days,
+            result=document,
+            execution_arn=execution_arn,
+        )
+        message = "result recorded" if recorded else "result already recorded"
+        step_context.logger.info(message, extra={"execution_name": name})
+        return recorded
+
+    return record
 
 
 @durable_execution
 def lambda_handler(event: Any, context: DurableContext) -> dict[str, Any]:
     context.set_logger(logger)
+    settings = get_settings()
     num1, num2 = read_input(event)
     context.logger.info("calculation started", extra={"num1": num1, "num2": num2})
 
@@ -166,8 +212,22 @@ def lambda_handler(event: Any, context: DurableContext) -> dict[str, Any]:
     )
     output = collect(names, batch)
 
-    if "error_details" in output:
+    if operations_failed(output):
         context.logger.warning("calculation failed", extra={"errors": output["errors"]})
     else:
         context.logger.info("calculation succeeded", extra={"result": output})
+
+    if settings.calculations_table_name:
+        execution_arn = context.execution_context.durable_execution_arn
+        try:
+            context.step(
+                record_result(output, execution_arn, settings),
+                name="Record",
+                config=StepConfig(retry_strategy=RETRY_RULES["Record"]),
+            )
+        except StepError as error:
+            # The result stays in Lambda; the status projector reads it from there.
+            context.logger.warning(
+                "result not recorded", extra={"error_type": error.error_type, "error": error.message}
+            )
     return output

@@ -1,6 +1,6 @@
 import pytest
 
-from arithmetic import NonFiniteResultError, add, divide, is_finite, multiply, subtract
+from arithmetic import OPERATIONS, NonFiniteResultError, add, divide, multiply, subtract
 
 
 def test_operations_keep_python_number_semantics():
@@ -47,9 +47,11 @@ def test_an_integer_result_beyond_the_largest_double_is_refused():
         multiply(10**200, 10**200)
 
 
-def test_is_finite_is_what_a_double_can_carry():
-    assert is_finite(10**308)
-    assert is_finite(-1.5)
-    assert not is_finite(10**309)
-    assert not is_finite(float("nan"))
-    assert not is_finite(float("-inf"))
+def test_nan_from_an_operation_is_refused():
+    with pytest.raises(NonFiniteResultError, match="not a finite number: nan"):
+        add(float("inf"), float("-inf"))
+
+
+def test_operations_are_named_as_in_the_result_document():
+    assert list(OPERATIONS) == ["Add", "Subtract", "Multiply", "Division"]
+    assert OPERATIONS["Division"](9, 2) == 4.5

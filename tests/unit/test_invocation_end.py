@@ -1,12 +1,16 @@
-"""An invocation ends when its work is done, not when the SDK's checkpoint thread next polls."""
+"""An invocation ends when its work is done, not when the SDK's checkpoint thread next polls.
+
+The guard of functions/math_durable/durable_sdk_internals.py: these fail when an SDK release no
+longer honours its wake-up (then check whether the release made the module unnecessary).
+"""
 
 from aws_durable_execution_sdk_python import state
 from aws_durable_execution_sdk_python.execution import InvocationStatus
 from aws_durable_execution_sdk_python.state import ExecutionState
 from aws_durable_execution_sdk_python_testing.runner import DurableFunctionTestRunner
 
-import durable_math
-from durable_math import lambda_handler, wake_checkpoint_thread_on_stop
+from durable_math import lambda_handler
+from durable_sdk_internals import wake_checkpoint_thread_on_stop
 
 
 def test_invocation_ends_without_waiting_for_the_checkpoint_poll(monkeypatch):
@@ -44,7 +48,13 @@ def test_wake_up_is_installed_once_however_often_it_is_applied():
     installed = ExecutionState.stop_checkpointing
 
     wake_checkpoint_thread_on_stop()
-    durable_math.wake_checkpoint_thread_on_stop()
+    wake_checkpoint_thread_on_stop()
 
     assert ExecutionState.stop_checkpointing is installed
     assert installed.__wrapped__.__qualname__ == "ExecutionState.stop_checkpointing"
+
+
+def test_the_sdk_still_polls_its_stop_signal_every_100_ms():
+    # When this fails, the SDK changed how its checkpoint thread stops: durable_sdk_internals
+    # may no longer be needed (delete it if test_invocation_ends_... passes without it).
+    assert state._STOP_SIGNAL_POLL_SECONDS == 0.1
