@@ -1,4 +1,4 @@
-"""The facts every function shares (functions/shared/calculation_facts.py), with expected values written out."""
+"""The facts every function shares (the layer's calculation_facts), expected values written out."""
 
 import re
 
