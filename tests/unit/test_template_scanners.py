@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from isolated_python import installed_requirements, run_isolated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,10 +44,9 @@ def checkov_report(
 ) -> dict[str, Any]:
     checkov = installed_requirements(CHECKOV_REQUIREMENTS, request.config.cache.mkdir("checkov"), "checkov")
     home = tmp_path_factory.mktemp("checkov-home")
-    code = "sys.argv[1:] = " + repr(
-        ["-f", str(ROOT / "template.yaml"), "--framework", "cloudformation", "--skip-download"]
-        + ["--output", "json", "--compact"]
-    )
+    arguments = ["-f", str(ROOT / "template.yaml"), "--framework", "cloudformation", "--skip-download"]
+    arguments += ["--output", "json", "--compact"]
+    code = f"sys.argv[1:] = {arguments!r}"
     result = run_isolated(
         code + RUN_CHECKOV,
         [checkov],
