@@ -1,124 +1,42 @@
 """`python -m local`: the whole product on this machine, no AWS account and no Docker.
 
-Starts the local Lambda endpoint (the durable function, in-process, on the testing package's
-executor) and the local API endpoint (the API function, fed API Gateway proxy events), prints
-where they are, and stops cleanly on Ctrl-C or SIGTERM.
+Starts the table's twin (dynalite), the local Lambda endpoint (the durable function, in-process,
+on the testing package's executor, its status-change events delivered to the status projector
+in-process) and the local API endpoint (the API function, fed API Gateway proxy events), prints
+where they are, and stops cleanly on Ctrl-C or SIGTERM. Flags: local/command_line.py.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import errno
 import fcntl
+import importlib
 import logging
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
-from local.runtime import DATABASE_FILE, DurableRuntime, Reopened
+from local.command_line import REPO_ROOT, parse_settings
+from local.control_plane_quotas import ControlPlaneQuotas
+from local.dynamodb_twin import TABLE_NAME, DynamoDBTwin, TwinError
+from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime, Reopened
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DURABLE_CODE = REPO_ROOT / "functions" / "math_durable"
+SHARED_CODE = REPO_ROOT / "functions" / "shared"
 API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app.lambda_handler"
+PROJECTOR_CODE = REPO_ROOT / "functions" / "status_projector"
+PROJECTOR_HANDLER = "status_projector:lambda_handler"
 EXAMPLE = '{"num1": 10, "num2": 5}'
 FUNCTION_REF = f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}"
 QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
-
-
-@dataclass(frozen=True)
-class Settings:
-    host: str
-    api_port: int
-    lambda_port: int
-    store: str
-    data_dir: Path
-    api_workers: int
-    verbose: bool
-
-
-def port(value: str) -> int:
-    """A TCP port to listen on: 0 (any free one) to 65535."""
-    if not (value.isascii() and value.isdigit()) or int(value) > 65535:
-        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value!r}")
-    return int(value)
-
-
-def positive_count(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
-    return int(value)
-
-
-def _env_value(parser: argparse.ArgumentParser, name: str, default: int, parse: Callable[[str], int]) -> int:
-    """The variable `name` read as a flag's value would be; `default` when unset or empty."""
-    value = os.environ.get(name)
-    if not value:
-        return default
-    try:
-        return parse(value)
-    except argparse.ArgumentTypeError as error:
-        parser.error(f"{name} {error}")
-
-
-def parse_settings(argv: list[str] | None = None) -> Settings:
-    """Flags win over environment variables, which win over the defaults."""
-    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"), help="address to bind")
-    parser.add_argument("--api-port", type=port, help="API endpoint port (default 3000; 0: any free one)")
-    parser.add_argument(
-        "--lambda-port", type=port, help="Lambda endpoint port (default 3001; 0: any free one)"
-    )
-    parser.add_argument(
-        "--store",
-        choices=("sqlite", "memory"),
-        default=os.environ.get("LOCAL_STORE", "sqlite"),
-        help="where executions live (default sqlite: they survive a restart)",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("LOCAL_DATA_DIR", REPO_ROOT / ".data")),
-        help="folder of the SQLite store (default .data in the repository)",
-    )
-    parser.add_argument(
-        "--api-workers",
-        type=positive_count,
-        help="most API requests served at once: one process each, as Lambda environments, "
-        "all started in the background at start-up",
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        default=os.environ.get("LOCAL_VERBOSE", "").lower() in ("1", "true", "yes"),
-        help="log every request and the functions' own logs",
-    )
-    # Read once every flag is known, so that an error shows the whole usage.
-    parser.set_defaults(
-        api_port=_env_value(parser, "LOCAL_API_PORT", 3000, port),
-        lambda_port=_env_value(parser, "LOCAL_LAMBDA_PORT", 3001, port),
-        api_workers=_env_value(parser, "LOCAL_API_WORKERS", 8, positive_count),
-    )
-    args = parser.parse_args(argv)
-    if args.store not in ("sqlite", "memory"):
-        parser.error(f"LOCAL_STORE must be sqlite or memory, got {args.store!r}")
-    return Settings(
-        host=args.host,
-        api_port=args.api_port,
-        lambda_port=args.lambda_port,
-        store=args.store,
-        data_dir=args.data_dir.resolve(),
-        api_workers=args.api_workers,
-        verbose=args.verbose,
-    )
 
 
 def configure_logging(verbose: bool) -> None:
@@ -159,20 +77,46 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
-def api_environment(lambda_url: str, verbose: bool) -> dict[str, str]:
-    """What the API function finds in its environment: the local Lambda endpoint, by configuration only.
+def load_handler(reference: str, folder: Path) -> Callable[..., Any]:
+    """Import `module:function` from a function's folder, as Lambda loads a handler from its package root.
 
-    The workers also inherit this process's environment, POWERTOOLS_LOG_LEVEL (configure_logging) included.
+    The folder leaves the import path once the module is loaded, so the API workers (which inherit
+    the path) see only their own package, as each function does in Lambda. functions/shared, the
+    layer every function imports, stays on it.
+    """
+    module_name, function_name = reference.split(":")
+    sys.path.insert(0, str(folder))
+    try:
+        return getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as error:
+        raise SystemExit(f"error: cannot load the handler {reference} from {folder}: {error}") from error
+    finally:
+        sys.path.remove(str(folder))
+
+
+def function_environment(dynamodb_url: str) -> dict[str, str]:
+    """What every function finds in its environment: the table's twin, by configuration only.
+
+    Set in this process (the durable function and the projector run here), with
+    AWS_ENDPOINT_URL_LAMBDA once the Lambda endpoint is bound; the API workers inherit it.
     """
     return {
-        "MATH_FUNCTION_NAME": FUNCTION_REF,
-        "AWS_ENDPOINT_URL_LAMBDA": lambda_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+        "CALCULATIONS_TABLE_NAME": TABLE_NAME,
+        "RETENTION_PERIOD_DAYS": str(RETENTION_PERIOD_DAYS),
         "AWS_REGION": hosted_function.REGION,
         "AWS_DEFAULT_REGION": hosted_function.REGION,
         # Dummy credentials: botocore signs every call, and nothing here should use real ones.
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_SESSION_TOKEN": "",
+    }
+
+
+def api_environment(verbose: bool) -> dict[str, str]:
+    """What the API function alone finds in its environment (on top of function_environment)."""
+    return {
+        "MATH_FUNCTION_NAME": FUNCTION_REF,
         "AWS_LAMBDA_FUNCTION_NAME": API_FUNCTION_NAME,
         "POWERTOOLS_SERVICE_NAME": os.environ.get("POWERTOOLS_SERVICE_NAME", API_FUNCTION_NAME),
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -185,12 +129,20 @@ def connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0") else host
 
 
-def banner(api_url: str, lambda_url: str, storage: str, reopened: Reopened) -> str:
+def banner(
+    urls: dict[str, str], storage: str, table_storage: str, reopened: Reopened, quotas: bool
+) -> list[str]:
+    """The start-up banner's lines; `urls` by endpoint: API, Lambda, DynamoDB."""
+    api_url, lambda_url = urls["API"], urls["Lambda"]
+    rates = "AWS default rates, --no-control-plane-quotas lifts them" if quotas else "no limits"
     lines = [
         "Durable Calculations API is running locally.",
         f"  API endpoint     {api_url}",
         f"  Lambda endpoint  {lambda_url}   function {FUNCTION_REF}",
+        f"  DynamoDB         {urls['DynamoDB']}   table {TABLE_NAME}",
         f"  Executions       {storage}",
+        f"  Table data       {table_storage}",
+        f"  Control plane    {rates}",
     ]
     if reopened.resumed:
         lines.append(f"  Resumed          {reopened.resumed} execution(s) that were in flight")
@@ -198,71 +150,83 @@ def banner(api_url: str, lambda_url: str, storage: str, reopened: Reopened) -> s
         lines.append(
             f"  Timed out        {reopened.timed_out} execution(s) whose timeout passed while it was stopped"
         )
-    lines += [
+    return lines
+
+
+def try_lines(api_url: str, lambda_url: str) -> list[str]:
+    return [
         "Try:",
         f"  curl -i -X POST {api_url}/calculations -H 'content-type: application/json' -d '{EXAMPLE}'",
         f"  aws lambda invoke --endpoint-url {lambda_url} --function-name {FUNCTION_REF} \\",
         f"      --payload '{EXAMPLE}' --cli-binary-format raw-in-base64-out response.json",
         "Ctrl-C stops it.",
     ]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
     configure_logging(settings.verbose)
-
-    # Imported after logging is set: the function's logger reads its level at import. Its folder
-    # leaves the import path afterwards, so the API workers (which inherit the path) see only
-    # their own package, as each function does in Lambda.
-    sys.path.insert(0, str(DURABLE_CODE))
-    try:
-        from durable_math import lambda_handler
-    finally:
-        sys.path.remove(str(DURABLE_CODE))
-    from local.lambda_api import LambdaServer
-
-    lock = lock_data_dir(settings.data_dir) if settings.store == "sqlite" else None
-    data_dir = settings.data_dir if settings.store == "sqlite" else None
-    runtime = DurableRuntime(lambda_handler, data_dir)
-    lambda_server = bind(
-        LambdaServer, settings.host, settings.lambda_port, "Lambda endpoint", "--lambda-port", runtime
-    )
-    lambda_url = f"http://{connect_host(settings.host)}:{lambda_server.server_address[1]}"
-    pool = FunctionPool(
-        API_HANDLER,
-        [str(API_CODE)],
-        api_environment(lambda_url, settings.verbose),
-        settings.api_workers,
-    )
-    api_server = bind(ApiServer, settings.host, settings.api_port, "API endpoint", "--api-port", pool)
-    api_url = f"http://{connect_host(settings.host)}:{api_server.server_address[1]}"
-
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
 
-    reopened = runtime.open()
-    threads = [
-        threading.Thread(target=server.serve_forever, name=name, daemon=True)
-        for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server))
-    ]
-    for thread in threads:
-        thread.start()
-    pool.warm()
-    storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
-    print(banner(api_url, lambda_url, storage, reopened), flush=True)
+    with contextlib.ExitStack() as cleanup:
+        data_dir = settings.data_dir if settings.store == "sqlite" else None
+        if data_dir is not None:
+            cleanup.callback(lock_data_dir(data_dir).close)
+        twin = DynamoDBTwin(settings.host, settings.dynamodb_port, data_dir)
+        cleanup.callback(twin.stop)
+        try:
+            dynamodb_url = twin.start()
+        except TwinError as error:
+            raise SystemExit(f"error: {error}") from error
 
-    stopping.wait()
-    print("Stopping...", flush=True)
-    api_server.shutdown()
-    lambda_server.shutdown()
-    api_server.server_close()
-    lambda_server.server_close()
-    pool.close()
-    runtime.close()
-    if lock is not None:
-        lock.close()
+        # Logging is set first: the functions' loggers read their level at import. They create
+        # their clients on first use, once the environment names every endpoint.
+        from local.lambda_api import LambdaServer
+        from local.status_events import StatusEventBus
+
+        os.environ.update(function_environment(dynamodb_url))
+        sys.path.insert(0, str(SHARED_CODE))
+        durable_handler = load_handler(settings.durable_handler, settings.durable_path)
+        events = StatusEventBus(load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE))
+        cleanup.callback(events.close)
+        runtime = DurableRuntime(durable_handler, data_dir, on_status=events.publish_status)
+        quotas = ControlPlaneQuotas(settings.control_plane_quotas)
+        lambda_server = bind(
+            LambdaServer,
+            settings.host,
+            settings.lambda_port,
+            "Lambda endpoint",
+            "--lambda-port",
+            runtime,
+            quotas,
+        )
+        lambda_url = f"http://{connect_host(settings.host)}:{lambda_server.server_address[1]}"
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
+        pool = FunctionPool(
+            API_HANDLER, [str(API_CODE)], api_environment(settings.verbose), settings.api_workers
+        )
+        api_server = bind(ApiServer, settings.host, settings.api_port, "API endpoint", "--api-port", pool)
+        api_url = f"http://{connect_host(settings.host)}:{api_server.server_address[1]}"
+
+        reopened = runtime.open()
+        for close in (runtime.close, pool.close, lambda_server.server_close, api_server.server_close):
+            cleanup.callback(close)
+        for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server)):
+            threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+            cleanup.callback(server.shutdown)
+        pool.warm()
+        urls = {"API": api_url, "Lambda": lambda_url, "DynamoDB": dynamodb_url}
+        storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
+        table_storage = f"dynalite, {twin.path}" if twin.path else "dynalite in memory (lost on stop)"
+        lines = banner(urls, storage, table_storage, reopened, settings.control_plane_quotas)
+        print("\n".join([*lines, *try_lines(api_url, lambda_url)]), flush=True)
+
+        stopping.wait()
+        print("Stopping...", flush=True)
+        # The stack unwinds in reverse: endpoints stop taking requests, then the API workers,
+        # the executions, the events still due, and last the table they write to.
     print("Stopped.", flush=True)
     return 0
 

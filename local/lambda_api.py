@@ -1,7 +1,8 @@
 """The Lambda HTTP API as boto3 and the AWS CLI call it, for the durable function the runtime hosts.
 
 Routes (botocore's service model, lambda 2015-03-31): Invoke, GetDurableExecution,
-GetDurableExecutionHistory, ListDurableExecutionsByFunction and StopDurableExecution.
+GetDurableExecutionHistory, ListDurableExecutionsByFunction, StopDurableExecution and
+DeleteDurableExecution; the control plane's default rates are enforced (control_plane_quotas).
 Errors carry their code in `X-Amzn-ErrorType`, which is what botocore reads to raise
 `client.exceptions.<Code>`; unknown routes are a 404, never a 5xx that botocore would retry.
 """
@@ -27,6 +28,7 @@ from aws_durable_execution_sdk_python_testing.exceptions import AwsApiException
 from aws_durable_execution_sdk_python_testing.execution import Execution, ExecutionStatus
 
 from local import hosted_function
+from local.control_plane_quotas import ControlPlaneQuotas
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
 from local.runtime import EXECUTION_TIMEOUT_SECONDS, DurableRuntime
 
@@ -47,11 +49,21 @@ _EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class LambdaApiError(Exception):
     """An error answered as Lambda answers it: status, `X-Amzn-ErrorType` code and message."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        body: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """`body` adds fields to the error document; `headers` to the answer."""
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.body = body or {}
+        self.headers = headers or {}
 
     @classmethod
     def from_package(cls, error: AwsApiException) -> LambdaApiError:
@@ -139,29 +151,52 @@ def _json_default(value: Any) -> float:
 class LambdaApi:
     """Maps the Lambda API routes onto the durable runtime."""
 
-    def __init__(self, runtime: DurableRuntime) -> None:
+    def __init__(self, runtime: DurableRuntime, quotas: ControlPlaneQuotas) -> None:
         self.runtime = runtime
-        self.routes: list[tuple[str, re.Pattern[str], Callable[[Request], Response]]] = [
-            ("POST", re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations$"), self.invoke),
-            ("GET", re.compile(r"^/2025-12-01/functions/(?P<function>[^/]+)/durable-executions$"), self.list),
-            ("GET", re.compile(r"^/2025-12-01/durable-executions/(?P<arn>.+)/history$"), self.history),
-            ("POST", re.compile(r"^/2025-12-01/durable-executions/(?P<arn>.+)/stop$"), self.stop),
-            ("GET", re.compile(r"^/2025-12-01/durable-executions/(?P<arn>.+)$"), self.get),
+        self.quotas = quotas
+        functions = r"^/2015-03-31/functions/(?P<function>[^/]+)"
+        executions = r"^/2025-12-01/durable-executions/(?P<arn>.+)"
+        # (method, path, operation name in botocore's model, action)
+        self.routes: list[tuple[str, re.Pattern[str], str, Callable[[Request], Response]]] = [
+            ("POST", re.compile(rf"{functions}/invocations$"), "Invoke", self.invoke),
+            (
+                "GET",
+                re.compile(r"^/2025-12-01/functions/(?P<function>[^/]+)/durable-executions$"),
+                "ListDurableExecutionsByFunction",
+                self.list,
+            ),
+            ("GET", re.compile(rf"{executions}/history$"), "GetDurableExecutionHistory", self.history),
+            ("POST", re.compile(rf"{executions}/stop$"), "StopDurableExecution", self.stop),
+            ("GET", re.compile(rf"{executions}$"), "GetDurableExecution", self.get),
+            ("DELETE", re.compile(rf"{executions}$"), "DeleteDurableExecution", self.delete),
         ]
 
     def route(self, method: str, raw_path: str) -> tuple[Callable[[Request], Response], dict[str, str]]:
+        """The action for a request and its decoded path parameters; throttled as its operation is."""
         # botocore percent-encodes each label, `/` included; match first, then decode the labels.
         path = urlsplit(raw_path).path
         allowed = False
-        for route_method, pattern, action in self.routes:
+        for route_method, pattern, operation, action in self.routes:
             match = pattern.match(path)
             if match:
                 if route_method == method:
+                    self._throttle(operation)
                     return action, {k: unquote(v) for k, v in match.groupdict().items()}
                 allowed = True
         if allowed:
             raise LambdaApiError(405, "MethodNotAllowedException", f"{method} is not allowed on {path}")
         raise LambdaApiError(404, "UnknownOperationException", f"No Lambda API operation at {method} {path}")
+
+    def _throttle(self, operation: str) -> None:
+        """Lambda's answer to a call over its operation's rate: 429 TooManyRequestsException."""
+        if (retry_after := self.quotas.retry_after(operation)) is not None:
+            raise LambdaApiError(
+                429,
+                "TooManyRequestsException",
+                f"Rate exceeded for {operation}",
+                body={"Reason": "CallerRateLimitExceeded"},
+                headers={"Retry-After": str(retry_after)},
+            )
 
     # Invoke.
 
@@ -253,6 +288,10 @@ class LambdaApi:
                 raise _bad_request("The stop request body must be an ErrorObject")
         return Response.json(self.runtime.stop(request.params["arn"], error))
 
+    def delete(self, request: Request) -> Response:
+        requested = self.runtime.delete(request.params["arn"])
+        return Response.json({"DeletionRequestTimestamp": requested}, status=202)
+
 
 def _invocation_result(execution: Execution, headers: dict[str, str]) -> Response:
     """A synchronous invocation's answer: the result, or Lambda's unhandled-error document."""
@@ -321,14 +360,11 @@ def make_handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
 
 def _error_response(error: LambdaApiError) -> Response:
     kind = "Service" if error.status >= 500 else "User"
-    body = {"Type": kind, "message": error.message}
+    body = {"Type": kind, "message": error.message, **error.body}
     return Response(
         error.status,
         json.dumps(body).encode(),
-        {
-            "Content-Type": "application/json",
-            "X-Amzn-ErrorType": error.code,
-        },
+        {"Content-Type": "application/json", "X-Amzn-ErrorType": error.code, **error.headers},
     )
 
 
@@ -341,5 +377,5 @@ def lambda_execution_statuses() -> frozenset[str]:
 
 
 class LambdaServer(LocalServer):
-    def __init__(self, address: tuple[str, int], runtime: DurableRuntime) -> None:
-        super().__init__(address, make_handler(LambdaApi(runtime)))
+    def __init__(self, address: tuple[str, int], runtime: DurableRuntime, quotas: ControlPlaneQuotas) -> None:
+        super().__init__(address, make_handler(LambdaApi(runtime, quotas)))

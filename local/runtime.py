@@ -48,6 +48,15 @@ class DurableExecutionAlreadyStartedException(AwsApiException):
     http_status_code = 409
 
 
+class ResourceConflictException(AwsApiException):
+    """The execution is in a state that does not allow the request (Lambda answers 409)."""
+
+    http_status_code = 409
+
+
+StatusListener = Callable[[Execution, str], None]
+
+
 class Reopened(NamedTuple):
     """What `open` found left RUNNING: executions resumed, and those whose timeout passed meanwhile."""
 
@@ -78,8 +87,16 @@ def _page_size(max_items: int | None) -> int:
 class DurableRuntime:
     """Starts, follows, lists and stops executions of one in-process durable handler."""
 
-    def __init__(self, handler: Callable, data_dir: Path | None) -> None:
-        """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder."""
+    def __init__(
+        self, handler: Callable, data_dir: Path | None, on_status: StatusListener | None = None
+    ) -> None:
+        """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder.
+
+        `on_status(execution, status)` is told RUNNING for each execution that starts (a new one,
+        or one resumed at `open`) and the terminal status of each that ends, on the thread that
+        started or ended it: it must not block.
+        """
+        self._on_status = on_status or (lambda execution, status: None)
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
         self.store = WriteThroughStore(data_dir / DATABASE_FILE if data_dir is not None else None)
@@ -128,6 +145,7 @@ class DurableRuntime:
             remaining = execution.start_input.execution_timeout_seconds - (now - started).total_seconds()
             if remaining > 0:
                 executor_internals.resume_execution(self.executor, execution, math.ceil(remaining))
+                self._on_status(execution, "RUNNING")
             else:
                 timed_out += 1
                 self.executor.on_timed_out(
@@ -162,12 +180,15 @@ class DurableRuntime:
                 invocation_id=invocation_id,
                 input=payload,
             )
-            executor_internals.start_execution(self.executor, arn, start_input)
+            execution = executor_internals.start_execution(self.executor, arn, start_input)
+        self._on_status(execution, "RUNNING")
         return arn
 
     def _ended(self, execution_arn: str) -> None:
         with self._ended_condition:
             self._ended_condition.notify_all()
+        execution = self.executor.get_execution(execution_arn)
+        self._on_status(execution, execution.current_status().value)
 
     def wait(
         self, execution_arn: str, timeout: float, abandoned: Callable[[], bool] = lambda: False
@@ -263,3 +284,16 @@ class DurableRuntime:
         reason = ErrorObject.from_dict(error) if error else None
         response = self.executor.stop_execution(execution_arn, reason)
         return response.to_dict()
+
+    def delete(self, execution_arn: str) -> datetime:
+        """Forget an ended execution, in memory and in SQLite; returns when the deletion was requested."""
+        requested = datetime.now(UTC)
+        with self._start_lock:
+            execution = self.executor.get_execution(execution_arn)  # ResourceNotFoundException if unknown
+            if not execution.is_complete:
+                raise ResourceConflictException(
+                    f"Durable execution {execution_arn} is {execution.current_status().value}: "
+                    "stop it or let it end before deleting it"
+                )
+            self.store.delete(execution_arn)
+        return requested

@@ -136,6 +136,22 @@ class WriteThroughStore(BaseExecutionStore):
         arn = self._by_name.get((function_name, execution_name))
         return self._executions[arn] if arn is not None else None
 
+    def delete(self, execution_arn: str) -> None:
+        """Forget an execution; with a database, return once the deletion is committed there."""
+        execution = self.load(execution_arn)
+        key = (execution.start_input.function_name, execution.start_input.execution_name)
+        if self._connection is not None:
+            with self._write_lock:
+                if self._closed:
+                    raise StoreClosedError(f"the store is closed: {execution_arn} not deleted")
+                with self._connection:
+                    self._connection.execute(
+                        "DELETE FROM executions WHERE durable_execution_arn = ?", (execution_arn,)
+                    )
+        self._executions.pop(execution_arn, None)
+        if self._by_name.get(key) == execution_arn:
+            del self._by_name[key]
+
     def list_all(self) -> list[Execution]:
         return list(self._executions.values())
 

@@ -1,0 +1,159 @@
+"""`python -m local`'s flags and LOCAL_* environment variables, read into one Settings.
+
+Flags win over environment variables, which win over the defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DESCRIPTION = "The whole product on this machine, no AWS account and no Docker."
+DEFAULT_DURABLE_HANDLER = "durable_math:lambda_handler"
+DEFAULT_DURABLE_PATH = REPO_ROOT / "functions" / "math_durable"
+_HANDLER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    api_port: int
+    lambda_port: int
+    dynamodb_port: int
+    store: str
+    data_dir: Path
+    api_workers: int
+    control_plane_quotas: bool
+    durable_handler: str
+    durable_path: Path
+    verbose: bool
+
+
+def port(value: str) -> int:
+    """A TCP port to listen on: 0 (any free one) to 65535."""
+    if not (value.isascii() and value.isdigit()) or int(value) > 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, got {value!r}")
+    return int(value)
+
+
+def positive_count(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
+    return int(value)
+
+
+def handler_reference(value: str) -> str:
+    if not _HANDLER.match(value):
+        raise argparse.ArgumentTypeError(f"must be module:function, got {value!r}")
+    return value
+
+
+def _switch(name: str, default: bool) -> bool:
+    """An on/off variable: 1/true/yes/on or 0/false/no/off; `default` when unset or empty."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in ("1", "true", "yes", "on")
+
+
+def _env_value(parser: argparse.ArgumentParser, name: str, default: int, parse: Callable[[str], int]) -> int:
+    """The variable `name` read as a flag's value would be; `default` when unset or empty."""
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return parse(value)
+    except argparse.ArgumentTypeError as error:
+        parser.error(f"{name} {error}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local", description=DESCRIPTION)
+    parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"), help="address to bind")
+    parser.add_argument("--api-port", type=port, help="API endpoint port (default 3000; 0: any free one)")
+    parser.add_argument(
+        "--lambda-port", type=port, help="Lambda endpoint port (default 3001; 0: any free one)"
+    )
+    parser.add_argument(
+        "--dynamodb-port", type=port, help="DynamoDB endpoint port (default 3002; 0: any free one)"
+    )
+    parser.add_argument(
+        "--store",
+        choices=("sqlite", "memory"),
+        default=os.environ.get("LOCAL_STORE", "sqlite"),
+        help="where executions and the table live (default sqlite: both survive a restart; "
+        "memory: both are lost on stop)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("LOCAL_DATA_DIR", REPO_ROOT / ".data")),
+        help="folder of the SQLite store and the table's data (default .data in the repository)",
+    )
+    parser.add_argument(
+        "--api-workers",
+        type=positive_count,
+        help="most API requests served at once: one process each, as Lambda environments, "
+        "all started in the background at start-up",
+    )
+    parser.add_argument(
+        "--no-control-plane-quotas",
+        dest="control_plane_quotas",
+        action="store_false",
+        default=_switch("LOCAL_CONTROL_PLANE_QUOTAS", True),
+        help="do not enforce AWS's default durable-execution control-plane rates on the Lambda endpoint "
+        "(GetDurableExecution 30/s, GetDurableExecutionHistory 15/s, ListDurableExecutionsByFunction 15/s, "
+        "StopDurableExecution 300/s; LOCAL_CONTROL_PLANE_QUOTAS=off does the same)",
+    )
+    parser.add_argument(
+        "--durable-handler",
+        type=handler_reference,
+        default=os.environ.get("LOCAL_DURABLE_HANDLER", DEFAULT_DURABLE_HANDLER),
+        help="host your own durable function on the Lambda endpoint, under the same name: "
+        f"module:function, imported from --durable-path (default {DEFAULT_DURABLE_HANDLER})",
+    )
+    parser.add_argument(
+        "--durable-path",
+        type=Path,
+        default=Path(os.environ.get("LOCAL_DURABLE_PATH", DEFAULT_DURABLE_PATH)),
+        help="folder the durable handler's module is imported from (default functions/math_durable)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=_switch("LOCAL_VERBOSE", False),
+        help="log every request and the functions' own logs",
+    )
+    # Read once every flag is known, so that an error shows the whole usage.
+    parser.set_defaults(
+        api_port=_env_value(parser, "LOCAL_API_PORT", 3000, port),
+        lambda_port=_env_value(parser, "LOCAL_LAMBDA_PORT", 3001, port),
+        dynamodb_port=_env_value(parser, "LOCAL_DYNAMODB_PORT", 3002, port),
+        api_workers=_env_value(parser, "LOCAL_API_WORKERS", 8, positive_count),
+    )
+    return parser
+
+
+def parse_settings(argv: list[str] | None = None) -> Settings:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.store not in ("sqlite", "memory"):
+        parser.error(f"LOCAL_STORE must be sqlite or memory, got {args.store!r}")
+    return Settings(
+        host=args.host,
+        api_port=args.api_port,
+        lambda_port=args.lambda_port,
+        dynamodb_port=args.dynamodb_port,
+        store=args.store,
+        data_dir=args.data_dir.resolve(),
+        api_workers=args.api_workers,
+        control_plane_quotas=args.control_plane_quotas,
+        durable_handler=args.durable_handler,
+        durable_path=args.durable_path.resolve(),
+        verbose=args.verbose,
+    )
