@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 NPM_STAMP := node_modules/.installed
+NPM_RUN_STAMP := node_modules/.installed-runtime
 
 .PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy repair
 
-# What running the product needs: a virtual environment with requirements-local.txt.
-install: $(STAMP)
+# What running the product needs: a virtual environment with requirements-local.txt, and
+# dynalite (package.json "dependencies"), the table's twin, which needs Node.js 20 or newer.
+install: $(STAMP) $(NPM_RUN_STAMP)
 
 # What the tests and tools need on top: requirements-dev.txt.
 install-dev: $(DEV_STAMP)
@@ -33,6 +35,13 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The runtime's npm packages only; nothing to do when the full install above is up to date.
+$(NPM_RUN_STAMP): package.json package-lock.json
+	@command -v node >/dev/null || { echo "make run needs Node.js 20 or newer on PATH (the table's twin, dynalite)"; exit 1; }
+	if [ ! $(NPM_STAMP) -nt package.json ] || [ ! $(NPM_STAMP) -nt package-lock.json ]; then \
+		npm ci --omit=dev --no-audit --no-fund --loglevel=error; fi
+	touch $@
+
 system-packages:
 	@scripts/install-system-packages.sh
 
@@ -40,7 +49,8 @@ system-packages:
 openapi: install-dev
 	$(BIN)/python scripts/generate_openapi.py
 
-# The whole product on this machine: API on :3000, Lambda endpoint on :3001 (`python -m local --help`).
+# The whole product on this machine: API on :3000, Lambda endpoint on :3001, DynamoDB on :3002
+# (`python -m local --help`).
 run: install
 	$(BIN)/python -m local $(ARGS)
 
