@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from cfnlint.decode import cfn_yaml
+
 from isolated_python import installed_requirements, run_isolated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,26 +28,56 @@ EXECUTION_ARNS = {
 }
 DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
 
-# The API's only permissions, as the issue states them.
+TABLE_ARN = {"Fn::GetAtt": ["CalculationsTable", "Arn"]}
+OWNER_INDEX_ARN = {"Fn::Sub": "${CalculationsTable.Arn}/index/byOwner"}
+KMS_KEY = {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+
+# The API's only permissions: items on the table, Query on the owner index, start through the alias,
+# and history, stop and delete by execution ARN. No Scan, no List, no Get of executions.
 API_STATEMENTS = [
+    {
+        "Sid": "CalculationItems",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        "Resource": TABLE_ARN,
+    },
+    {
+        "Sid": "ListOwnCalculations",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": OWNER_INDEX_ARN,
+    },
     {"Sid": "StartCalculations", "Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": ALIAS},
     {
-        "Sid": "FollowAndStopCalculations",
+        "Sid": "FollowStopAndDeleteCalculations",
         "Effect": "Allow",
         "Action": [
-            "lambda:GetDurableExecution",
             "lambda:GetDurableExecutionHistory",
             "lambda:StopDurableExecution",
+            "lambda:DeleteDurableExecution",
         ],
         "Resource": EXECUTION_ARNS,
     },
+]
+# The durable function's Record step updates its calculation's item, nothing else.
+MATH_STATEMENTS = [
+    {"Sid": "RecordOutcome", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE_ARN}
+]
+PROJECTOR_STATEMENTS = [
     {
-        "Sid": "ListCalculations",
+        "Sid": "ProjectStatus",
         "Effect": "Allow",
-        "Action": "lambda:ListDurableExecutionsByFunction",
-        "Resource": [{"Fn::GetAtt": ["MathFunction", "Arn"]}, {"Fn::Sub": "${MathFunction.Arn}:*"}],
+        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        "Resource": TABLE_ARN,
+    },
+    {
+        "Sid": "ReadMissingResult",
+        "Effect": "Allow",
+        "Action": "lambda:GetDurableExecution",
+        "Resource": EXECUTION_ARNS,
     },
 ]
+FUNCTIONS = ("MathFunction", "ApiFunction", "StatusProjectorFunction")
 
 # Usage plan values a deploy passes; the SAM transform writes them into the plan it generates.
 DEPLOY_PARAMETERS = {
@@ -96,6 +127,8 @@ def translated(template: dict[str, Any], request: pytest.FixtureRequest) -> dict
     for logical_id, resource in packaged["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}.zip"
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = f"s3://artifacts/{logical_id}.zip"
     translator = installed_requirements(
         TRANSLATOR_REQUIREMENTS, request.config.cache.mkdir("sam-translator"), "aws-sam-translator"
     )
@@ -117,7 +150,9 @@ def test_cfn_lint_reports_nothing() -> None:
     assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
 
 
-def test_api_function_may_only_start_follow_and_list_math_executions(resources: dict[str, Any]) -> None:
+def test_api_function_may_only_use_the_table_and_start_follow_stop_and_delete_executions(
+    resources: dict[str, Any],
+) -> None:
     policies = resources["ApiFunction"]["Properties"]["Policies"]
     assert policies == [{"Version": "2012-10-17", "Statement": API_STATEMENTS}]
 
@@ -137,8 +172,9 @@ def test_no_statement_grants_a_wildcard_action_or_resource(resources: dict[str, 
         resources_ = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         )
-        # Then no action has a wildcard and no resource is "*" or a plain string pattern
+        # Then no action has a wildcard or scans, and no resource is "*" or a plain string pattern
         assert all("*" not in action for action in actions), statement
+        assert "dynamodb:Scan" not in actions, statement
         assert all(isinstance(resource, dict) for resource in resources_), statement
 
 
@@ -160,6 +196,7 @@ def test_math_function_is_durable_with_limits_from_parameters(template: dict[str
     assert math["DurableConfig"] == {
         "ExecutionTimeout": {"Ref": "ExecutionTimeoutSeconds"},
         "RetentionPeriodInDays": {"Ref": "RetentionPeriodInDays"},
+        "KMSKeyArn": KMS_KEY,
     }
     # Lambda's limits: ExecutionTimeout 1 s to 366 days, retention 1 to 90 days.
     timeout, retention = parameters["ExecutionTimeoutSeconds"], parameters["RetentionPeriodInDays"]
@@ -257,22 +294,214 @@ def test_sam_gives_the_durable_function_the_managed_durable_execution_policy(
     assert function["DurableConfig"] == {
         "ExecutionTimeout": {"Ref": "ExecutionTimeoutSeconds"},
         "RetentionPeriodInDays": {"Ref": "RetentionPeriodInDays"},
+        "KMSKeyArn": KMS_KEY,
     }
     # The managed policy grants logs plus lambda:CheckpointDurableExecution and
-    # lambda:GetDurableExecutionState; the function needs nothing else.
+    # lambda:GetDurableExecutionState; beyond it, the Record step's update and the dead-letter queue.
     assert DURABLE_POLICY in role["ManagedPolicyArns"]
-    assert "Policies" not in role
+    assert {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]} == {
+        "DeadLetterQueuePolicy": [
+            {
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["MathFunctionDeadLetterQueue", "Arn"]},
+                "Effect": "Allow",
+            }
+        ],
+        "MathFunctionRolePolicy0": MATH_STATEMENTS,
+    }
+
+
+def role_of(generated: dict[str, Any], function: str) -> dict[str, Any]:
+    return generated[generated[function]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
 
 
 def test_sam_keeps_the_api_role_to_the_declared_statements(translated: dict[str, Any]) -> None:
-    generated = translated["Resources"]
-    role = generated[generated["ApiFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]]["Properties"]
+    role = role_of(translated["Resources"], "ApiFunction")
 
     assert [policy["PolicyDocument"]["Statement"] for policy in role["Policies"]] == [API_STATEMENTS]
     assert role["ManagedPolicyArns"] == [
         "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
         "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
     ]
+
+
+def test_sam_keeps_the_projector_role_to_the_table_the_fallback_read_and_its_queue(
+    translated: dict[str, Any],
+) -> None:
+    role = role_of(translated["Resources"], "StatusProjectorFunction")
+
+    assert {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]} == {
+        "DeadLetterQueuePolicy": [
+            {
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["StatusEventsDeadLetterQueue", "Arn"]},
+                "Effect": "Allow",
+            }
+        ],
+        "StatusProjectorFunctionRolePolicy0": PROJECTOR_STATEMENTS,
+    }
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    ]
+
+
+def test_calculations_table_is_on_demand_keyed_by_execution_name_with_the_owner_index(
+    translated: dict[str, Any],
+) -> None:
+    table = translated["Resources"]["CalculationsTable"]
+    properties = table["Properties"]
+
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["KeySchema"] == [{"AttributeName": "executionName", "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [
+        {"AttributeName": "executionName", "AttributeType": "S"},
+        {"AttributeName": "owner", "AttributeType": "S"},
+        {"AttributeName": "startedAt", "AttributeType": "S"},
+    ]
+    assert properties["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "byOwner",
+            "KeySchema": [
+                {"AttributeName": "owner", "KeyType": "HASH"},
+                {"AttributeName": "startedAt", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["id", "status", "endedAt", "expiresAt"],
+            },
+        }
+    ]
+    # Items expire with Lambda's retention; the table can be restored to any second of the last 35 days
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    # A customer key when one is given, else DynamoDB's default AWS owned key
+    assert properties["SSESpecification"] == {
+        "SSEEnabled": {"Fn::If": ["HasKmsKey", True, False]},
+        "SSEType": {"Fn::If": ["HasKmsKey", "KMS", {"Ref": "AWS::NoValue"}]},
+        "KMSMasterKeyId": KMS_KEY,
+    }
+    # A read model Lambda's records can rebuild: it goes with the stack
+    assert properties["DeletionProtectionEnabled"] is False
+    assert table["DeletionPolicy"] == "Delete"
+
+
+def test_every_function_carries_the_shared_layer_and_the_table_settings(translated: dict[str, Any]) -> None:
+    generated = translated["Resources"]
+
+    for function in FUNCTIONS:
+        properties = generated[function]["Properties"]
+        (layer,) = properties["Layers"]
+        layer_resource = generated[layer["Ref"]]
+        assert layer_resource["Type"] == "AWS::Lambda::LayerVersion", function
+        assert layer_resource["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+        assert layer_resource["Properties"]["CompatibleArchitectures"] == ["arm64"]
+        assert properties["Architectures"] == ["arm64"]
+        variables = properties["Environment"]["Variables"]
+        assert variables["CALCULATIONS_TABLE_NAME"] == {"Ref": "CalculationsTable"}, function
+        assert variables["RETENTION_PERIOD_DAYS"] == {"Ref": "RetentionPeriodInDays"}, function
+    assert generated["StatusProjectorFunction"]["Properties"]["Handler"] == "status_projector.lambda_handler"
+
+
+def test_shared_layer_is_built_from_functions_shared_for_python_3_13(resources: dict[str, Any]) -> None:
+    layer = resources["SharedLayer"]
+
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "functions/shared/"
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+
+
+def test_status_change_rule_sends_only_math_function_events_to_the_projector_with_retries_and_a_queue(
+    translated: dict[str, Any],
+) -> None:
+    generated = translated["Resources"]
+    rule = generated["StatusChangeRule"]["Properties"]
+
+    assert rule["EventBusName"] == "default"
+    assert rule["EventPattern"] == {
+        "source": ["aws.lambda"],
+        "detail-type": ["Durable Execution Status Change"],
+        "detail": {
+            "functionArn": [
+                {"Fn::GetAtt": ["MathFunction", "Arn"]},
+                {"prefix": {"Fn::Sub": "${MathFunction.Arn}:"}},
+            ]
+        },
+    }
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["StatusProjectorFunction", "Arn"]}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["StatusEventsDeadLetterQueue", "Arn"]}}
+    # EventBridge may invoke the projector for this rule only, and write to the queue for it only
+    permission = generated["StatusProjectorInvokePermission"]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["StatusChangeRule", "Arn"]}
+    (statement,) = generated["StatusEventsDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert statement["Action"] == "sqs:SendMessage"
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["StatusChangeRule", "Arn"]}}
+    }
+
+
+def test_asynchronous_functions_send_failed_invocations_to_encrypted_dead_letter_queues(
+    translated: dict[str, Any],
+) -> None:
+    generated = translated["Resources"]
+    queues = {
+        "MathFunction": "MathFunctionDeadLetterQueue",
+        "StatusProjectorFunction": "StatusEventsDeadLetterQueue",
+    }
+
+    for function, queue in queues.items():
+        dead_letters = generated[function]["Properties"]["DeadLetterConfig"]
+        assert dead_letters == {"TargetArn": {"Fn::GetAtt": [queue, "Arn"]}}
+        assert generated[queue]["Properties"]["SqsManagedSseEnabled"] is True
+    # API Gateway calls the API function synchronously: it has none
+    assert "DeadLetterConfig" not in generated["ApiFunction"]["Properties"]
+
+
+def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
+    template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    generated = translated["Resources"]
+    key = template["Parameters"]["KmsKeyArn"]
+
+    # Empty by default: AWS owned keys
+    assert key["Default"] == ""
+    assert template["Conditions"]["HasKmsKey"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "KmsKeyArn"}, ""]}]}
+    for function in FUNCTIONS:
+        assert generated[function]["Properties"]["KmsKeyArn"] == KMS_KEY, function
+    log_groups = [
+        logical_id for logical_id, resource in generated.items() if resource["Type"] == "AWS::Logs::LogGroup"
+    ]
+    assert len(log_groups) == 4
+    for log_group in log_groups:
+        assert generated[log_group]["Properties"]["KmsKeyId"] == KMS_KEY, log_group
+    assert generated["MathFunction"]["Properties"]["DurableConfig"]["KMSKeyArn"] == KMS_KEY
+
+
+@pytest.mark.parametrize(
+    ("function", "parameter", "default"),
+    [
+        ("MathFunction", "MathFunctionReservedConcurrency", 100),
+        ("ApiFunction", "ApiFunctionReservedConcurrency", 100),
+        ("StatusProjectorFunction", "StatusProjectorReservedConcurrency", 20),
+    ],
+)
+def test_each_function_reserves_its_concurrency_from_a_parameter_where_0_reserves_nothing(
+    template: dict[str, Any], translated: dict[str, Any], function: str, parameter: str, default: int
+) -> None:
+    reserved = translated["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
+    condition, value, otherwise = reserved["Fn::If"]
+
+    assert (value, otherwise) == ({"Ref": parameter}, {"Ref": "AWS::NoValue"})
+    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, "0"]}]}
+    assert (template["Parameters"][parameter]["Default"], template["Parameters"][parameter]["MinValue"]) == (
+        default,
+        0,
+    )
 
 
 def test_every_route_but_the_docs_requires_an_api_key_under_a_usage_plan(translated: dict[str, Any]) -> None:
@@ -294,6 +523,7 @@ def test_every_route_but_the_docs_requires_an_api_key_under_a_usage_plan(transla
     # CORS preflights and the Swagger UI are the only calls without a key.
     assert {route for route in public if route[0] != "OPTIONS"} == {("GET", "/swagger")}
     assert ("POST", "/calculations") in keyed
+    assert ("DELETE", "/calculations/{id}") in keyed
 
     plan = generated["CalculationsApiUsagePlan"]["Properties"]
     assert plan["Throttle"] == {"RateLimit": 7, "BurstLimit": 11}
@@ -322,6 +552,10 @@ def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[
         "MathFunctionAliasArn",
         "MathFunctionName",
         "ApiFunctionName",
+        "StatusProjectorFunctionName",
+        "CalculationsTableName",
+        "MathFunctionDeadLetterQueueUrl",
+        "StatusEventsDeadLetterQueueUrl",
     }
     for output in outputs.values():
         value = output["Value"]
