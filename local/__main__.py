@@ -24,10 +24,12 @@ from typing import IO, Any
 
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
+from local.api_keys import ApiKey, KeyGate, KeysFileError, banner_lines, open_keys
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.dynamodb_twin import TABLE_NAME, DynamoDBTwin, TwinError
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime, Reopened
+from local.usage_plan import UsagePlan
 
 SHARED_CODE = REPO_ROOT / "functions" / "shared"
 API_CODE = REPO_ROOT / "functions" / "api"
@@ -153,10 +155,12 @@ def banner(
     return lines
 
 
-def try_lines(api_url: str, lambda_url: str) -> list[str]:
+def try_lines(api_url: str, lambda_url: str, keys: list[ApiKey]) -> list[str]:
+    key_header = f" -H 'x-api-key: {keys[0].value}'" if keys else ""
     return [
         "Try:",
-        f"  curl -i -X POST {api_url}/calculations -H 'content-type: application/json' -d '{EXAMPLE}'",
+        f"  curl -i -X POST {api_url}/calculations{key_header} \\",
+        f"      -H 'content-type: application/json' -d '{EXAMPLE}'",
         f"  aws lambda invoke --endpoint-url {lambda_url} --function-name {FUNCTION_REF} \\",
         f"      --payload '{EXAMPLE}' --cli-binary-format raw-in-base64-out response.json",
         "Ctrl-C stops it.",
@@ -207,7 +211,15 @@ def main(argv: list[str] | None = None) -> int:
         pool = FunctionPool(
             API_HANDLER, [str(API_CODE)], api_environment(settings.verbose), settings.api_workers
         )
-        api_server = bind(ApiServer, settings.host, settings.api_port, "API endpoint", "--api-port", pool)
+        try:
+            keys = open_keys(data_dir, settings.keys.add_names)
+        except KeysFileError as error:
+            raise SystemExit(f"error: {error}") from error
+        plan = UsagePlan(settings.keys.rate, settings.keys.burst, settings.keys.quota)
+        gate = KeyGate(keys, plan)
+        api_server = bind(
+            ApiServer, settings.host, settings.api_port, "API endpoint", "--api-port", pool, gate
+        )
         api_url = f"http://{connect_host(settings.host)}:{api_server.server_address[1]}"
 
         reopened = runtime.open()
@@ -221,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
         table_storage = f"dynalite, {twin.path}" if twin.path else "dynalite in memory (lost on stop)"
         lines = banner(urls, storage, table_storage, reopened, settings.control_plane_quotas)
-        print("\n".join([*lines, *try_lines(api_url, lambda_url)]), flush=True)
+        lines += banner_lines(keys, settings.keys)
+        print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 
         stopping.wait()
         print("Stopping...", flush=True)

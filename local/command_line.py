@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from local import api_keys
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = "The whole product on this machine, no AWS account and no Docker."
 DEFAULT_DURABLE_HANDLER = "durable_math:lambda_handler"
@@ -32,6 +34,7 @@ class Settings:
     durable_handler: str
     durable_path: Path
     verbose: bool
+    keys: api_keys.KeyOptions
 
 
 def port(value: str) -> int:
@@ -129,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=_switch("LOCAL_VERBOSE", False),
         help="log every request and the functions' own logs",
     )
+    api_keys.add_arguments(parser)
     # Read once every flag is known, so that an error shows the whole usage.
     parser.set_defaults(
         api_port=_env_value(parser, "LOCAL_API_PORT", 3000, port),
@@ -156,4 +160,5 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         durable_handler=args.durable_handler,
         durable_path=args.durable_path.resolve(),
         verbose=args.verbose,
+        keys=api_keys.key_options(parser, args),
     )
