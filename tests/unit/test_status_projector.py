@@ -1,0 +1,301 @@
+"""The status projector on stubbed DynamoDB and Lambda: every event, in any order, any number of times."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+import status_projector
+
+NAME = "calc-a3173e7875e4e3e04853931f28b5a537"
+ARN = f"arn:aws:lambda:us-east-1:123456789012:function:math-durable:1/durable-execution/{NAME}/7d3e"
+STARTED = "2026-11-29T12:00:00.250Z"
+ENDED = "2026-11-29T12:00:02.250Z"
+# ENDED + 14 days (RETENTION_PERIOD_DAYS unset): 2026-12-13T12:00:02Z
+EXPIRES = "1797163202"
+DOCUMENT = '{"Add":15,"Subtract":5,"Multiply":50,"Division":2.0}'
+FAILED_DOCUMENT = (
+    '{"error_details":"One or more operations failed","errors":{"Division":"division by zero"},'
+    '"Add":10,"Subtract":10,"Multiply":0}'
+)
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "status-projector"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:status-projector"
+    aws_request_id: str = "b1e7c0de-0000-4000-8000-000000000001"
+
+
+def status_change(status: str, name: str = NAME) -> dict[str, Any]:
+    """The EventBridge event Lambda sends when an execution changes status."""
+    detail = {
+        "durableExecutionArn": ARN,
+        "durableExecutionName": name,
+        "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:math-durable:1",
+        "status": status,
+        "startTimestamp": STARTED,
+    }
+    if status != "RUNNING":
+        detail["endTimestamp"] = ENDED
+    return {
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "source": "aws.lambda",
+        "detail-type": "Durable Execution Status Change",
+        "account": "123456789012",
+        "region": "us-east-1",
+        "time": "2026-11-29T12:00:03Z",
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def project(event: dict[str, Any]) -> None:
+    status_projector.lambda_handler(event, LambdaContext())
+
+
+@pytest.fixture(autouse=True)
+def container(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh container with the projector's settings; clients made on first use."""
+    monkeypatch.setenv("CALCULATIONS_TABLE_NAME", "calculations")
+    monkeypatch.delenv("RETENTION_PERIOD_DAYS", raising=False)
+    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    caches = (status_projector.get_settings, status_projector.dynamodb_client, status_projector.lambda_client)
+    for cached in caches:
+        cached.cache_clear()
+    yield
+    for cached in caches:
+        cached.cache_clear()
+
+
+@pytest.fixture
+def table() -> Iterator[Stubber]:
+    with Stubber(status_projector.dynamodb_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def lambda_() -> Iterator[Stubber]:
+    """With nothing queued, any Lambda call fails the test."""
+    with Stubber(status_projector.lambda_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def running_update() -> dict[str, Any]:
+    return {
+        "TableName": "calculations",
+        "Key": {"executionName": {"S": NAME}},
+        "UpdateExpression": "SET #executionArn = if_not_exists(#executionArn, :executionArn),"
+        " #startedAt = if_not_exists(#startedAt, :startedAt),"
+        " #status = if_not_exists(#status, :running)",
+        "ExpressionAttributeNames": {
+            "#executionArn": "executionArn",
+            "#startedAt": "startedAt",
+            "#status": "status",
+        },
+        "ExpressionAttributeValues": {
+            ":executionArn": {"S": ARN},
+            ":startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
+            ":running": {"S": "RUNNING"},
+        },
+    }
+
+
+def outcome_update(status: str, result: str | None = None) -> dict[str, Any]:
+    result_set = " #result = :result," if result else ""
+    names = {"#status": "status", "#endedAt": "endedAt", "#expiresAt": "expiresAt"}
+    values = {
+        ":status": {"S": status},
+        ":running": {"S": "RUNNING"},
+        ":endedAt": {"S": "2026-11-29T12:00:02.250000Z"},
+        ":expiresAt": {"N": EXPIRES},
+        ":executionArn": {"S": ARN},
+        ":startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
+    }
+    if result:
+        names["#result"] = "result"
+        values[":result"] = {"S": result}
+    names |= {"#executionArn": "executionArn", "#startedAt": "startedAt"}
+    return {
+        "TableName": "calculations",
+        "Key": {"executionName": {"S": NAME}},
+        "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
+        f" #expiresAt = :expiresAt,{result_set}"
+        " #executionArn = if_not_exists(#executionArn, :executionArn),"
+        " #startedAt = if_not_exists(#startedAt, :startedAt)",
+        "ConditionExpression": "attribute_not_exists(#status) OR #status = :running",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def item_read() -> dict[str, Any]:
+    return {
+        "TableName": "calculations",
+        "Key": {"executionName": {"S": NAME}},
+        "ProjectionExpression": "executionName, #status",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ConsistentRead": True,
+    }
+
+
+def item_with(status: str) -> dict[str, Any]:
+    return {"Item": {"executionName": {"S": NAME}, "status": {"S": status}}}
+
+
+def execution_read() -> dict[str, Any]:
+    return {"DurableExecutionArn": ARN, "IncludeExecutionData": True}
+
+
+def execution(result: str) -> dict[str, Any]:
+    return {
+        "DurableExecutionArn": ARN,
+        "DurableExecutionName": NAME,
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:math-durable:1",
+        "Status": "SUCCEEDED",
+        "StartTimestamp": "2026-11-29T12:00:00.250Z",
+        "EndTimestamp": "2026-11-29T12:00:02.250Z",
+        "Result": result,
+    }
+
+
+def test_running_records_the_arn_and_start_without_replacing_any_status(table, lambda_):
+    # Given a RUNNING event, Then one unconditional update fills only what is missing
+    table.add_response("update_item", {}, running_update())
+
+    project(status_change("RUNNING"))
+
+
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "STOPPED"])
+def test_an_end_without_a_result_records_the_status_and_end_time(table, lambda_, status):
+    # Given an execution that failed, timed out or was stopped: the event carries no result
+    table.add_response("update_item", {}, outcome_update(status))
+
+    # When the event arrives, Then that status is recorded with the end time, and Lambda is not called
+    project(status_change(status))
+
+
+def test_succeeded_after_the_record_step_changes_nothing(table, lambda_):
+    # Given an item the Record step has already ended (result and status written)
+    table.add_response("get_item", item_with("SUCCEEDED"), item_read())
+
+    # When SUCCEEDED arrives, Then the projector reads the item once and neither writes nor calls Lambda
+    project(status_change("SUCCEEDED"))
+
+
+@pytest.mark.parametrize(
+    ("result", "status"),
+    [(DOCUMENT, "SUCCEEDED"), (FAILED_DOCUMENT, "FAILED")],
+    ids=["document", "error_details"],
+)
+def test_succeeded_without_a_recorded_result_reads_it_from_lambda_once(table, lambda_, result, status):
+    # Given a still-RUNNING item (the Record step disabled or failed)
+    table.add_response("get_item", item_with("RUNNING"), item_read())
+    lambda_.add_response("get_durable_execution", execution(result), execution_read())
+    # Then the result from Lambda is recorded, with the calculation's status (FAILED for error_details)
+    table.add_response("update_item", {}, outcome_update(status, result))
+
+    project(status_change("SUCCEEDED"))
+
+
+def test_a_duplicate_end_changes_nothing(table, lambda_):
+    # Given the same FAILED event twice: the second finds the item ended and the condition fails
+    table.add_response("update_item", {}, outcome_update("FAILED"))
+    table.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
+
+    # When both arrive, Then neither raises (nothing to retry)
+    project(status_change("FAILED"))
+    project(status_change("FAILED"))
+
+
+def test_a_duplicate_succeeded_reads_lambda_at_most_once(table, lambda_):
+    table.add_response("get_item", item_with("RUNNING"), item_read())
+    lambda_.add_response("get_durable_execution", execution(DOCUMENT), execution_read())
+    table.add_response("update_item", {}, outcome_update("SUCCEEDED", DOCUMENT))
+    table.add_response("get_item", item_with("SUCCEEDED"), item_read())
+
+    project(status_change("SUCCEEDED"))
+    project(status_change("SUCCEEDED"))
+
+
+def test_running_after_the_end_leaves_the_end_in_place(table, lambda_):
+    # Given the end first, then a late RUNNING (EventBridge keeps no order)
+    table.add_response("update_item", {}, outcome_update("STOPPED"))
+    # Then the RUNNING write sets the status only where there is none: never over STOPPED
+    table.add_response("update_item", {}, running_update())
+
+    project(status_change("STOPPED"))
+    project(status_change("RUNNING"))
+
+
+def test_an_execution_started_outside_the_api_gets_an_item_without_owner(table, lambda_):
+    # Given `aws lambda invoke` with a name: the table has no item for it
+    table.add_response("get_item", {}, item_read())
+    lambda_.add_response("get_durable_execution", execution(DOCUMENT), execution_read())
+    # Then the item written has no owner (no consumer lists it) and the projector does not raise
+    table.add_response("update_item", {}, outcome_update("SUCCEEDED", DOCUMENT))
+
+    project(status_change("SUCCEEDED"))
+
+
+def test_a_failed_write_raises_so_the_event_is_retried(table, lambda_):
+    table.add_client_error("update_item", service_error_code="InternalServerError", http_status_code=500)
+
+    with pytest.raises(status_projector.dynamodb_client().exceptions.InternalServerError):
+        project(status_change("TIMED_OUT"))
+
+
+def test_a_failed_lambda_read_raises_so_the_event_is_retried(table, lambda_):
+    table.add_response("get_item", item_with("RUNNING"), item_read())
+    lambda_.add_client_error(
+        "get_durable_execution", service_error_code="TooManyRequestsException", http_status_code=429
+    )
+
+    with pytest.raises(status_projector.lambda_client().exceptions.TooManyRequestsException):
+        project(status_change("SUCCEEDED"))
+
+
+def test_retention_period_days_sets_when_the_item_expires(table, lambda_, monkeypatch):
+    # Given a 1-day retention: the item expires at 2026-11-30T12:00:02Z
+    monkeypatch.setenv("RETENTION_PERIOD_DAYS", "1")
+    expected = outcome_update("FAILED")
+    expected["ExpressionAttributeValues"][":expiresAt"] = {"N": "1796040002"}
+    table.add_response("update_item", {}, expected)
+
+    project(status_change("FAILED"))
+
+
+def test_an_event_that_is_not_a_status_change_is_refused(table, lambda_):
+    event = status_change("RUNNING")
+    del event["detail"]["durableExecutionName"]
+
+    with pytest.raises(ValueError, match="durableExecutionName"):
+        project(event)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"CALCULATIONS_TABLE_NAME": None}, "CALCULATIONS_TABLE_NAME: Field required"),
+        ({"RETENTION_PERIOD_DAYS": "0"}, "RETENTION_PERIOD_DAYS: Input should be greater than or equal to 1"),
+    ],
+)
+def test_missing_or_invalid_settings_fail_loudly(monkeypatch, variables, message):
+    for name, value in variables.items():
+        if value is None:
+            monkeypatch.delenv(name)
+        else:
+            monkeypatch.setenv(name, value)
+
+    with pytest.raises(status_projector.SettingsError, match=message):
+        project(status_change("RUNNING"))
