@@ -1,15 +1,16 @@
-"""Fixtures for the API tests: settings in the environment, a stubbed Lambda client, a caller."""
+"""Fixtures for the API tests: settings in the environment, stubbed AWS clients, a caller."""
 
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
-from events import API_ENVIRONMENT, FakeLambdaContext, rest_event, strict_json
+from events import API_ENVIRONMENT, NOW, FakeLambdaContext, rest_event, strict_json
 
 # Like the function folders in pyproject's pythonpath: the shared layer (in Lambda, the layer's
 # python/ folder is on sys.path) and the status projector's package root.
@@ -30,28 +31,59 @@ class ApiResponse:
 @pytest.fixture
 def api_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A fresh container: the API's settings in the environment and every cache empty."""
-    import calculations_client
+    import service
     import settings
 
     for name, value in API_ENVIRONMENT.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL_LAMBDA", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for name in ("AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
     settings.get_settings.cache_clear()
-    calculations_client.clear_caches()
+    service.clear_caches()
     yield
     settings.get_settings.cache_clear()
-    calculations_client.clear_caches()
+    service.clear_caches()
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The service's clock stopped at events.NOW (start times, expiry, the end of a stop)."""
+    import service
+
+    class FixedClock(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> datetime:
+            return NOW
+
+    monkeypatch.setattr(service, "datetime", FixedClock)
 
 
 @pytest.fixture
 def lambda_stub(api_environment: None) -> Iterator[Stubber]:
-    """botocore's Stubber on the container's Lambda client: every call must be expected."""
-    import calculations_client
+    """botocore's Stubber on the container's Lambda client: every call must be expected.
 
-    with Stubber(calculations_client.lambda_client()) as stubber:
+    With nothing queued, a test proves the request made no Lambda call: the stub refuses any.
+    """
+    import lambda_adapter
+
+    with Stubber(lambda_adapter.lambda_client()) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def table_stub(api_environment: None) -> Iterator[Stubber]:
+    """botocore's Stubber on the container's DynamoDB client: every call must be expected."""
+    import dynamodb_adapter
+
+    with Stubber(dynamodb_adapter.dynamodb_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def stubs(lambda_stub: Stubber, table_stub: Stubber) -> None:
+    """Both AWS clients stubbed: a request may only make the calls its test queued."""
 
 
 @pytest.fixture

@@ -1,83 +1,55 @@
-"""GET /calculations/{id}, /result, /history, GET /calculations and POST /calculations/{id}/stop."""
+"""GET /calculations/{id}, /result, /history and GET /calculations: served from the calculations
+table (history from Lambda by the ARN the table holds), only the caller's own, cached when ended.
+
+Every test here stubs both clients: a Lambda call nobody queued fails the request.
+"""
 
 from datetime import timedelta
 
 import pytest
-from botocore.stub import ANY
 
-import calculations_client
 import settings
 from events import (
     ENDED,
+    OTHER_OWNER,
     STARTED,
-    TEN_FIVE,
     TEN_ZERO,
     ZEROS,
-    by_name,
-    execution,
+    delete_item_params,
     execution_arn,
-    get_params,
-    listing,
+    found,
+    get_item_params,
+    item,
+    name_of,
 )
 
+pytestmark = pytest.mark.usefixtures("stubs", "fixed_clock")
 
-def stub_lookup(stub, name, response):
-    """First read of an id in a container: find its ARN, then describe it."""
-    stub.add_response("list_durable_executions_by_function", listing(name), by_name(name))
-    stub.add_response("get_durable_execution", response, get_params(name))
-
-
-def test_an_id_is_found_among_longer_names_that_contain_it_across_pages(call, lambda_stub):
-    # Given Lambda's name filter also matches names that merely contain the id
-    lambda_stub.add_response(
-        "list_durable_executions_by_function", listing("a1", "ba", next_marker="p2"), by_name("a")
-    )
-    lambda_stub.add_response(
-        "list_durable_executions_by_function", listing("ab", "a"), {**by_name("a"), "Marker": "p2"}
-    )
-    lambda_stub.add_response("get_durable_execution", execution("a", result=TEN_FIVE), get_params("a"))
-
-    # When reading the calculation "a"
-    response = call("GET", "/calculations/a")
-
-    # Then it is the execution named exactly "a"
-    assert response.status == 200
-    assert response.json["id"] == "a"
+FINISHED = "public, max-age=86400, immutable"
+NOT_FOUND = {
+    "type": "about:blank",
+    "title": "Not Found",
+    "status": 404,
+    "detail": "no calculation has this id",
+    "instance": "/calculations/calc-1",
+}
 
 
-def test_an_unknown_short_id_is_404_after_three_pages_of_longer_names(call, lambda_stub):
-    # Given Lambda's name filter matches many longer names containing "a", page after page
-    for page in range(3):
-        marker = {"Marker": f"p{page}"} if page else {}
-        lambda_stub.add_response(
-            "list_durable_executions_by_function",
-            listing(*(f"a{page}-{n}" for n in range(3)), next_marker=f"p{page + 1}"),
-            {**by_name("a"), **marker},
-        )
-
-    # When reading the calculation "a" (no fourth page is stubbed: none may be asked for)
-    response = call("GET", "/calculations/a")
-
-    # Then it is not found after three pages
-    assert response.status == 404
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json == {
-        "type": "about:blank",
-        "title": "Not Found",
-        "status": 404,
-        "detail": "no calculation has this id",
-        "instance": "/calculations/a",
-    }
+def stub_get(table_stub, record, calculation_id="calc-1"):
+    table_stub.add_response("get_item", found(record), get_item_params(name_of(calculation_id)))
 
 
-def test_get_finished_calculation_returns_result_with_caching_headers(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
+def test_get_finished_calculation_returns_it_with_caching_headers(call, table_stub):
+    # Given the table holds the caller's finished calculation
+    stub_get(table_stub, item("calc-1", "SUCCEEDED"))
 
+    # When it is read (no Lambda call is stubbed: none may be made)
     response = call("GET", "/calculations/calc-1")
 
+    # Then it is served whole, cacheable for good
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/json"
-    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert response.headers["Cache-Control"] == FINISHED
     assert response.headers["ETag"].startswith('"')
     assert response.json == {
         "id": "calc-1",
@@ -85,7 +57,7 @@ def test_get_finished_calculation_returns_result_with_caching_headers(call, lamb
         "input": {"num1": 10, "num2": 5},
         "startedAt": "2026-01-01T12:00:00Z",
         "endedAt": "2026-01-01T12:00:01.250000Z",
-        "result": TEN_FIVE,
+        "result": {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
         "links": {
             "self": "/Prod/calculations/calc-1",
             "result": "/Prod/calculations/calc-1/result",
@@ -93,6 +65,18 @@ def test_get_finished_calculation_returns_result_with_caching_headers(call, lamb
             "stop": "/Prod/calculations/calc-1/stop",
         },
     }
+
+
+def test_running_calculation_is_not_cached(call, table_stub):
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+
+    response = call("GET", "/calculations/calc-1")
+
+    assert response.status == 200
+    assert response.json["status"] == "RUNNING"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in response.headers
+    assert "endedAt" not in response.json
 
 
 @pytest.mark.parametrize(
@@ -105,91 +89,57 @@ def test_get_finished_calculation_returns_result_with_caching_headers(call, lamb
     ],
 )
 def test_a_public_finished_calculation_varies_by_origin(
-    call, lambda_stub, monkeypatch, origins, origin, allowed
+    call, table_stub, monkeypatch, origins, origin, allowed
 ):
     # Given a finished calculation and the allowed origins
     monkeypatch.setenv("CORS_ALLOW_ORIGIN", origins)
     settings.get_settings.cache_clear()
-    stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
+    stub_get(table_stub, item("calc-1", "SUCCEEDED"))
 
     # When it is read with or without an Origin
     response = call("GET", "/calculations/calc-1", headers={"Origin": origin} if origin else None)
 
     # Then the shared-cacheable answer says it depends on Origin, whatever CORS decided
     assert response.status == 200
-    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert response.headers["Cache-Control"] == FINISHED
     assert response.headers["Vary"] == "Origin"
     assert response.headers.get("Access-Control-Allow-Origin") == allowed
-    assert response.json["id"] == "calc-1"
 
 
-def test_problems_vary_by_origin_too(call, lambda_stub):
-    # Given no Origin is sent
-    # When an unknown route is asked for
-    response = call("GET", "/nope")
+@pytest.mark.parametrize("suffix", ["", "/result"])
+def test_a_current_copy_of_a_finished_document_is_revalidated_with_304(call, table_stub, suffix):
+    # Given a client read a finished calculation's document and kept its ETag
+    stub_get(table_stub, item("calc-1", "SUCCEEDED"))
+    first = call("GET", "/calculations/calc-1" + suffix)
 
-    # Then the problem also says it depends on Origin
-    assert response.status == 404
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.headers["Vary"] == "Origin"
-    assert response.json["detail"] == "there is no resource at /nope"
-
-
-def test_finished_calculation_is_served_from_the_warm_container_and_revalidated(call, lambda_stub):
-    # Given a first read fetched the finished calculation
-    stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
-    first = call("GET", "/calculations/calc-1")
-
-    # When it is read again, and revalidated with its ETag (no stub left: no AWS call allowed)
-    again = call("GET", "/calculations/calc-1")
-    revalidated = call("GET", "/calculations/calc-1", headers={"If-None-Match": first.headers["ETag"]})
-    other_tag = call("GET", "/calculations/calc-1", headers={"If-None-Match": '"something-else"'})
-
-    # Then the same answer comes back without calling Lambda, and 304 for a current copy
-    assert again.status == 200
-    assert again.json == first.json
-    assert again.headers["ETag"] == first.headers["ETag"]
-    assert revalidated.status == 304
-    assert revalidated.text == ""
-    assert revalidated.headers["ETag"] == first.headers["ETag"]
-    assert other_tag.status == 200
-
-
-def test_with_no_finished_cache_a_known_id_is_read_without_listing_again(call, lambda_stub, monkeypatch):
-    # Given a container that keeps no finished calculations, which has read calc-1 once
-    monkeypatch.setenv("CACHE_SIZE", "0")
-    settings.get_settings.cache_clear()
-    stub_lookup(lambda_stub, "calc-1", execution("calc-1", result=TEN_FIVE))
-    first = call("GET", "/calculations/calc-1")
-
-    # When it is read again (only a Get is stubbed: a second List would fail the test)
-    lambda_stub.add_response(
-        "get_durable_execution", execution("calc-1", result=TEN_FIVE), get_params("calc-1")
+    # When it asks again with that ETag, with it among others, with a weak form, and with another
+    for _ in range(4):
+        stub_get(table_stub, item("calc-1", "SUCCEEDED"))
+    current = call("GET", "/calculations/calc-1" + suffix, headers={"If-None-Match": first.headers["ETag"]})
+    listed = call(
+        "GET", "/calculations/calc-1" + suffix, headers={"If-None-Match": f'"old", {first.headers["ETag"]}'}
     )
-    again = call("GET", "/calculations/calc-1")
-
-    # Then the same document is served, from one Get: the id's ARN was kept
-    assert again.status == 200
-    assert again.headers["ETag"] == first.headers["ETag"]
-    assert again.json == first.json
-
-
-def test_running_calculation_is_not_cached(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-2", execution("calc-2", status="RUNNING"))
-    # The ARN is kept, so the second read only describes the execution again
-    lambda_stub.add_response(
-        "get_durable_execution", execution("calc-2", result=TEN_FIVE), get_params("calc-2")
+    weak = call(
+        "GET", "/calculations/calc-1" + suffix, headers={"If-None-Match": "W/" + first.headers["ETag"]}
     )
+    other = call("GET", "/calculations/calc-1" + suffix, headers={"If-None-Match": '"something-else"'})
 
-    running = call("GET", "/calculations/calc-2")
-    finished = call("GET", "/calculations/calc-2")
+    # Then a current copy is 304 with no body and the same ETag; another tag gets the document
+    assert [current.status, listed.status, weak.status] == [304, 304, 304]
+    assert current.text == ""
+    assert current.headers["ETag"] == first.headers["ETag"]
+    assert current.headers["Cache-Control"] == FINISHED
+    assert other.status == 200
+    assert other.json == first.json
 
-    assert running.status == 200
-    assert running.json["status"] == "RUNNING"
-    assert running.headers["Cache-Control"] == "no-store"
-    assert "ETag" not in running.headers
-    assert "endedAt" not in running.json
-    assert finished.json["status"] == "SUCCEEDED"
+
+def test_if_none_match_on_a_running_calculation_is_ignored(call, table_stub):
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+
+    response = call("GET", "/calculations/calc-1", headers={"If-None-Match": "*"})
+
+    assert response.status == 200
+    assert response.json["status"] == "RUNNING"
 
 
 @pytest.mark.parametrize(
@@ -200,11 +150,11 @@ def test_running_calculation_is_not_cached(call, lambda_stub):
     ],
 )
 def test_failed_operations_make_the_calculation_failed_with_partial_results(
-    call, lambda_stub, input_document, document, partial
+    call, table_stub, input_document, document, partial
 ):
-    stub_lookup(lambda_stub, "calc-3", execution("calc-3", input_document=input_document, result=document))
+    stub_get(table_stub, item("calc-1", "FAILED", input_document=input_document, result=document))
 
-    response = call("GET", "/calculations/calc-3")
+    response = call("GET", "/calculations/calc-1")
 
     assert response.status == 200
     assert response.json["status"] == "FAILED"
@@ -214,19 +164,19 @@ def test_failed_operations_make_the_calculation_failed_with_partial_results(
     assert response.json["input"] == input_document
 
 
-def test_execution_failure_reports_its_message_never_the_stack_trace(call, lambda_stub):
-    error = {
-        "ErrorType": "durable_math.InvalidInputError",
-        "ErrorMessage": "num1 must be a number, got str",
-        "StackTrace": ['  File "/var/task/durable_math.py", line 88, in read_number'],
-    }
-    stub_lookup(
-        lambda_stub,
-        "calc-4",
-        execution("calc-4", status="FAILED", input_document={"num1": "10"}, error=error),
+def test_execution_failure_reports_its_type_and_message(call, table_stub):
+    stub_get(
+        table_stub,
+        item(
+            "calc-1",
+            "FAILED",
+            input_document={"num1": "10"},
+            error_type="durable_math.InvalidInputError",
+            error_message="num1 must be a number, got str",
+        ),
     )
 
-    response = call("GET", "/calculations/calc-4")
+    response = call("GET", "/calculations/calc-1")
 
     assert response.status == 200
     assert response.json["status"] == "FAILED"
@@ -234,93 +184,98 @@ def test_execution_failure_reports_its_message_never_the_stack_trace(call, lambd
         "type": "durable_math.InvalidInputError",
         "message": "num1 must be a number, got str",
     }
-    assert "durable_math.py" not in response.text
 
 
-def test_a_timed_out_calculation_without_an_error_has_no_error_field(call, lambda_stub):
-    # Given Lambda reports a timed-out execution without an Error
-    stub_lookup(lambda_stub, "calc-t", execution("calc-t", status="TIMED_OUT"))
+def test_a_timed_out_calculation_without_an_error_has_no_error_field(call, table_stub):
+    # Given a timed-out calculation recorded without an error
+    stub_get(table_stub, item("calc-1", "TIMED_OUT"))
 
     # When it is read
-    response = call("GET", "/calculations/calc-t")
+    response = call("GET", "/calculations/calc-1")
 
     # Then it is TIMED_OUT, with no empty "error" object
     assert response.status == 200
-    assert response.headers["Content-Type"] == "application/json"
-    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert response.headers["Cache-Control"] == FINISHED
     assert response.json == {
-        "id": "calc-t",
+        "id": "calc-1",
         "status": "TIMED_OUT",
         "input": {"num1": 10, "num2": 5},
         "startedAt": "2026-01-01T12:00:00Z",
         "endedAt": "2026-01-01T12:00:01.250000Z",
         "links": {
-            "self": "/Prod/calculations/calc-t",
-            "result": "/Prod/calculations/calc-t/result",
-            "history": "/Prod/calculations/calc-t/history",
-            "stop": "/Prod/calculations/calc-t/stop",
+            "self": "/Prod/calculations/calc-1",
+            "result": "/Prod/calculations/calc-1/result",
+            "history": "/Prod/calculations/calc-1/history",
+            "stop": "/Prod/calculations/calc-1/stop",
         },
     }
 
 
-def test_an_error_with_only_a_type_is_reported_with_only_the_type(call, lambda_stub):
-    # Given a stopped execution whose Error has a type and no message
-    stub_lookup(
-        lambda_stub, "calc-s", execution("calc-s", status="STOPPED", error={"ErrorType": "StoppedByUser"})
-    )
+def test_an_error_with_only_a_type_is_reported_with_only_the_type(call, table_stub):
+    stub_get(table_stub, item("calc-1", "STOPPED", error_type="StoppedByUser"))
 
-    # When it is read
-    response = call("GET", "/calculations/calc-s")
+    response = call("GET", "/calculations/calc-1")
 
-    # Then the error holds the type alone
     assert response.status == 200
     assert response.json["status"] == "STOPPED"
     assert response.json["error"] == {"type": "StoppedByUser"}
 
 
-def test_unknown_id_is_404(call, lambda_stub):
-    # Lambda's name filter may match names that merely contain the id
-    lambda_stub.add_response(
-        "list_durable_executions_by_function", listing("calc-10", "xcalc-1"), by_name("calc-1")
-    )
+def test_unknown_id_is_404(call, table_stub):
+    stub_get(table_stub, None)
 
     response = call("GET", "/calculations/calc-1")
 
     assert response.status == 404
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json == {
-        "type": "about:blank",
-        "title": "Not Found",
-        "status": 404,
-        "detail": "no calculation has this id",
-        "instance": "/calculations/calc-1",
-    }
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == NOT_FOUND
 
 
-def test_execution_gone_after_its_arn_was_found_is_404(call, lambda_stub):
-    lambda_stub.add_response("list_durable_executions_by_function", listing("calc-1"), by_name("calc-1"))
-    lambda_stub.add_client_error(
-        "get_durable_execution",
-        service_error_code="ResourceNotFoundException",
-        service_message="Execution not found",
-        http_status_code=404,
-    )
+@pytest.mark.parametrize("suffix", ["", "/result", "/history"])
+def test_another_consumers_calculation_answers_like_an_unknown_id(call, table_stub, suffix):
+    # Given the item under the caller's name belongs to someone else (however it got there)
+    stub_get(table_stub, {**item("calc-1", "SUCCEEDED"), "owner": {"S": OTHER_OWNER}})
+    stub_get(table_stub, None)
+
+    # When the caller reads it, and an id nobody has
+    other = call("GET", "/calculations/calc-1" + suffix)
+    unknown = call("GET", "/calculations/calc-1" + suffix)
+
+    # Then both answers are the same 404, word for word
+    assert other.status == 404
+    assert other.text == unknown.text
+    assert other.json == {**NOT_FOUND, "instance": "/calculations/calc-1" + suffix}
+
+
+def test_an_item_past_its_expiry_is_404(call, table_stub):
+    # Given an item whose retention ended a second ago, not yet removed by the table's TTL
+    stub_get(table_stub, item("calc-1", "SUCCEEDED", expires_at=1795953599))
 
     response = call("GET", "/calculations/calc-1")
 
     assert response.status == 404
+    assert response.json == NOT_FOUND
+
+
+def test_an_item_within_its_retention_is_served(call, table_stub):
+    stub_get(table_stub, item("calc-1", "SUCCEEDED", expires_at=1795953601))
+
+    response = call("GET", "/calculations/calc-1")
+
+    assert response.status == 200
 
 
 @pytest.mark.parametrize("path", ["/calculations/" + "a" * 65, "/calculations/..", "/calculations/a%2Fb"])
 @pytest.mark.parametrize("suffix", ["", "/result", "/history"])
-def test_ids_that_are_not_execution_names_are_refused_before_any_call(call, lambda_stub, path, suffix):
+def test_ids_that_are_not_execution_names_are_refused_before_any_call(call, path, suffix):
     response = call("GET", path + suffix)
 
     assert response.status == 422
     assert response.json["errors"] == [{"field": "id", "message": "must be 1-64 of A-Z a-z 0-9 - _"}]
 
 
-def test_an_id_with_a_slash_matches_no_route(call, lambda_stub):
+def test_an_id_with_a_slash_matches_no_route(call):
     response = call("GET", "/calculations/a/b")
 
     assert response.status == 404
@@ -328,21 +283,20 @@ def test_an_id_with_a_slash_matches_no_route(call, lambda_stub):
 
 
 @pytest.mark.parametrize(
-    ("code", "status", "http_status"),
+    ("code", "http_status", "status"),
     [
-        ("ServiceException", 503, 500),
-        ("AccessDeniedException", 502, 403),
-        ("InvalidParameterValueException", 502, 400),
-        ("ResourceNotFoundException", 502, 404),
+        ("InternalServerError", 500, 503),
+        ("ServiceUnavailable", 503, 503),
+        ("AccessDeniedException", 400, 502),
+        ("ResourceNotFoundException", 400, 502),
     ],
 )
-def test_lambda_failures_are_problems_without_aws_details(call, lambda_stub, code, status, http_status):
-    # Given Lambda fails the lookup (a missing function is a configuration fault, not a missing id)
-    secret = "User: arn:aws:sts::123456789012:assumed-role/api is not authorized"
-    lambda_stub.add_client_error(
-        "list_durable_executions_by_function",
+def test_table_failures_are_problems_without_aws_details(call, table_stub, code, http_status, status):
+    # Given DynamoDB fails the read (a missing table is a configuration fault, not a missing id)
+    table_stub.add_client_error(
+        "get_item",
         service_error_code=code,
-        service_message=secret,
+        service_message="User: arn:aws:sts::123456789012:assumed-role/api is not authorized",
         http_status_code=http_status,
     )
 
@@ -353,75 +307,81 @@ def test_lambda_failures_are_problems_without_aws_details(call, lambda_stub, cod
     assert "arn:" not in response.text
     assert code not in response.text
     assert "not authorized" not in response.text
-    if status == 503:
-        assert response.headers["Retry-After"] == "1"
 
 
-def test_get_when_lambda_throttles_is_429(call, lambda_stub):
-    lambda_stub.add_client_error(
-        "list_durable_executions_by_function",
-        service_error_code="TooManyRequestsException",
+def test_get_when_the_table_throttles_is_429_with_retry_after(call, table_stub):
+    table_stub.add_client_error(
+        "get_item",
+        service_error_code="ThrottlingException",
         service_message="Rate exceeded",
-        http_status_code=429,
+        http_status_code=400,
     )
 
     response = call("GET", "/calculations/calc-1")
 
     assert response.status == 429
     assert response.headers["Retry-After"] == "1"
-
-
-def test_a_result_with_nan_from_lambda_is_a_bad_gateway_not_invalid_json(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-5", execution("calc-5", result_text='{"Add": NaN}'))
-
-    response = call("GET", "/calculations/calc-5")
-
-    assert response.status == 502
+    assert response.json["detail"] == "too many requests right now; retry later"
 
 
 @pytest.mark.parametrize(
-    ("input_document", "document", "text"),
+    ("document", "text"),
     [
-        ({"num1": 10, "num2": 5}, TEN_FIVE, '{"Add":15,"Subtract":5,"Multiply":50,"Division":2.0}'),
-        ({"num1": 10, "num2": 0}, TEN_ZERO, None),
-        ({}, ZEROS, None),
+        (
+            {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0},
+            '{"Add":15,"Subtract":5,"Multiply":50,"Division":2.0}',
+        ),
+        (
+            TEN_ZERO,
+            '{"error_details":"One or more operations failed","errors":{"Division":"division by zero"},'
+            '"Add":10,"Subtract":10,"Multiply":0}',
+        ),
     ],
 )
-def test_result_returns_the_function_document(call, lambda_stub, input_document, document, text):
-    stub_lookup(lambda_stub, "calc-6", execution("calc-6", input_document=input_document, result=document))
+def test_result_returns_the_function_document(call, table_stub, document, text):
+    stub_get(table_stub, item("calc-1", "FAILED" if "errors" in document else "SUCCEEDED", result=document))
 
-    response = call("GET", "/calculations/calc-6/result")
+    response = call("GET", "/calculations/calc-1/result")
 
     assert response.status == 200
-    assert response.json == document
-    if text:
-        assert response.text == text
-    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
-    assert "ETag" in response.headers
+    assert response.text == text
+    assert response.headers["Cache-Control"] == FINISHED
+    assert response.headers["ETag"].startswith('"')
 
 
-def test_result_while_running_is_202_with_retry_after(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-7", execution("calc-7", status="RUNNING"))
+def test_result_while_running_is_202_with_retry_after(call, table_stub):
+    stub_get(table_stub, item("calc-1", "RUNNING"))
 
-    response = call("GET", "/calculations/calc-7/result")
+    response = call("GET", "/calculations/calc-1/result")
 
     assert response.status == 202
     assert response.headers["Retry-After"] == "1"
-    assert response.headers["Location"] == "/Prod/calculations/calc-7"
+    assert response.headers["Location"] == "/Prod/calculations/calc-1"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.json["status"] == "RUNNING"
 
 
 @pytest.mark.parametrize("status", ["STOPPED", "TIMED_OUT", "FAILED"])
-def test_result_of_a_calculation_that_ended_without_one_is_409(call, lambda_stub, status):
-    error = {"ErrorType": "Stopped", "ErrorMessage": "ended"}
-    stub_lookup(lambda_stub, "calc-8", execution("calc-8", status=status, error=error))
+def test_result_of_a_calculation_that_ended_without_one_is_409(call, table_stub, status):
+    stub_get(table_stub, item("calc-1", status, error_type="Stopped", error_message="ended"))
 
-    response = call("GET", "/calculations/calc-8/result")
+    response = call("GET", "/calculations/calc-1/result")
 
     assert response.status == 409
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json["detail"] == f"the calculation ended with status {status} and has no result"
+
+
+# History: the table says whose it is and where it runs; Lambda has the events.
+
+
+def history_params(arn, marker=None):
+    return {
+        "DurableExecutionArn": arn,
+        "IncludeExecutionData": True,
+        "MaxItems": 1000,
+        **({"Marker": marker} if marker else {}),
+    }
 
 
 def history_event(event_type, operation, name, seconds, parent=None, sub_type=None, **details):
@@ -442,12 +402,13 @@ def history_event(event_type, operation, name, seconds, parent=None, sub_type=No
 
 
 def finished_history():
+    """10 and 0: Add succeeds, Division fails, Subtract and Multiply are still STARTED at the end."""
     events = [
         {
             "EventType": "ExecutionStarted",
             "EventId": 1,
             "Id": "exec",
-            "Name": "calc-9",
+            "Name": "calc-1",
             "EventTimestamp": STARTED,
             "ExecutionStartedDetails": {
                 "Input": {"Payload": '{"num1":10,"num2":0}'},
@@ -489,7 +450,7 @@ def finished_history():
             "EventType": "ExecutionSucceeded",
             "EventId": 30,
             "Id": "exec",
-            "Name": "calc-9",
+            "Name": "calc-1",
             "EventTimestamp": ENDED,
             "ExecutionSucceededDetails": {"Result": {"Payload": "{}"}},
         }
@@ -497,42 +458,76 @@ def finished_history():
     return events
 
 
-def test_history_lists_each_operation_across_pages_and_caches_when_ended(call, lambda_stub):
+def test_history_reads_lambda_by_the_arn_across_pages_and_keeps_it_once_ended(call, table_stub, lambda_stub):
+    # Given the table knows the calculation's ARN, and Lambda has two pages of its events
+    arn = execution_arn(name_of("calc-1"))
     events = finished_history()
-    lambda_stub.add_response("list_durable_executions_by_function", listing("calc-9"), by_name("calc-9"))
-    history_params = {
-        "DurableExecutionArn": execution_arn("calc-9"),
-        "IncludeExecutionData": True,
-        "MaxItems": 1000,
-    }
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
     lambda_stub.add_response(
-        "get_durable_execution_history", {"Events": events[:5], "NextMarker": "page-2"}, history_params
+        "get_durable_execution_history", {"Events": events[:5], "NextMarker": "p2"}, history_params(arn)
     )
     lambda_stub.add_response(
-        "get_durable_execution_history", {"Events": events[5:]}, {**history_params, "Marker": "page-2"}
+        "get_durable_execution_history", {"Events": events[5:]}, history_params(arn, "p2")
     )
+    # The second read finds the item again, and no more Lambda calls
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
 
-    response = call("GET", "/calculations/calc-9/history")
-    again = call("GET", "/calculations/calc-9/history")
+    # When the history is read twice
+    response = call("GET", "/calculations/calc-1/history")
+    again = call("GET", "/calculations/calc-1/history")
 
+    # Then each operation's latest state is listed, cacheable for good, the same both times
     assert response.status == 200
     assert response.json["ended"] is True
-    assert response.headers["Cache-Control"] == "public, max-age=86400, immutable"
+    assert response.headers["Cache-Control"] == FINISHED
     steps = {op["name"]: op for op in response.json["operations"] if op["type"] == "STEP"}
-    assert set(steps) == {"Add", "Subtract", "Multiply", "Division"}
-    assert steps["Add"]["status"] == "SUCCEEDED"
-    assert steps["Add"]["attempts"] == 1
-    assert steps["Add"]["startedAt"] == "2026-01-01T12:00:00.200000Z"
-    assert steps["Add"]["endedAt"] == "2026-01-01T12:00:00.300000Z"
+    assert steps["Add"] == {
+        "id": "step-0",
+        "name": "Add",
+        "type": "STEP",
+        "subType": "Step",
+        "parentId": "branch-0",
+        "status": "SUCCEEDED",
+        "attempts": 1,
+        "startedAt": "2026-01-01T12:00:00.200000Z",
+        "endedAt": "2026-01-01T12:00:00.300000Z",
+    }
     assert steps["Division"]["status"] == "FAILED"
     assert steps["Division"]["error"] == {"type": "ZeroDivisionError", "message": "division by zero"}
-    assert steps["Division"]["parentId"] == "branch-3"
     assert steps["Subtract"]["status"] == "STARTED"
+    assert steps["Multiply"]["status"] == "STARTED"
     assert response.json["operations"][0]["name"] == "Calculate"
     assert again.json == response.json
+    assert again.headers["ETag"] == response.headers["ETag"]
 
 
-def test_history_of_a_retrying_step_shows_pending_then_attempts(call, lambda_stub):
+def test_a_current_copy_of_a_finished_history_is_revalidated_with_304(call, table_stub, lambda_stub):
+    # Given a client read a finished history and kept its ETag
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
+    lambda_stub.add_response(
+        "get_durable_execution_history",
+        {"Events": finished_history()},
+        history_params(execution_arn(name_of("calc-1"))),
+    )
+    first = call("GET", "/calculations/calc-1/history")
+
+    # When it asks again with that ETag, and with another
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
+    current = call("GET", "/calculations/calc-1/history", headers={"If-None-Match": first.headers["ETag"]})
+    other = call("GET", "/calculations/calc-1/history", headers={"If-None-Match": '"something-else"'})
+
+    # Then the current copy is 304 without a body; another tag gets the history
+    assert current.status == 304
+    assert current.text == ""
+    assert current.headers["ETag"] == first.headers["ETag"]
+    assert other.status == 200
+    assert other.json == first.json
+
+
+def test_history_of_a_retrying_step_shows_pending_then_attempts(call, table_stub, lambda_stub):
+    # Given a running calculation whose Add failed once and will be retried in a second
+    arn = execution_arn(name_of("calc-1"))
     failed = history_event(
         "StepFailed",
         "step-0",
@@ -542,8 +537,6 @@ def test_history_of_a_retrying_step_shows_pending_then_attempts(call, lambda_stu
         RetryDetails={"CurrentAttempt": 1, "NextAttemptDelaySeconds": 1},
     )
     events = [history_event("StepStarted", "step-0", "Add", 0.2), failed]
-    lambda_stub.add_response("list_durable_executions_by_function", listing("calc-r"), by_name("calc-r"))
-    lambda_stub.add_response("get_durable_execution_history", {"Events": events}, ANY_HISTORY)
     retried = [
         *events,
         history_event("StepStarted", "step-0", "Add", 1.3),
@@ -556,11 +549,16 @@ def test_history_of_a_retrying_step_shows_pending_then_attempts(call, lambda_stu
             RetryDetails={"CurrentAttempt": 2},
         ),
     ]
-    lambda_stub.add_response("get_durable_execution_history", {"Events": retried}, ANY_HISTORY)
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+    lambda_stub.add_response("get_durable_execution_history", {"Events": events}, history_params(arn))
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+    lambda_stub.add_response("get_durable_execution_history", {"Events": retried}, history_params(arn))
 
-    waiting = call("GET", "/calculations/calc-r/history")
-    done = call("GET", "/calculations/calc-r/history")
+    # When the history is read while it waits, then after the retry
+    waiting = call("GET", "/calculations/calc-1/history")
+    done = call("GET", "/calculations/calc-1/history")
 
+    # Then the step is PENDING after one attempt, then SUCCEEDED after two, its error gone
     assert waiting.json["operations"][0]["status"] == "PENDING"
     assert waiting.json["operations"][0]["attempts"] == 1
     assert waiting.headers["Cache-Control"] == "no-store"
@@ -569,247 +567,61 @@ def test_history_of_a_retrying_step_shows_pending_then_attempts(call, lambda_stu
     assert "error" not in done.json["operations"][0]
 
 
-ANY_HISTORY = {"DurableExecutionArn": ANY, "IncludeExecutionData": True, "MaxItems": 1000}
+def test_history_of_a_calculation_still_starting_is_empty(call, table_stub):
+    # Given the item exists but its start has not recorded the execution yet
+    stub_get(table_stub, item("calc-1", "RUNNING", arn=None))
 
+    response = call("GET", "/calculations/calc-1/history")
 
-def test_list_is_newest_first_filtered_and_paged_with_an_opaque_cursor(call, lambda_stub):
-    lambda_stub.add_response(
-        "list_durable_executions_by_function",
-        listing("newest", "older", status="SUCCEEDED", next_marker="lambda-marker"),
-        {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 2, "Statuses": ["SUCCEEDED"]},
-    )
-
-    # Lambda's SUCCEEDED may hide failed operations: each is read once to tell
-    for name in ("newest", "older"):
-        lambda_stub.add_response("get_durable_execution", execution(name, result=TEN_FIVE), get_params(name))
-
-    first = call("GET", "/calculations?status=SUCCEEDED&limit=2")
-
-    assert first.status == 200
-    assert first.headers["Cache-Control"] == "no-store"
-    assert [item["id"] for item in first.json["items"]] == ["newest", "older"]
-    assert first.json["items"][0] == {
-        "id": "newest",
-        "status": "SUCCEEDED",
-        "startedAt": "2026-01-01T12:00:00Z",
-        "endedAt": "2026-01-01T12:00:01.250000Z",
-        "links": {
-            "self": "/Prod/calculations/newest",
-            "result": "/Prod/calculations/newest/result",
-            "history": "/Prod/calculations/newest/history",
-            "stop": "/Prod/calculations/newest/stop",
-        },
-    }
-    cursor = first.json["nextCursor"]
-    assert "lambda-marker" not in cursor
-
-    # The cursor carries Lambda's marker; the last page has no cursor
-    lambda_stub.add_response(
-        "list_durable_executions_by_function",
-        listing("oldest", status="SUCCEEDED"),
-        {
-            "FunctionName": "math-durable",
-            "Qualifier": "live",
-            "MaxItems": 2,
-            "Statuses": ["SUCCEEDED"],
-            "Marker": "lambda-marker",
-        },
-    )
-    lambda_stub.add_response(
-        "get_durable_execution", execution("oldest", result=TEN_FIVE), get_params("oldest")
-    )
-    second = call("GET", f"/calculations?status=SUCCEEDED&limit=2&cursor={cursor}")
-    assert [item["id"] for item in second.json["items"]] == ["oldest"]
-    assert "nextCursor" not in second.json
-
-    # A cursor only works with the filter it was issued for
-    mismatch = call("GET", f"/calculations?status=RUNNING&limit=2&cursor={cursor}")
-    assert mismatch.status == 422
-    assert mismatch.json["errors"][0]["field"] == "cursor"
-
-
-def test_list_counts_a_calculation_whose_operations_failed_as_failed(call, lambda_stub):
-    # Given a 10/0 calculation (Lambda: SUCCEEDED), a 10/5 one, and one whose input was refused
-    page = listing("ten-zero", "ten-five", status="SUCCEEDED")
-    page["DurableExecutions"] += listing("refused", status="FAILED")["DurableExecutions"]
-    lambda_stub.add_response(
-        "list_durable_executions_by_function",
-        page,
-        {
-            "FunctionName": "math-durable",
-            "Qualifier": "live",
-            "MaxItems": 20,
-            "Statuses": ["FAILED", "SUCCEEDED"],
-        },
-    )
-    lambda_stub.add_response(
-        "get_durable_execution", execution("ten-zero", result=TEN_ZERO), get_params("ten-zero")
-    )
-    lambda_stub.add_response(
-        "get_durable_execution", execution("ten-five", result=TEN_FIVE), get_params("ten-five")
-    )
-
-    # When listing FAILED calculations
-    failed = call("GET", "/calculations?status=FAILED")
-
-    # Then the failed operations count, and the finished calculations are cached for the next page
-    assert failed.status == 200
-    assert [(item["id"], item["status"]) for item in failed.json["items"]] == [
-        ("ten-zero", "FAILED"),
-        ("refused", "FAILED"),
-    ]
-    lambda_stub.add_response(
-        "list_durable_executions_by_function",
-        listing("ten-zero", "ten-five", status="SUCCEEDED"),
-        {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 20},
-    )
-    everything = call("GET", "/calculations")
-    assert [(item["id"], item["status"]) for item in everything.json["items"]] == [
-        ("ten-zero", "FAILED"),
-        ("ten-five", "SUCCEEDED"),
-    ]
-
-
-def test_list_running_includes_paused_calculations(call, lambda_stub):
-    # Given Lambda holds a running and a paused execution
-    page = listing("going", "paused")
-    page["DurableExecutions"][1]["Status"] = "PAUSED"
-    statuses = ["RUNNING", "PAUSING", "PAUSED"]
-    lambda_stub.add_response(
-        "list_durable_executions_by_function",
-        page,
-        {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 20, "Statuses": statuses},
-    )
-
-    # When listing RUNNING calculations
-    response = call("GET", "/calculations?status=RUNNING")
-
-    # Then Lambda is asked for every status the API shows as RUNNING (all in its API model),
-    # and both are listed as RUNNING
-    model = calculations_client.lambda_client().meta.service_model.shape_for("ExecutionStatus")
-    assert set(statuses) <= set(model.enum)
     assert response.status == 200
+    assert response.json == {"id": "calc-1", "ended": False, "operations": []}
     assert response.headers["Cache-Control"] == "no-store"
-    assert [(item["id"], item["status"]) for item in response.json["items"]] == [
-        ("going", "RUNNING"),
-        ("paused", "RUNNING"),
-    ]
 
 
-def test_list_uses_the_default_page_size(call, lambda_stub):
-    lambda_stub.add_response(
-        "list_durable_executions_by_function",
-        {"DurableExecutions": []},
-        {"FunctionName": "math-durable", "Qualifier": "live", "MaxItems": 20},
-    )
-
-    response = call("GET", "/calculations")
-
-    assert response.status == 200
-    assert response.json == {"items": []}
-
-
-@pytest.mark.parametrize(
-    ("query", "field"),
-    [
-        ("limit=0", "limit"),
-        ("limit=101", "limit"),
-        ("limit=ten", "limit"),
-        ("status=DONE", "status"),
-        ("cursor=not-a-cursor", "cursor"),
-        ("cursor=e30", "cursor"),
-    ],
-)
-def test_list_refuses_bad_parameters(call, lambda_stub, query, field):
-    response = call("GET", f"/calculations?{query}")
-
-    assert response.status == 422
-    assert [error["field"] for error in response.json["errors"]] == [field]
-
-
-def test_stop_a_running_calculation(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-s", execution("calc-s", status="RUNNING"))
-    lambda_stub.add_response(
-        "stop_durable_execution",
-        {"StopTimestamp": ENDED},
-        {
-            "DurableExecutionArn": execution_arn("calc-s"),
-            "Error": {"ErrorType": "StoppedByUser", "ErrorMessage": "stopped through the API"},
-        },
-    )
-    stopped = execution(
-        "calc-s",
-        status="STOPPED",
-        error={"ErrorType": "StoppedByUser", "ErrorMessage": "stopped through the API"},
-    )
-    lambda_stub.add_response("get_durable_execution", stopped, get_params("calc-s"))
-
-    response = call("POST", "/calculations/calc-s/stop")
-
-    assert response.status == 200
-    assert response.json["status"] == "STOPPED"
-    assert response.json["error"] == {"type": "StoppedByUser", "message": "stopped through the API"}
-    assert response.json["endedAt"] == "2026-01-01T12:00:01.250000Z"
-
-
-def test_stop_an_ended_calculation_is_409_without_a_stop_call(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-e", execution("calc-e", result=TEN_FIVE))
-
-    response = call("POST", "/calculations/calc-e/stop")
-    cached = call("POST", "/calculations/calc-e/stop")
-
-    assert response.status == 409
-    assert response.json["detail"] == "the calculation has already ended with status SUCCEEDED"
-    assert cached.status == 409
-
-
-def test_stop_a_calculation_whose_operations_failed_names_the_status_get_shows(call, lambda_stub):
-    # Given 10/0 ended: SUCCEEDED in Lambda, FAILED through the API
-    stub_lookup(
-        lambda_stub, "calc-z", execution("calc-z", input_document={"num1": 10, "num2": 0}, result=TEN_ZERO)
-    )
-    shown = call("GET", "/calculations/calc-z")
-
-    # When a client tries to stop it
-    response = call("POST", "/calculations/calc-z/stop")
-
-    # Then the conflict names the status GET shows, FAILED
-    assert shown.json["status"] == "FAILED"
-    assert response.status == 409
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.headers["Cache-Control"] == "no-store"
-    assert response.json == {
-        "type": "about:blank",
-        "title": "Conflict",
-        "status": 409,
-        "detail": "the calculation has already ended with status FAILED",
-        "instance": "/calculations/calc-z/stop",
-    }
-
-
-def test_stop_refused_because_it_ended_meanwhile_is_409(call, lambda_stub):
-    stub_lookup(lambda_stub, "calc-m", execution("calc-m", status="RUNNING"))
+def test_history_of_an_execution_lambda_no_longer_has_is_404(call, table_stub, lambda_stub):
+    stub_get(table_stub, item("calc-1", "SUCCEEDED"))
     lambda_stub.add_client_error(
-        "stop_durable_execution",
-        service_error_code="InvalidParameterValueException",
-        service_message="execution is not running",
-        http_status_code=400,
-    )
-    lambda_stub.add_response(
-        "get_durable_execution", execution("calc-m", result=TEN_FIVE), get_params("calc-m")
+        "get_durable_execution_history",
+        service_error_code="ResourceNotFoundException",
+        service_message="Execution not found",
+        http_status_code=404,
     )
 
-    response = call("POST", "/calculations/calc-m/stop")
-
-    assert response.status == 409
-    assert response.json["detail"] == "the calculation has already ended with status SUCCEEDED"
-
-
-def test_stop_unknown_calculation_is_404(call, lambda_stub):
-    lambda_stub.add_response(
-        "list_durable_executions_by_function", {"DurableExecutions": []}, by_name("nope")
-    )
-
-    response = call("POST", "/calculations/nope/stop")
+    response = call("GET", "/calculations/calc-1/history")
 
     assert response.status == 404
+    assert response.json == {**NOT_FOUND, "instance": "/calculations/calc-1/history"}
+
+
+def test_a_kept_history_is_not_served_after_its_calculation_is_deleted(call, table_stub, lambda_stub):
+    # Given a finished history the container keeps
+    old_arn = execution_arn(name_of("calc-1"))
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
+    lambda_stub.add_response(
+        "get_durable_execution_history", {"Events": finished_history()}, history_params(old_arn)
+    )
+    kept = call("GET", "/calculations/calc-1/history")
+    # And the calculation is deleted
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
+    lambda_stub.add_response(
+        "delete_durable_execution", {"DeletionRequestTimestamp": ENDED}, {"DurableExecutionArn": old_arn}
+    )
+    table_stub.add_response("delete_item", {}, delete_item_params(name_of("calc-1")))
+    deleted = call("DELETE", "/calculations/calc-1")
+
+    # When the same id runs again, as a new execution, and its history is read
+    new_arn = execution_arn(name_of("calc-1"), run="9a8b7c")
+    stub_get(table_stub, item("calc-1", "RUNNING", arn=new_arn))
+    lambda_stub.add_response(
+        "get_durable_execution_history",
+        {"Events": [history_event("StepStarted", "step-0", "Add", 0.2)]},
+        history_params(new_arn),
+    )
+    again = call("GET", "/calculations/calc-1/history")
+
+    # Then it is the new execution's history, not the one kept before the delete
+    assert kept.json["ended"] is True
+    assert deleted.status == 204
+    assert again.status == 200
+    assert again.json["ended"] is False
+    assert [op["name"] for op in again.json["operations"]] == ["Add"]

@@ -1,8 +1,9 @@
-"""POST /calculations: start, canonical payloads, idempotency, Prefer: wait, throttling."""
+"""POST /calculations: the item written first, the start, idempotency per caller, Prefer: wait,
+and what a failed start leaves behind."""
 
 import io
 import re
-from datetime import UTC, datetime
+import uuid
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -10,173 +11,271 @@ from botocore.response import StreamingBody
 from botocore.stub import ANY, Stubber
 
 import app
-import calculations_client
-from events import TEN_FIVE, by_name, execution, execution_arn, get_params, invoke_event, listing
+import lambda_adapter
+from events import (
+    TABLE,
+    TEN_FIVE,
+    conditional_check_failed,
+    execution_arn,
+    found,
+    get_item_params,
+    invoke_answer,
+    item,
+    name_of,
+)
 
-RUNNING_HEADERS = ("Location", "Retry-After")
+# The execution name of key-a's id "order-42", as the README's rule gives it.
+ORDER_42 = "calc-925fa5b563b573e009d11ea85681c75a"
+FIXED_UUID = uuid.UUID("0123456789abcdef0123456789abcdef")
+
+pytestmark = pytest.mark.usefixtures("fixed_clock")
 
 
-def invoke_params(name=ANY, payload=b'{"num1":10,"num2":5}', invocation_type="Event"):
+def put_params(name=ORDER_42, calculation_id="order-42", input_json='{"num1":10,"num2":5}'):
+    return {
+        "TableName": TABLE,
+        "Item": {
+            "executionName": {"S": name},
+            "owner": {"S": "key:key-a"},
+            "id": {"S": calculation_id},
+            "input": {"S": input_json},
+            "status": {"S": "RUNNING"},
+            "startedAt": {"S": "2026-11-29T12:00:00.000000Z"},
+        },
+        "ConditionExpression": "attribute_not_exists(executionName)",
+    }
+
+
+def invoke_params(name=ORDER_42, payload=None, invocation_type="Event"):
     return {
         "FunctionName": "math-durable",
         "Qualifier": "live",
         "InvocationType": invocation_type,
         "DurableExecutionName": name,
-        "Payload": payload,
+        "Payload": payload or b'{"calculation":{"id":"order-42","owner":"key:key-a"},"num1":10,"num2":5}',
     }
 
 
-def test_post_starts_the_alias_asynchronously_and_answers_202(call, lambda_stub):
-    # Given Lambda accepts the asynchronous start
-    lambda_stub.add_response("invoke", invoke_event("any"), invoke_params())
+def set_arn_params(name=ORDER_42):
+    return {
+        "TableName": TABLE,
+        "Key": {"executionName": {"S": name}},
+        "UpdateExpression": "SET executionArn = if_not_exists(executionArn, :arn)",
+        "ConditionExpression": "attribute_exists(executionName)",
+        "ExpressionAttributeValues": {":arn": {"S": execution_arn(name)}},
+    }
 
-    # When a client posts two numbers
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5})
+
+def forget_params(name=ORDER_42):
+    return {
+        "TableName": TABLE,
+        "Key": {"executionName": {"S": name}},
+        "ConditionExpression": "attribute_not_exists(executionArn)",
+    }
+
+
+def stub_new_start(table_stub, lambda_stub, name=ORDER_42, calculation_id="order-42", **invoke):
+    """A first start: the item is written, the execution started and its ARN recorded."""
+    table_stub.add_response("put_item", {}, put_params(name, calculation_id))
+    lambda_stub.add_response("invoke", invoke_answer(name), invoke_params(name, **invoke))
+    table_stub.add_response("update_item", {}, set_arn_params(name))
+
+
+def post(call, body=None, key="order-42", **headers):
+    headers = {"Idempotency-Key": key, **headers} if key else headers
+    return call("POST", "/calculations", {"num1": 10, "num2": 5} if body is None else body, headers=headers)
+
+
+def test_post_writes_the_item_starts_the_alias_and_answers_202(call, stubs, table_stub, lambda_stub):
+    # Given a new key: the item is written only if its name is new, the alias started under that
+    # name with the owner and id in the payload, and the execution's ARN recorded (nothing read back)
+    stub_new_start(table_stub, lambda_stub)
+
+    # When a client posts two numbers with it
+    response = post(call)
 
     # Then the calculation is accepted, with where to follow it and when to look again
     assert response.status == 202
-    calculation_id = response.json["id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", calculation_id)
-    assert response.headers["Location"] == f"/Prod/calculations/{calculation_id}"
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
     assert response.headers["Retry-After"] == "1"
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Content-Type"] == "application/json"
     assert response.json == {
-        "id": calculation_id,
+        "id": "order-42",
         "status": "RUNNING",
         "input": {"num1": 10, "num2": 5},
+        "startedAt": "2026-11-29T12:00:00Z",
         "links": {
-            "self": f"/Prod/calculations/{calculation_id}",
-            "result": f"/Prod/calculations/{calculation_id}/result",
-            "history": f"/Prod/calculations/{calculation_id}/history",
-            "stop": f"/Prod/calculations/{calculation_id}/stop",
+            "self": "/Prod/calculations/order-42",
+            "result": "/Prod/calculations/order-42/result",
+            "history": "/Prod/calculations/order-42/history",
+            "stop": "/Prod/calculations/order-42/stop",
         },
     }
 
 
+def test_post_without_idempotency_key_makes_a_new_id(call, stubs, table_stub, lambda_stub, monkeypatch):
+    # Given the API draws this random id
+    monkeypatch.setattr(uuid, "uuid4", lambda: FIXED_UUID)
+    calculation_id = "0123456789abcdef0123456789abcdef"
+    name = name_of(calculation_id)
+    payload = (
+        b'{"calculation":{"id":"0123456789abcdef0123456789abcdef","owner":"key:key-a"},"num1":10,"num2":5}'
+    )
+    stub_new_start(table_stub, lambda_stub, name, calculation_id, payload=payload)
+
+    # When a client posts without a key
+    response = post(call, key=None)
+
+    # Then the calculation has that id
+    assert response.status == 202
+    assert response.json["id"] == calculation_id
+    assert response.headers["Location"] == f"/Prod/calculations/{calculation_id}"
+
+
 @pytest.mark.parametrize(
-    ("body", "payload"),
+    ("body", "input_json", "payload"),
     [
-        ({"num1": 10, "num2": 5}, b'{"num1":10,"num2":5}'),
-        ('{ "num2" : 5,\n "num1": 10 }', b'{"num1":10,"num2":5}'),
-        ({"num1": 10, "num2": 0}, b'{"num1":10,"num2":0}'),
-        ({}, b'{"num1":0,"num2":0}'),
-        ({"num1": -2.5}, b'{"num1":-2.5,"num2":0}'),
+        (
+            '{ "num2" : 5,\n "num1": 10 }',
+            '{"num1":10,"num2":5}',
+            b'{"calculation":{"id":"order-42","owner":"key:key-a"},"num1":10,"num2":5}',
+        ),
+        (
+            {"num1": 10, "num2": 0},
+            '{"num1":10,"num2":0}',
+            b'{"calculation":{"id":"order-42","owner":"key:key-a"},"num1":10,"num2":0}',
+        ),
+        (
+            {},
+            '{"num1":0,"num2":0}',
+            b'{"calculation":{"id":"order-42","owner":"key:key-a"},"num1":0,"num2":0}',
+        ),
+        (
+            {"num1": -2.5},
+            '{"num1":-2.5,"num2":0}',
+            b'{"calculation":{"id":"order-42","owner":"key:key-a"},"num1":-2.5,"num2":0}',
+        ),
     ],
 )
-def test_post_sends_the_canonical_payload(call, lambda_stub, body, payload):
-    lambda_stub.add_response("invoke", invoke_event("any"), invoke_params(payload=payload))
+def test_post_records_and_sends_the_canonical_input(
+    call, stubs, table_stub, lambda_stub, body, input_json, payload
+):
+    # Given the item and the start expect the input in canonical form
+    table_stub.add_response("put_item", {}, put_params(input_json=input_json))
+    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params(payload=payload))
+    table_stub.add_response("update_item", {}, set_arn_params())
 
-    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+    # When the body is posted, however it is spelled
+    response = call(
+        "POST",
+        "/calculations",
+        body,
+        headers={"Content-Type": "application/json", "Idempotency-Key": "order-42"},
+    )
+
+    # Then it started
+    assert response.status == 202
+
+
+def test_post_accepts_a_base64_encoded_body(call, stubs, table_stub, lambda_stub):
+    stub_new_start(table_stub, lambda_stub)
+
+    response = call(
+        "POST",
+        "/calculations",
+        {"num1": 10, "num2": 5},
+        headers={"Idempotency-Key": "order-42"},
+        base64_body=True,
+    )
 
     assert response.status == 202
-    assert response.json["status"] == "RUNNING"
 
 
-def test_post_accepts_a_base64_encoded_body(call, lambda_stub):
-    lambda_stub.add_response("invoke", invoke_event("any"), invoke_params())
-
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5}, base64_body=True)
-
-    assert response.status == 202
-
-
-def test_links_and_location_follow_the_url_the_client_used(call, lambda_stub):
+def test_links_and_location_follow_the_url_the_client_used(call, stubs, table_stub, lambda_stub):
     # Given a client on a custom domain (or the local runtime): no stage in its URLs
-    lambda_stub.add_response("invoke", invoke_event("any"), invoke_params())
+    stub_new_start(table_stub, lambda_stub)
 
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5}, stage_in_path=False)
+    response = call(
+        "POST",
+        "/calculations",
+        {"num1": 10, "num2": 5},
+        headers={"Idempotency-Key": "order-42"},
+        stage_in_path=False,
+    )
 
     # Then Location and links carry no stage either
-    calculation_id = response.json["id"]
-    assert response.headers["Location"] == f"/calculations/{calculation_id}"
-    assert response.json["links"]["self"] == f"/calculations/{calculation_id}"
-    assert response.json["links"]["result"] == f"/calculations/{calculation_id}/result"
+    assert response.headers["Location"] == "/calculations/order-42"
+    assert response.json["links"]["self"] == "/calculations/order-42"
+    assert response.json["links"]["result"] == "/calculations/order-42/result"
 
 
-def test_post_with_idempotency_key_uses_it_as_the_id(call, lambda_stub):
-    # Given a new key: Lambda starts an execution that has only just begun
-    lambda_stub.add_response("invoke", invoke_event("order-42"), invoke_params(name="order-42"))
-    lambda_stub.add_response(
-        "get_durable_execution",
-        execution("order-42", status="RUNNING", started=datetime.now(UTC).replace(year=2100)),
-        get_params("order-42"),
-    )
+def test_post_with_same_idempotency_key_returns_same_calculation(call, stubs, table_stub, capsys):
+    # Given the key was used before with the same body, and that calculation has ended
+    table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
+    table_stub.add_response("get_item", found(item("order-42", "SUCCEEDED")), get_item_params(ORDER_42))
 
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5}, headers={"Idempotency-Key": "order-42"})
+    # When the client retries, its fields in another order (no Invoke is stubbed: none may be made)
+    response = post(call, {"num2": 5, "num1": 10})
 
-    assert response.status == 202
-    assert response.headers["Location"] == "/Prod/calculations/order-42"
-    assert response.json["id"] == "order-42"
-    assert response.json["status"] == "RUNNING"
-
-
-def test_post_with_same_idempotency_key_returns_same_calculation(call, lambda_stub, capsys):
-    # Given the key was used before with the same body and that calculation has finished:
-    # Lambda answers the start with the existing execution
-    lambda_stub.add_response("invoke", invoke_event("order-42"), invoke_params(name="order-42"))
-    lambda_stub.add_response(
-        "get_durable_execution", execution("order-42", result=TEN_FIVE), get_params("order-42")
-    )
-
-    # When the client retries
-    response = call("POST", "/calculations", {"num2": 5, "num1": 10}, headers={"Idempotency-Key": "order-42"})
-
-    # Then it gets the same, finished calculation and no second execution was started
+    # Then it gets the same, ended calculation
     assert response.status == 200
     assert response.headers["Location"] == "/Prod/calculations/order-42"
+    assert response.headers["Cache-Control"] == "no-store"
     assert response.json["id"] == "order-42"
     assert response.json["status"] == "SUCCEEDED"
-    assert response.json["result"] == TEN_FIVE
+    assert response.json["result"] == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
     assert "Preference-Applied" not in response.headers
     assert '"IdempotentReplays"' in capsys.readouterr().out
 
 
-def test_post_with_same_key_and_body_after_lambda_refuses_the_name_returns_same_calculation(
-    call, lambda_stub
+def test_post_with_same_key_while_it_runs_answers_202_without_starting_again(call, stubs, table_stub):
+    # Given the key's calculation is still running
+    table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
+    table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
+
+    # When the client retries
+    response = post(call)
+
+    # Then it is told to follow the same calculation
+    assert response.status == 202
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["status"] == "RUNNING"
+
+
+def test_post_with_same_key_before_the_first_start_recorded_its_arn_starts_it(
+    call, stubs, table_stub, lambda_stub
 ):
-    # Given Lambda refuses the name (the execution has ended) although the input is the same
-    lambda_stub.add_client_error(
-        "invoke",
-        service_error_code="DurableExecutionAlreadyStartedException",
-        service_message="execution already exists",
-        http_status_code=409,
-        expected_params=invoke_params(name="order-42"),
+    # Given the first start wrote the item but did not get as far as recording the execution
+    table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
+    table_stub.add_response(
+        "get_item", found(item("order-42", "RUNNING", arn=None)), get_item_params(ORDER_42)
     )
-    lambda_stub.add_response(
-        "list_durable_executions_by_function", listing("order-42", status="SUCCEEDED"), ANY_LISTING
-    )
-    lambda_stub.add_response(
-        "get_durable_execution", execution("order-42", result=TEN_FIVE), get_params("order-42")
-    )
+    # Lambda answers the same name and payload with the existing execution
+    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
+    table_stub.add_response("update_item", {}, set_arn_params())
+    table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
 
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5}, headers={"Idempotency-Key": "order-42"})
+    # When the client retries
+    response = post(call)
 
-    assert response.status == 200
-    assert response.json["status"] == "SUCCEEDED"
-
-
-ANY_LISTING = by_name("order-42")
+    # Then the calculation runs under its one name
+    assert response.status == 202
+    assert response.json["id"] == "order-42"
 
 
-def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, lambda_stub, capsys):
+def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, stubs, table_stub, capsys):
     # Given the key belongs to a calculation of 10 and 5
-    lambda_stub.add_client_error(
-        "invoke",
-        service_error_code="DurableExecutionAlreadyStartedException",
-        service_message="arn:aws:lambda:us-east-1:123456789012:function:math-durable:1 already started",
-        http_status_code=409,
-        expected_params=invoke_params(name="order-42", payload=b'{"num1":1,"num2":2}'),
+    table_stub.add_client_error(
+        "put_item", **conditional_check_failed(), expected_params=put_params(input_json='{"num1":1,"num2":2}')
     )
-    lambda_stub.add_response("list_durable_executions_by_function", listing("order-42"), ANY_LISTING)
-    lambda_stub.add_response(
-        "get_durable_execution", execution("order-42", status="RUNNING"), get_params("order-42")
-    )
+    table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
 
     # When the key is sent with other numbers
-    response = call("POST", "/calculations", {"num1": 1, "num2": 2}, headers={"Idempotency-Key": "order-42"})
+    response = post(call, {"num1": 1, "num2": 2})
 
-    # Then it is a 409 problem that says why, without AWS's words or ARNs
+    # Then it is a 409 problem that says why, without AWS's words
     assert response.status == 409
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json == {
@@ -186,12 +285,36 @@ def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, lam
         "detail": "this Idempotency-Key was already used with another body",
         "instance": "/calculations",
     }
-    assert "arn:" not in response.text
     assert '"Conflicts"' in capsys.readouterr().out
 
 
+def test_post_when_lambda_holds_the_name_with_another_input_is_a_conflict(
+    call, stubs, table_stub, lambda_stub
+):
+    # Given a table that does not know the key, but Lambda has an execution of that name
+    # with another payload (a table restored from an older backup)
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_client_error(
+        "invoke",
+        service_error_code="DurableExecutionAlreadyStartedException",
+        service_message="arn:aws:lambda:us-east-1:123456789012:function:math-durable:1 already started",
+        http_status_code=409,
+        expected_params=invoke_params(),
+    )
+    table_stub.add_response("delete_item", {}, forget_params())
+
+    # When the key is posted
+    response = post(call)
+
+    # Then the item is removed again and the key is taken, as if the table had known it
+    assert response.status == 409
+    assert response.json["detail"] == "this Idempotency-Key was already used with another body"
+    assert "arn:" not in response.text
+
+
 @pytest.mark.parametrize("key", ["has space", "a" * 65, "", "slash/key", "dot.key", "ключ"])
-def test_post_with_invalid_idempotency_key_is_refused_naming_the_header(call, lambda_stub, key):
+def test_post_with_invalid_idempotency_key_is_refused_naming_the_header(call, stubs, key):
+    # No call is stubbed: none may be made
     response = call("POST", "/calculations", {"num1": 1}, headers={"Idempotency-Key": key})
 
     assert response.status == 422
@@ -201,144 +324,174 @@ def test_post_with_invalid_idempotency_key_is_refused_naming_the_header(call, la
     ]
 
 
-def test_prefer_wait_answers_with_the_finished_calculation(call, lambda_stub):
+def test_prefer_wait_answers_with_the_finished_calculation(call, stubs, table_stub, lambda_stub):
     # Given the calculation finishes while the API waits on the re-attached invocation
-    lambda_stub.add_response("invoke", invoke_event("quick"), invoke_params(name="quick"))
+    stub_new_start(table_stub, lambda_stub)
     answer = io.BytesIO(b'{"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}')
-    with Stubber(calculations_client.attach_client(3)) as attach:
+    with Stubber(lambda_adapter.attach_client(3)) as attach:
         attach.add_response(
             "invoke",
             {"StatusCode": 200, "Payload": StreamingBody(answer, len(answer.getvalue()))},
-            invoke_params(name="quick", invocation_type="RequestResponse"),
+            invoke_params(invocation_type="RequestResponse"),
         )
-        lambda_stub.add_response(
-            "get_durable_execution",
-            execution("quick", result=TEN_FIVE, started=datetime.now(UTC).replace(year=2100)),
-            get_params("quick"),
-        )
+        table_stub.add_response("get_item", found(item("order-42", "SUCCEEDED")), get_item_params(ORDER_42))
 
         # When the client asks to wait up to 3 seconds
-        response = call(
-            "POST",
-            "/calculations",
-            {"num1": 10, "num2": 5},
-            headers={"Idempotency-Key": "quick", "Prefer": "wait=3"},
-        )
+        response = post(call, Prefer="wait=3")
 
         attach.assert_no_pending_responses()
 
     # Then it gets the finished calculation at once
     assert response.status == 200
     assert response.headers["Preference-Applied"] == "wait=3"
-    assert response.headers["Location"] == "/Prod/calculations/quick"
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
     assert response.json["status"] == "SUCCEEDED"
     assert response.json["result"] == TEN_FIVE
-    assert response.json["startedAt"].startswith("2100-")
+    assert response.json["endedAt"] == "2026-01-01T12:00:01.250000Z"
     # And the invocation's answer was read to its end, so its connection is reused
     assert answer.tell() == len(answer.getvalue())
 
 
-def test_prefer_wait_answers_202_when_the_calculation_is_still_running(call, lambda_stub):
+def test_prefer_wait_answers_202_when_the_calculation_is_still_running(call, stubs, table_stub, lambda_stub):
     # Given the re-attached invocation does not return within the wait
-    lambda_stub.add_response("invoke", invoke_event("slow"), invoke_params())
-    attach_client = calculations_client.attach_client(2)
+    stub_new_start(table_stub, lambda_stub)
 
-    def time_out(params, **kwargs):
-        # Clients share one event system: only the synchronous invocation times out.
-        if params["headers"].get("X-Amz-Invocation-Type") == "RequestResponse":
-            raise ReadTimeoutError(endpoint_url="https://lambda.us-east-1.amazonaws.com")
+    def time_out(request, **kwargs):
+        raise ReadTimeoutError(endpoint_url=request.url)
 
-    attach_client.meta.events.register("before-call.lambda.Invoke", time_out)
+    lambda_adapter.attach_client(2).meta.events.register("before-send.lambda.Invoke", time_out)
 
-    response = call(
-        "POST", "/calculations", {"num1": 10, "num2": 5}, headers={"Prefer": "respond-async, wait=2"}
-    )
+    # When the client asks to wait up to 2 seconds
+    response = post(call, Prefer="respond-async, wait=2")
 
+    # Then it is still running, and the answer says so without claiming it waited
     assert response.status == 202
     assert "Preference-Applied" not in response.headers
     assert response.headers["Retry-After"] == "1"
     assert response.json["status"] == "RUNNING"
 
 
-def test_prefer_wait_is_capped_by_the_settings(call, lambda_stub, monkeypatch):
+def test_prefer_wait_is_capped_by_the_settings(call, stubs, table_stub, lambda_stub, monkeypatch):
     monkeypatch.setenv("PREFER_WAIT_MAX_SECONDS", "1")
-    lambda_stub.add_response("invoke", invoke_event("capped"), invoke_params(name="capped"))
-    with Stubber(calculations_client.attach_client(1)) as attach:
-        attach.add_response(
-            "invoke", {"StatusCode": 200}, invoke_params(name="capped", invocation_type="RequestResponse")
-        )
-        lambda_stub.add_response(
-            "get_durable_execution",
-            execution("capped", result=TEN_FIVE, started=datetime.now(UTC).replace(year=2100)),
-            get_params("capped"),
-        )
+    stub_new_start(table_stub, lambda_stub)
+    with Stubber(lambda_adapter.attach_client(1)) as attach:
+        attach.add_response("invoke", {"StatusCode": 200}, invoke_params(invocation_type="RequestResponse"))
+        table_stub.add_response("get_item", found(item("order-42", "SUCCEEDED")), get_item_params(ORDER_42))
 
-        response = call(
-            "POST",
-            "/calculations",
-            {"num1": 10, "num2": 5},
-            headers={"Idempotency-Key": "capped", "Prefer": "wait=600"},
-        )
+        response = post(call, Prefer="wait=600")
 
     assert response.status == 200
     assert response.headers["Preference-Applied"] == "wait=1"
 
 
-def test_post_when_lambda_throttles_is_429_with_retry_after(call, lambda_stub, capsys):
+def test_post_when_lambda_throttles_removes_the_item_and_is_429_with_retry_after(
+    call, stubs, table_stub, lambda_stub, capsys
+):
+    # Given Lambda throttles the start
+    table_stub.add_response("put_item", {}, put_params())
     lambda_stub.add_client_error(
         "invoke",
         service_error_code="TooManyRequestsException",
         service_message="Rate exceeded for arn:aws:lambda:us-east-1:123456789012:function:math-durable",
         http_status_code=429,
         modeled_fields={"retryAfterSeconds": "3", "Type": "User", "message": "Rate exceeded"},
+        expected_params=invoke_params(),
     )
+    # The item goes, unless a concurrent retry has recorded an execution meanwhile
+    table_stub.add_response("delete_item", {}, forget_params())
 
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5})
+    # When a client posts
+    response = post(call)
 
+    # Then it is told to retry later, in the API's words
     assert response.status == 429
     assert response.headers["Retry-After"] == "3"
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json["title"] == "Too Many Requests"
-    assert "Rate exceeded" not in response.text
-    assert "arn:" not in response.text
+    assert response.json == {
+        "type": "about:blank",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "too many requests right now; retry later",
+        "instance": "/calculations",
+    }
     assert '"Throttles"' in capsys.readouterr().out
 
 
-def test_post_without_a_durable_execution_arn_is_a_bad_gateway(call, lambda_stub):
-    # Given the function is not durable: Lambda starts a plain invocation
-    lambda_stub.add_response("invoke", {"StatusCode": 202}, invoke_params())
+def test_post_when_lambda_fails_removes_the_item_and_is_503(call, stubs, table_stub, lambda_stub):
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_client_error(
+        "invoke", service_error_code="ServiceException", service_message="internal", http_status_code=500
+    )
+    table_stub.add_response("delete_item", {}, forget_params())
 
-    response = call("POST", "/calculations", {"num1": 10, "num2": 5})
+    response = post(call)
+
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["detail"] == "the calculation service is unavailable; retry later"
+
+
+def test_post_when_the_item_is_recorded_meanwhile_keeps_it(call, stubs, table_stub, lambda_stub):
+    # Given the start fails, but a concurrent retry has recorded an execution for the item
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_client_error(
+        "invoke", service_error_code="ServiceException", service_message="internal", http_status_code=500
+    )
+    table_stub.add_client_error("delete_item", **conditional_check_failed(), expected_params=forget_params())
+
+    response = post(call)
+
+    # Then this request fails, and the recorded calculation stays
+    assert response.status == 503
+
+
+def test_post_when_the_table_throttles_starts_nothing(call, stubs, table_stub):
+    table_stub.add_client_error(
+        "put_item",
+        service_error_code="ProvisionedThroughputExceededException",
+        service_message="Rate of requests exceeds the allowed throughput",
+        http_status_code=400,
+    )
+
+    # No Invoke is stubbed: none may be made
+    response = post(call)
+
+    assert response.status == 429
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_post_without_a_durable_execution_arn_is_a_bad_gateway(call, stubs, table_stub, lambda_stub):
+    # Given the function is not durable: Lambda starts a plain invocation
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_response("invoke", {"StatusCode": 202}, invoke_params())
+    table_stub.add_response("delete_item", {}, forget_params())
+
+    response = post(call)
 
     assert response.status == 502
     assert response.json["detail"] == "the calculation service gave an unexpected answer"
 
 
-def test_post_logs_the_correlation_and_calculation_ids(call, lambda_stub):
+def test_post_logs_the_correlation_and_calculation_ids(call, stubs, table_stub, lambda_stub):
     # Given the log lines go to a buffer
     buffer = io.StringIO()
     previous = app.logger.registered_handler.setStream(buffer)
-    lambda_stub.add_response("invoke", invoke_event("logged"), invoke_params(name="logged"))
-    lambda_stub.add_response(
-        "get_durable_execution",
-        execution("logged", status="RUNNING", started=datetime.now(UTC).replace(year=2100)),
-        get_params("logged"),
-    )
+    stub_new_start(table_stub, lambda_stub)
 
     try:
-        call("POST", "/calculations", {"num1": 10, "num2": 5}, headers={"Idempotency-Key": "logged"})
+        post(call)
     finally:
         app.logger.registered_handler.setStream(previous)
 
     # Then the line names the request and the calculation
     lines = [line for line in buffer.getvalue().splitlines() if '"calculation started"' in line]
     assert len(lines) == 1
-    assert '"calculation_id":"logged"' in lines[0]
+    assert '"calculation_id":"order-42"' in lines[0]
     assert re.search(r'"correlation_id":"[0-9a-f-]{36}"', lines[0])
 
 
 def test_execution_arn_helper_matches_lambda_arn_shape():
-    # The stubbed ARNs have the shape Lambda documents, so the client never parses them itself.
+    # The stubbed ARNs have the shape Lambda documents, so the API never parses them itself.
     assert re.fullmatch(
         r"arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[a-zA-Z0-9_-]+:\d+/durable-execution/[a-zA-Z0-9_-]+/[a-zA-Z0-9_-]+",
         execution_arn("x"),
