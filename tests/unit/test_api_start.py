@@ -8,7 +8,7 @@ import uuid
 import pytest
 from botocore.exceptions import ReadTimeoutError
 from botocore.response import StreamingBody
-from botocore.stub import ANY, Stubber
+from botocore.stub import Stubber
 
 import app
 import lambda_adapter
