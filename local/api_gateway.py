@@ -4,7 +4,9 @@ Each request becomes the event API Gateway would send (method, path, resource, p
 parameters, single and multi-value headers, body with its base64 flag, request context), runs
 in one of a few worker processes (see api_worker), and the function's proxy answer becomes the
 HTTP response. Failures are answered as API Gateway answers them: 502 for a function error or a
-malformed answer, 504 after the 29 s integration timeout.
+malformed answer, 504 after the 29 s integration timeout. Before the function runs, the API key
+and the usage plan are checked as the deployed stage checks them (api_keys, usage_plan); a
+refusal is the template's gateway response, and the function never sees the request.
 
 Every method and path reaches the function, on purpose: a path outside the declared resources
 is sent with resource `/{proxy+}`, and the function answers it with its own 404 or 405 problem.
@@ -30,8 +32,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import hosted_function
+from local.api_keys import INVALID_API_KEY, ApiKey, KeyGate, Refused
 from local.function_pool import FunctionError, FunctionPool, IntegrationTimeout
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
+from local.usage_plan import QUOTA_EXCEEDED, THROTTLED
 
 logger = logging.getLogger("local.api")
 
@@ -54,6 +58,16 @@ RESOURCES = [
     "/swagger",
 ]
 PROXY_RESOURCE = "/{proxy+}"
+
+# The gateway responses template.yaml declares for what the gateway refuses itself, as the
+# deployed stage sends them: status, title, detail ($context.error.messageString, API Gateway's
+# message for the error) and the extra headers.
+GATEWAY_RESPONSES: dict[str, tuple[int, str, str, tuple[tuple[str, str], ...]]] = {
+    INVALID_API_KEY: (403, "Forbidden", "Forbidden", ()),
+    THROTTLED: (429, "Too Many Requests", "Too Many Requests", (("Retry-After", "1"),)),
+    QUOTA_EXCEEDED: (429, "Too Many Requests", "Limit Exceeded", (("Retry-After", "3600"),)),
+}
+CORS_ALLOW_ORIGIN = "*"  # the template's CorsAllowOrigin default, which the API function also uses
 
 
 def match_resource(path: str) -> tuple[str, dict[str, str] | None]:
@@ -83,8 +97,13 @@ def build_event(
     body: bytes,
     source_ip: str,
     request_id: str,
+    api_key: ApiKey | None = None,
 ) -> dict[str, Any]:
-    """The API Gateway REST proxy (payload 1.0) event for one HTTP request."""
+    """The API Gateway REST proxy (payload 1.0) event for one HTTP request.
+
+    `api_key` is the key the gateway checked (None on a route that needs none), as in the
+    identity API Gateway sends: `apiKey` its value, `apiKeyId` its id.
+    """
     split = urlsplit(raw_path)
     path = unquote(split.path) or "/"
     resource, path_parameters = match_resource(split.path or "/")
@@ -131,7 +150,8 @@ def build_event(
             "identity": {
                 "sourceIp": source_ip,
                 "userAgent": lower.get("user-agent"),
-                "apiKey": lower.get("x-api-key"),
+                "apiKey": api_key.value if api_key else None,
+                "apiKeyId": api_key.id if api_key else None,
                 "accessKey": None,
                 "accountId": None,
                 "caller": None,
@@ -179,6 +199,18 @@ def gateway_message(status: int, message: str) -> HttpAnswer:
     return HttpAnswer(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", message)], body)
 
 
+def gateway_problem(response_type: str) -> HttpAnswer:
+    """A refusal as the deployed stage answers it: the template's problem document (RFC 9457)."""
+    status, title, detail, extra_headers = GATEWAY_RESPONSES[response_type]
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    headers = [
+        ("Access-Control-Allow-Origin", CORS_ALLOW_ORIGIN),
+        ("Content-Type", "application/problem+json"),
+        *extra_headers,
+    ]
+    return HttpAnswer(status, headers, body.encode())
+
+
 def to_http(result: Any) -> HttpAnswer:
     """The function's proxy answer as HTTP; a malformed one is API Gateway's 502."""
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
@@ -209,7 +241,7 @@ def to_http(result: Any) -> HttpAnswer:
     return HttpAnswer(result["statusCode"], headers, payload)
 
 
-def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
+def make_handler(pool: FunctionPool, gate: KeyGate) -> type[BaseHTTPRequestHandler]:
     class ApiRequestHandler(PromptRequestHandler):
         server_version = "local-api-gateway"
 
@@ -228,18 +260,7 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
             except BodyRefused as refused:
                 answer = gateway_message(refused.status, refused.message)
             else:
-                event = build_event(
-                    method, self.path, list(self.headers.items()), body, self.client_address[0], request_id
-                )
-                try:
-                    answer = to_http(
-                        pool.invoke(event, context_fields(request_id), INTEGRATION_TIMEOUT_SECONDS)
-                    )
-                except IntegrationTimeout:
-                    answer = gateway_message(504, "Endpoint request timed out")
-                except FunctionError as error:
-                    logger.error("api function error: %s", error)
-                    answer = gateway_message(502, "Internal server error")
+                answer = self._answer(method, body, request_id)
             self.send_response(answer.status)
             for name, value in [*answer.headers, ("x-amzn-RequestId", request_id)]:
                 self.send_header(name, value)
@@ -255,6 +276,29 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
                 (time.monotonic() - started) * 1000,
             )
 
+        def _answer(self, method: str, body: bytes, request_id: str) -> HttpAnswer:
+            resource = match_resource(urlsplit(self.path).path or "/")[0]
+            try:
+                api_key = gate.admit(method, resource, self.headers.get("x-api-key"))
+            except Refused as refused:
+                return gateway_problem(refused.response_type)
+            event = build_event(
+                method,
+                self.path,
+                list(self.headers.items()),
+                body,
+                self.client_address[0],
+                request_id,
+                api_key,
+            )
+            try:
+                return to_http(pool.invoke(event, context_fields(request_id), INTEGRATION_TIMEOUT_SECONDS))
+            except IntegrationTimeout:
+                return gateway_message(504, "Endpoint request timed out")
+            except FunctionError as error:
+                logger.error("api function error: %s", error)
+                return gateway_message(502, "Internal server error")
+
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s %s", self.address_string(), format % args)
 
@@ -262,5 +306,5 @@ def make_handler(pool: FunctionPool) -> type[BaseHTTPRequestHandler]:
 
 
 class ApiServer(LocalServer):
-    def __init__(self, address: tuple[str, int], pool: FunctionPool) -> None:
-        super().__init__(address, make_handler(pool))
+    def __init__(self, address: tuple[str, int], pool: FunctionPool, gate: KeyGate) -> None:
+        super().__init__(address, make_handler(pool, gate))
