@@ -1,4 +1,8 @@
-"""The local API endpoint's API Gateway emulation, checked with a tiny echo function of our own."""
+"""The local API endpoint's API Gateway emulation, checked with a tiny echo function of our own.
+
+The endpoint runs with one API key (ECHO_KEY) and a usage plan that never refuses; the key and
+usage plan answers over a whole runtime are in test_api_keys.py.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,14 @@ import time
 
 import pytest
 import requests
-from runtime_process import REPO_ROOT, raw_request
 
 from local.api_gateway import MAX_BODY_BYTES, ApiServer, FunctionPool
+from local.api_keys import ApiKey, KeyGate
+from local.usage_plan import UsagePlan
+from runtime_process import REPO_ROOT, raw_request
+
+ECHO_KEY = ApiKey("echokey001", "echo", "echo-key-value-0123456789-abcdefghijkl")
+WITH_KEY = {"x-api-key": ECHO_KEY.value}
 
 ECHO_FUNCTION = """
 import base64, json, os
@@ -43,7 +52,8 @@ def echo_url(tmp_path_factory):
     pool = FunctionPool(
         "echo_function.handler", [str(code)], {"ECHO_SETTING": "set-by-runner"}, max_workers=2
     )
-    server = ApiServer(("127.0.0.1", 0), pool)
+    gate = KeyGate([ECHO_KEY], UsagePlan(rate=10_000, burst=10_000, quota=1_000_000))
+    server = ApiServer(("127.0.0.1", 0), pool, gate)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -61,7 +71,7 @@ def test_a_request_becomes_a_rest_proxy_event_with_resource_and_path_parameters(
     response = requests.post(
         f"{echo_url}/calculations/abc-1/stop?x=1&x=2&y=",
         data=b'{"num1": 1}',
-        headers={"Content-Type": "application/json", "X-Api-Key": "k"},
+        headers={"Content-Type": "application/json", "X-Api-Key": ECHO_KEY.value},
         timeout=30,
     )
 
@@ -74,13 +84,14 @@ def test_a_request_becomes_a_rest_proxy_event_with_resource_and_path_parameters(
     assert event["queryStringParameters"] == {"x": "2", "y": ""}
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"], "y": [""]}
     assert event["headers"]["Content-Type"] == "application/json"
-    assert event["multiValueHeaders"]["X-Api-Key"] == ["k"]
+    assert event["multiValueHeaders"]["X-Api-Key"] == [ECHO_KEY.value]
     assert event["body"] == '{"num1": 1}'
     assert event["isBase64Encoded"] is False
     context = event["requestContext"]
     assert context["requestId"] == response.headers["x-amzn-RequestId"] == body["request_id"]
     assert context["identity"]["sourceIp"] == "127.0.0.1"
-    assert context["identity"]["apiKey"] == "k"
+    assert context["identity"]["apiKey"] == ECHO_KEY.value
+    assert context["identity"]["apiKeyId"] == "echokey001"
     assert context["resourcePath"] == "/calculations/{id}/stop"
     assert context["stage"]
     # Local URLs carry no stage, so links the API builds from this path resolve locally
@@ -91,7 +102,7 @@ def test_a_request_becomes_a_rest_proxy_event_with_resource_and_path_parameters(
 
 
 def test_a_get_without_body_or_query_has_nulls_as_api_gateway_sends(echo_url):
-    event = echo(requests.get(f"{echo_url}/calculations", timeout=30))["event"]
+    event = echo(requests.get(f"{echo_url}/calculations", headers=WITH_KEY, timeout=30))["event"]
 
     assert event["resource"] == "/calculations"
     assert event["pathParameters"] is None
@@ -100,21 +111,23 @@ def test_a_get_without_body_or_query_has_nulls_as_api_gateway_sends(echo_url):
 
 
 def test_a_path_outside_the_resources_still_reaches_the_function_as_a_proxy_resource(echo_url):
-    event = echo(requests.get(f"{echo_url}/nowhere/at/all", timeout=30))["event"]
+    event = echo(requests.get(f"{echo_url}/nowhere/at/all", headers=WITH_KEY, timeout=30))["event"]
 
     assert event["resource"] == "/{proxy+}"
     assert event["pathParameters"] == {"proxy": "nowhere/at/all"}
 
 
 def test_a_binary_body_is_sent_base64_encoded(echo_url):
-    event = echo(requests.put(f"{echo_url}/swagger", data=b"\xff\xfe\x00", timeout=30))["event"]
+    response = requests.put(f"{echo_url}/swagger", data=b"\xff\xfe\x00", headers=WITH_KEY, timeout=30)
+
+    event = echo(response)["event"]
 
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == b"\xff\xfe\x00"
 
 
 def test_the_answer_keeps_status_single_and_multi_value_headers(echo_url):
-    response = requests.get(f"{echo_url}/calculations/x", timeout=30)
+    response = requests.get(f"{echo_url}/calculations/x", headers=WITH_KEY, timeout=30)
 
     assert response.status_code == 201
     assert response.headers["X-Single"] == "one"
@@ -122,17 +135,58 @@ def test_the_answer_keeps_status_single_and_multi_value_headers(echo_url):
 
 
 def test_a_base64_answer_is_decoded(echo_url):
-    response = requests.get(f"{echo_url}/binary", timeout=30)
+    response = requests.get(f"{echo_url}/binary", headers=WITH_KEY, timeout=30)
 
     assert response.content == bytes(range(256))
 
 
 @pytest.mark.parametrize("path", ["/boom", "/malformed"])
 def test_a_function_error_or_malformed_answer_is_api_gateways_502(echo_url, path):
-    response = requests.get(f"{echo_url}{path}", timeout=30)
+    response = requests.get(f"{echo_url}{path}", headers=WITH_KEY, timeout=30)
 
     assert response.status_code == 502
     assert response.json() == {"message": "Internal server error"}
+
+
+@pytest.mark.parametrize("headers", [{}, {"x-api-key": "not-a-key-of-this-endpoint-at-all"}])
+def test_without_a_known_key_the_gateway_answers_the_templates_403_and_the_function_never_runs(
+    echo_url, headers
+):
+    # When a request comes with no key or a key the endpoint does not know
+    response = requests.post(f"{echo_url}/calculations", json={"num1": 1}, headers=headers, timeout=30)
+
+    # Then the gateway answers it with the template's INVALID_API_KEY response, not the echo's 201
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert (
+        response.text == '{"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden"}'
+    )
+
+
+def test_the_swagger_page_reaches_the_function_without_a_key_and_with_no_key_identity(echo_url):
+    event = echo(requests.get(f"{echo_url}/swagger", timeout=30))["event"]
+
+    assert event["resource"] == "/swagger"
+    assert event["requestContext"]["identity"]["apiKey"] is None
+    assert event["requestContext"]["identity"]["apiKeyId"] is None
+
+
+@pytest.mark.parametrize("path", ["/calculations", "/calculations/abc/result", "/swagger"])
+def test_a_cors_preflight_reaches_the_function_without_a_key(echo_url, path):
+    response = requests.options(
+        f"{echo_url}{path}",
+        headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "POST"},
+        timeout=30,
+    )
+
+    assert echo(response)["event"]["httpMethod"] == "OPTIONS"
+
+
+def test_a_swagger_request_other_than_get_needs_a_key(echo_url):
+    response = requests.post(f"{echo_url}/swagger", timeout=30)
+
+    assert response.status_code == 403
 
 
 @pytest.mark.parametrize(
