@@ -4,6 +4,8 @@ table (history from Lambda by the ARN the table holds), only the caller's own, c
 Every test here stubs both clients: a Lambda call nobody queued fails the request.
 """
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -12,7 +14,9 @@ import settings
 from events import (
     ENDED,
     OTHER_OWNER,
+    OWNER,
     STARTED,
+    STARTED_TEXT,
     TEN_ZERO,
     ZEROS,
     delete_item_params,
@@ -625,3 +629,215 @@ def test_a_kept_history_is_not_served_after_its_calculation_is_deleted(call, tab
     assert again.status == 200
     assert again.json["ended"] is False
     assert [op["name"] for op in again.json["operations"]] == ["Add"]
+
+
+# The list: the owner's index, newest first, with an opaque cursor.
+
+LISTED = ("executionName", "owner", "startedAt", "id", "status", "endedAt", "expiresAt")
+
+
+def listed(calculation_id, status="SUCCEEDED", started=STARTED_TEXT):
+    """An item as the byOwner index projects it."""
+    record = item(calculation_id, status, started=started)
+    return {name: value for name, value in record.items() if name in LISTED}
+
+
+def index_key(calculation_id, started=STARTED_TEXT, owner=OWNER):
+    return {
+        "executionName": {"S": name_of(calculation_id, owner)},
+        "owner": {"S": owner},
+        "startedAt": {"S": started},
+    }
+
+
+def query_params(limit=20, status=None, start_key=None):
+    """The Query of the caller's index, newest first, hiding what has expired (at NOW)."""
+    names = {"#owner": "owner"}
+    values = {":owner": {"S": OWNER}, ":now": {"N": "1795953600"}}
+    expression = "(attribute_not_exists(expiresAt) OR expiresAt > :now)"
+    if status:
+        names["#status"] = "status"
+        values[":status"] = {"S": status}
+        expression += " AND #status = :status"
+    return {
+        "TableName": "calculations",
+        "IndexName": "byOwner",
+        "KeyConditionExpression": "#owner = :owner",
+        "FilterExpression": expression,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+        "ScanIndexForward": False,
+        "Limit": limit,
+        **({"ExclusiveStartKey": start_key} if start_key else {}),
+    }
+
+
+def cursor_of(document):
+    """A cursor as a client could forge one: base64url JSON, unpadded."""
+    return base64.urlsafe_b64encode(json.dumps(document).encode()).decode().rstrip("=")
+
+
+def test_list_queries_the_callers_index_newest_first(call, table_stub):
+    # Given the caller's index holds a running and a finished calculation
+    newer = "2026-01-01T12:05:00.000000Z"
+    table_stub.add_response(
+        "query", {"Items": [listed("newest", "RUNNING", newer), listed("older")]}, query_params()
+    )
+
+    # When the caller lists (no Lambda call is stubbed: none may be made)
+    response = call("GET", "/calculations")
+
+    # Then both are listed, newest first, as summaries
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.json == {
+        "items": [
+            {
+                "id": "newest",
+                "status": "RUNNING",
+                "startedAt": "2026-01-01T12:05:00Z",
+                "links": {
+                    "self": "/Prod/calculations/newest",
+                    "result": "/Prod/calculations/newest/result",
+                    "history": "/Prod/calculations/newest/history",
+                    "stop": "/Prod/calculations/newest/stop",
+                },
+            },
+            {
+                "id": "older",
+                "status": "SUCCEEDED",
+                "startedAt": "2026-01-01T12:00:00Z",
+                "endedAt": "2026-01-01T12:00:01.250000Z",
+                "links": {
+                    "self": "/Prod/calculations/older",
+                    "result": "/Prod/calculations/older/result",
+                    "history": "/Prod/calculations/older/history",
+                    "stop": "/Prod/calculations/older/stop",
+                },
+            },
+        ]
+    }
+
+
+def test_list_pages_with_a_cursor_that_round_trips_the_index_key(call, table_stub):
+    # Given a first page of two that DynamoDB says goes on
+    table_stub.add_response(
+        "query",
+        {"Items": [listed("c3"), listed("c2")], "LastEvaluatedKey": index_key("c2")},
+        query_params(limit=2, status="SUCCEEDED"),
+    )
+    first = call("GET", "/calculations?status=SUCCEEDED&limit=2")
+
+    # When the next page is asked for with the cursor
+    table_stub.add_response(
+        "query",
+        {"Items": [listed("c1")]},
+        query_params(limit=2, status="SUCCEEDED", start_key=index_key("c2")),
+    )
+    second = call("GET", f"/calculations?status=SUCCEEDED&limit=2&cursor={first.json['nextCursor']}")
+
+    # Then the listing continues where it stopped, and the last page has no cursor
+    assert [entry["id"] for entry in first.json["items"]] == ["c3", "c2"]
+    assert name_of("c2") not in first.json["nextCursor"]
+    assert [entry["id"] for entry in second.json["items"]] == ["c1"]
+    assert "nextCursor" not in second.json
+
+
+def test_a_filtered_page_that_comes_back_short_continues(call, table_stub):
+    # Given DynamoDB's Limit counts items before the filter: the first query finds one FAILED of three
+    table_stub.add_response(
+        "query",
+        {"Items": [listed("f3", "FAILED")], "LastEvaluatedKey": index_key("c1")},
+        query_params(limit=3, status="FAILED"),
+    )
+    table_stub.add_response(
+        "query",
+        {"Items": [listed("f2", "FAILED"), listed("f1", "FAILED")], "LastEvaluatedKey": index_key("f1")},
+        query_params(limit=2, status="FAILED", start_key=index_key("c1")),
+    )
+
+    # When the caller asks for three FAILED calculations
+    response = call("GET", "/calculations?status=FAILED&limit=3")
+
+    # Then the page is full, and goes on after the last one listed
+    assert [entry["id"] for entry in response.json["items"]] == ["f3", "f2", "f1"]
+    assert [entry["status"] for entry in response.json["items"]] == ["FAILED", "FAILED", "FAILED"]
+    assert "nextCursor" in response.json
+
+
+def test_list_uses_the_default_page_size(call, table_stub):
+    table_stub.add_response("query", {"Items": []}, query_params(limit=20))
+
+    response = call("GET", "/calculations")
+
+    assert response.status == 200
+    assert response.json == {"items": []}
+
+
+@pytest.mark.parametrize(
+    ("cursor", "message"),
+    [
+        ("not-a-cursor", "is not a cursor this API issued"),
+        ("e30", "is not a cursor this API issued"),
+        ("!!!!", "is not a cursor this API issued"),
+        (
+            cursor_of({"k": {"executionName": "calc-x", "owner": "key:key-a"}, "s": None}),
+            "is not a cursor this API issued",
+        ),
+        (
+            cursor_of({"k": {"executionName": "calc-x", "owner": "key:key-a", "startedAt": 1}, "s": None}),
+            "is not a cursor this API issued",
+        ),
+        (
+            cursor_of(
+                {"k": {"executionName": "calc-x", "owner": "key:key-b", "startedAt": STARTED_TEXT}, "s": None}
+            ),
+            "is not a cursor this API issued",
+        ),
+        (
+            cursor_of(
+                {
+                    "k": {"executionName": "calc-x", "owner": "key:key-a", "startedAt": STARTED_TEXT},
+                    "s": "FAILED",
+                }
+            ),
+            "belongs to a listing with another status filter",
+        ),
+    ],
+    ids=[
+        "not-base64-json",
+        "no-key",
+        "bad-base64",
+        "missing-attribute",
+        "not-a-string",
+        "other-owner",
+        "other-filter",
+    ],
+)
+def test_a_tampered_cursor_is_422_before_any_query(call, cursor, message):
+    # No Query is stubbed: none may be made
+    response = call("GET", f"/calculations?cursor={cursor}")
+
+    assert response.status == 422
+    assert response.json["errors"] == [{"field": "cursor", "message": message}]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"), ("status=DONE", "status")],
+)
+def test_list_refuses_bad_parameters(call, query, field):
+    response = call("GET", f"/calculations?{query}")
+
+    assert response.status == 422
+    assert [error["field"] for error in response.json["errors"]] == [field]
+
+
+def test_a_lowered_page_size_limit_is_enforced(call, monkeypatch):
+    monkeypatch.setenv("LIST_MAX_LIMIT", "50")
+    settings.get_settings.cache_clear()
+
+    response = call("GET", "/calculations?limit=51")
+
+    assert response.status == 422
+    assert response.json["errors"] == [{"field": "limit", "message": "must be at most 50"}]
