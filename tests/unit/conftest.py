@@ -1,23 +1,14 @@
 """Fixtures for the API tests: settings in the environment, stubbed AWS clients, a caller."""
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 
 from events import API_ENVIRONMENT, NOW, FakeLambdaContext, rest_event, strict_json
-
-# Like the function folders in pyproject's pythonpath: the shared layer (in Lambda, the layer's
-# python/ folder is on sys.path) and the status projector's package root.
-FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
-for folder in (FUNCTIONS / "shared", FUNCTIONS / "status_projector"):
-    if str(folder) not in sys.path:
-        sys.path.append(str(folder))
 
 
 @dataclass
