@@ -11,6 +11,7 @@ import os
 import subprocess
 
 import pytest
+
 from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO, ZEROS
 from system_tools import aws_cli_v2
 

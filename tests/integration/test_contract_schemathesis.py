@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import requests
+
 from runtime_process import REPO_ROOT
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
