@@ -236,7 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         lines += banner_lines(keys, settings.keys)
         print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 
-        stopping.wait()
+        # A signal the kernel hands to another thread only sets a flag that the main thread reads
+        # between bytecodes: an untimed wait here could miss it for good.
+        while not stopping.wait(timeout=0.5):
+            pass
         print("Stopping...", flush=True)
         # The stack unwinds in reverse: endpoints stop taking requests, then the API workers,
         # the executions, the events still due, and last the table they write to.
