@@ -9,9 +9,12 @@ import pytest
 from botocore.exceptions import ReadTimeoutError
 
 import app
-import calculations_client
+import dynamodb_adapter
+import lambda_adapter
+import service
 import settings
-from events import FakeLambdaContext, rest_event
+import swagger_routes
+from events import FakeLambdaContext, found, get_item_params, item, name_of, rest_event
 from settings import SettingsError, get_settings
 
 PROBLEM = "application/problem+json"
@@ -49,7 +52,7 @@ PROBLEM = "application/problem+json"
         ('"10"', "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
     ],
 )
-def test_field_errors_are_422_naming_each_field(call, lambda_stub, body, field, message):
+def test_field_errors_are_422_naming_each_field(call, stubs, body, field, message):
     response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
 
     assert response.status == 422
@@ -58,11 +61,11 @@ def test_field_errors_are_422_naming_each_field(call, lambda_stub, body, field, 
     assert response.json["errors"] == [{"field": field, "message": message}]
 
 
-def test_an_integer_beyond_the_largest_float_is_422_like_other_out_of_range_numbers(call, lambda_stub):
+def test_an_integer_beyond_the_largest_float_is_422_like_other_out_of_range_numbers(call, stubs):
     # Given a body whose integer has 400 digits: valid JSON, but beyond 1.8e308
     body = '{"num1": -' + "9" * 400 + ', "num2": 5}'
 
-    # When it is posted (no Lambda call is stubbed: none may be made)
+    # When it is posted (no AWS call is stubbed: none may be made)
     response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
 
     # Then it is refused naming the field, as 1e400 is
@@ -84,7 +87,7 @@ def test_an_integer_beyond_the_largest_float_is_422_like_other_out_of_range_numb
     }
 
 
-def test_an_integer_with_more_digits_than_python_converts_is_a_400_not_a_crash(call, lambda_stub):
+def test_an_integer_with_more_digits_than_python_converts_is_a_400_not_a_crash(call, stubs):
     # Given an integer of 4301 digits, one more than Python converts from text by default
     body = '{"num1": ' + "1" * 4301 + "}"
 
@@ -103,7 +106,7 @@ def test_an_integer_with_more_digits_than_python_converts_is_a_400_not_a_crash(c
     }
 
 
-def test_every_bad_field_is_listed(call, lambda_stub):
+def test_every_bad_field_is_listed(call, stubs):
     response = call("POST", "/calculations", {"num1": "10", "num2": False, "op": "add"})
 
     assert [error["field"] for error in response.json["errors"]] == ["num1", "num2", "op"]
@@ -118,7 +121,7 @@ def test_every_bad_field_is_listed(call, lambda_stub):
         ("[" * 5000 + "]" * 5000, "the request body is not valid JSON: nesting too deep"),
     ],
 )
-def test_malformed_bodies_are_400(call, lambda_stub, body, detail):
+def test_malformed_bodies_are_400(call, stubs, body, detail):
     response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
 
     assert response.status == 400
@@ -129,7 +132,7 @@ def test_malformed_bodies_are_400(call, lambda_stub, body, detail):
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
 )
-def test_a_body_that_is_not_json_is_415(call, lambda_stub, content_type):
+def test_a_body_that_is_not_json_is_415(call, stubs, content_type):
     response = call("POST", "/calculations", "num1=10&num2=5", headers={"Content-Type": content_type})
 
     assert response.status == 415
@@ -137,7 +140,7 @@ def test_a_body_that_is_not_json_is_415(call, lambda_stub, content_type):
     assert response.json["detail"].startswith("send the body as application/json")
 
 
-def test_a_one_megabyte_body_is_413_before_it_is_parsed(call, lambda_stub):
+def test_a_one_megabyte_body_is_413_before_it_is_parsed(call, stubs):
     body = '{"num1": ' + "1" * (1024 * 1024) + "}"
 
     response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
@@ -155,13 +158,13 @@ def test_a_one_megabyte_body_is_413_before_it_is_parsed(call, lambda_stub):
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", "/calculations", "GET, POST, OPTIONS"),
-        ("PUT", "/calculations/calc-1", "GET, OPTIONS"),
+        ("DELETE", "/calculations", "POST, GET, OPTIONS"),
+        ("PUT", "/calculations/calc-1", "GET, DELETE, OPTIONS"),
         ("GET", "/calculations/calc-1/stop", "POST, OPTIONS"),
         ("POST", "/calculations/calc-1/result", "GET, OPTIONS"),
     ],
 )
-def test_wrong_method_is_405_with_allow(call, lambda_stub, method, path, allow):
+def test_wrong_method_is_405_with_allow(call, stubs, method, path, allow):
     response = call(method, path)
 
     assert response.status == 405
@@ -170,7 +173,7 @@ def test_wrong_method_is_405_with_allow(call, lambda_stub, method, path, allow):
 
 
 @pytest.mark.parametrize("path", ["/", "/nope", "/calculations/a/b/c", "/swagger/x"])
-def test_unknown_route_is_404(call, lambda_stub, path):
+def test_unknown_route_is_404(call, stubs, path):
     response = call("GET", path)
 
     assert response.status == 404
@@ -178,11 +181,22 @@ def test_unknown_route_is_404(call, lambda_stub, path):
     assert response.json["detail"] == f"there is no resource at {path}"
 
 
-def test_an_unexpected_failure_is_a_500_problem_without_a_trace(call, lambda_stub, monkeypatch):
-    def broken(calculation_id):
+def test_problems_vary_by_origin_too(call, stubs):
+    # Given no Origin is sent
+    # When an unknown route is asked for
+    response = call("GET", "/nope")
+
+    # Then the problem also says it depends on Origin
+    assert response.status == 404
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.headers["Vary"] == "Origin"
+
+
+def test_an_unexpected_failure_is_a_500_problem_without_a_trace(call, stubs, monkeypatch):
+    def broken(owner, calculation_id):
         raise RuntimeError("secret internal state")
 
-    monkeypatch.setattr(calculations_client, "describe", broken)
+    monkeypatch.setattr(service, "get", broken)
 
     response = call("GET", "/calculations/calc-1")
 
@@ -191,12 +205,12 @@ def test_an_unexpected_failure_is_a_500_problem_without_a_trace(call, lambda_stu
     assert "secret" not in response.text
 
 
-def test_a_value_error_in_a_route_is_a_500_whatever_the_content_type(call, lambda_stub, monkeypatch):
+def test_a_value_error_in_a_route_is_a_500_whatever_the_content_type(call, stubs, monkeypatch):
     # Given a failure deep in a route that happens to be a ValueError
-    def broken(calculation_id):
+    def broken(owner, calculation_id):
         raise ValueError("secret internal state")
 
-    monkeypatch.setattr(calculations_client, "stop", broken)
+    monkeypatch.setattr(service, "stop", broken)
 
     # When a client sends the (bodiless) stop request with a non-JSON Content-Type
     response = call("POST", "/calculations/calc-1/stop", headers={"Content-Type": "text/plain"})
@@ -213,7 +227,7 @@ def test_a_value_error_in_a_route_is_a_500_whatever_the_content_type(call, lambd
     }
 
 
-def test_a_body_that_is_not_utf8_is_a_400_naming_the_reason(api_environment, lambda_stub):
+def test_a_body_that_is_not_utf8_is_a_400_naming_the_reason(api_environment, stubs):
     # Given a body API Gateway passed base64-encoded because it is not UTF-8 text
     event = rest_event("POST", "/calculations", headers={"Content-Type": "application/json"})
     event["body"] = base64.b64encode(b'{"num1": \xff}').decode()
@@ -236,7 +250,7 @@ def test_a_body_that_is_not_utf8_is_a_400_naming_the_reason(api_environment, lam
     }
 
 
-def test_multipart_without_a_boundary_is_415_naming_the_media_type(call, lambda_stub):
+def test_multipart_without_a_boundary_is_415_naming_the_media_type(call, stubs):
     # Given a multipart body whose Content-Type has no boundary
     headers = {"Content-Type": "multipart/form-data"}
 
@@ -255,7 +269,7 @@ def test_multipart_without_a_boundary_is_415_naming_the_media_type(call, lambda_
     }
 
 
-def test_cors_headers_for_allowed_origins_only(call, lambda_stub, monkeypatch):
+def test_cors_headers_for_allowed_origins_only(call, stubs, monkeypatch):
     monkeypatch.setenv("CORS_ALLOW_ORIGIN", "https://app.example.com, https://admin.example.com")
     settings.get_settings.cache_clear()
 
@@ -275,7 +289,7 @@ def test_cors_headers_for_allowed_origins_only(call, lambda_stub, monkeypatch):
     assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
 
 
-def test_swagger_ui_and_spec_document_every_route(call, lambda_stub):
+def test_swagger_ui_and_spec_document_every_route(call, stubs):
     ui = call("GET", "/swagger")
     spec = call("GET", "/swagger?format=json")
 
@@ -284,7 +298,7 @@ def test_swagger_ui_and_spec_document_every_route(call, lambda_stub):
     paths = spec.json["paths"]
     assert {path: sorted(paths[path]) for path in paths} == {
         "/calculations": ["get", "post"],
-        "/calculations/{id}": ["get"],
+        "/calculations/{id}": ["delete", "get"],
         "/calculations/{id}/result": ["get"],
         "/calculations/{id}/history": ["get"],
         "/calculations/{id}/stop": ["post"],
@@ -307,10 +321,10 @@ def test_swagger_ui_and_spec_document_every_route(call, lambda_stub):
     } <= set(schemas)
 
 
-def test_swagger_builds_the_spec_and_the_page_once_per_container(call, lambda_stub, monkeypatch):
+def test_swagger_builds_the_spec_and_the_page_once_per_container(call, stubs, monkeypatch):
     # Given a container that has not served the spec yet, counting spec builds and asset reads
-    app._spec_json.cache_clear()
-    app._swagger_page.cache_clear()
+    swagger_routes._spec_json.cache_clear()
+    swagger_routes._swagger_page.cache_clear()
     builds, reads = [], []
     build = app.app.get_openapi_json_schema
 
@@ -323,15 +337,15 @@ def test_swagger_builds_the_spec_and_the_page_once_per_container(call, lambda_st
         return files(package)
 
     monkeypatch.setattr(app.app, "get_openapi_json_schema", counted_build)
-    monkeypatch.setattr(app, "files", counted_files)
+    monkeypatch.setattr(swagger_routes, "files", counted_files)
 
     # When the page is asked for twice and the spec once
     pages = [call("GET", "/swagger"), call("GET", "/swagger")]
     spec = call("GET", "/swagger?format=json")
 
     # Then the same page and spec are served, built once and from one read of the assets
-    app._spec_json.cache_clear()
-    app._swagger_page.cache_clear()
+    swagger_routes._spec_json.cache_clear()
+    swagger_routes._swagger_page.cache_clear()
     assert [page.status for page in pages] == [200, 200]
     assert pages[0].headers["Content-Type"].startswith("text/html")
     assert pages[0].text == pages[1].text
@@ -341,20 +355,23 @@ def test_swagger_builds_the_spec_and_the_page_once_per_container(call, lambda_st
     assert len(reads) == 2  # the JS bundle and the CSS, once each
 
 
-def test_route_table_matches_the_registered_routes(call, lambda_stub):
-    spec_paths = app.app.get_openapi_schema().paths
-    documented = {
-        path: tuple(sorted(m.upper() for m in ("get", "post") if getattr(item, m)))
-        for path, item in spec_paths.items()
-    }
-    table = {path: tuple(sorted(methods)) for path, methods in app.PATHS.items() if path != "/swagger"}
-    assert documented == table
-
-
 @pytest.mark.parametrize("origin", [None, "https://app.example.com"])
-def test_a_bad_function_name_is_a_500_problem_and_a_clear_log(call, monkeypatch, origin):
-    # Given the function was deployed with an unqualified MATH_FUNCTION_NAME, logging to a buffer
-    monkeypatch.setenv("MATH_FUNCTION_NAME", "math-durable")
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("MATH_FUNCTION_NAME", "math-durable", "alias-qualified"),
+        ("CALCULATIONS_TABLE_NAME", None, "Field required"),
+        ("RETENTION_PERIOD_DAYS", "0", "greater than or equal to 1"),
+    ],
+)
+def test_a_misconfigured_api_is_a_500_problem_and_a_clear_log(
+    call, monkeypatch, origin, variable, value, reason
+):
+    # Given the function was deployed with a bad setting, logging to a buffer
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
     get_settings.cache_clear()
     buffer = io.StringIO()
     previous = app.logger.registered_handler.setStream(buffer)
@@ -379,8 +396,8 @@ def test_a_bad_function_name_is_a_500_problem_and_a_clear_log(call, monkeypatch,
     logs = [json.loads(line) for line in buffer.getvalue().splitlines()]
     error = next(log for log in logs if log["message"] == "the api is misconfigured")
     assert error["level"] == "ERROR"
-    assert "MATH_FUNCTION_NAME" in error["error"]
-    assert "alias-qualified" in error["error"]
+    assert variable in error["error"]
+    assert reason in error["error"]
 
 
 def test_missing_function_name_is_a_clear_startup_error(api_environment, monkeypatch):
@@ -436,26 +453,39 @@ def test_out_of_range_settings_are_refused(api_environment, monkeypatch, variabl
         get_settings()
 
 
-def test_the_lambda_client_takes_its_endpoint_from_aws_configuration(api_environment, monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:3001")
-    calculations_client.clear_caches()
+@pytest.mark.parametrize(
+    ("variable", "create"),
+    [
+        ("AWS_ENDPOINT_URL_LAMBDA", lambda: lambda_adapter.lambda_client()),
+        ("AWS_ENDPOINT_URL_DYNAMODB", lambda: dynamodb_adapter.dynamodb_client()),
+    ],
+    ids=["lambda", "dynamodb"],
+)
+def test_each_client_takes_its_endpoint_from_aws_configuration(
+    api_environment, monkeypatch, variable, create
+):
+    # Given the standard AWS variable points the service at a local twin
+    monkeypatch.setenv(variable, "http://127.0.0.1:3001")
+    service.clear_caches()
 
-    client = calculations_client.lambda_client()
+    # When the container creates its client
+    client = create()
 
+    # Then it calls there, is created once, and tries each call twice
     assert client.meta.endpoint_url == "http://127.0.0.1:3001"
-    assert client is calculations_client.lambda_client()
+    assert client is create()
     assert client.meta.config.retries["total_max_attempts"] == 2
 
 
-def test_a_lambda_that_does_not_answer_is_a_503_after_two_attempts(call):
-    # Given Lambda accepts connections but never answers in time
+def test_a_table_that_does_not_answer_is_a_503_after_two_attempts(call):
+    # Given DynamoDB accepts connections but never answers in time
     attempts = []
 
     def time_out(request, **kwargs):
         attempts.append(request.url)
         raise ReadTimeoutError(endpoint_url=request.url)
 
-    calculations_client.lambda_client().meta.events.register("before-send.lambda", time_out)
+    dynamodb_adapter.dynamodb_client().meta.events.register("before-send.dynamodb", time_out)
 
     # When a calculation is read
     response = call("GET", "/calculations/calc-1")
@@ -468,13 +498,40 @@ def test_a_lambda_that_does_not_answer_is_a_503_after_two_attempts(call):
     assert response.json["detail"] == "the calculation service is unavailable; retry later"
 
 
-def test_a_lambda_call_gives_up_well_before_api_gateway_does(api_environment):
-    # Given the container's Lambda client
-    config = calculations_client.lambda_client().meta.config
+def test_a_lambda_that_does_not_answer_is_a_503_after_two_attempts(call, table_stub):
+    # Given the table knows the calculation, and Lambda never answers in time
+    table_stub.add_response(
+        "get_item", found(item("calc-1", "SUCCEEDED")), get_item_params(name_of("calc-1"))
+    )
+    attempts = []
+
+    def time_out(request, **kwargs):
+        attempts.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    lambda_adapter.lambda_client().meta.events.register("before-send.lambda", time_out)
+
+    # When its history is read
+    response = call("GET", "/calculations/calc-1/history")
+
+    # Then the API gives up after two attempts and says to retry later
+    assert len(attempts) == 2
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize(
+    "create",
+    [lambda: lambda_adapter.lambda_client(), lambda: dynamodb_adapter.dynamodb_client()],
+    ids=["lambda", "dynamodb"],
+)
+def test_an_aws_call_gives_up_well_before_api_gateway_does(api_environment, create):
+    # Given the container's client
+    config = create().meta.config
     attempts = config.retries["total_max_attempts"]
 
     # When every attempt waits its full connect and read timeouts, with the longest backoff
-    # between attempts (1 s, plus 5 s when Lambda sends x-amz-retry-after)
+    # between attempts (1 s, plus 5 s when AWS sends x-amz-retry-after)
     worst = attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * 6
 
     # Then the call has failed (and the API answered 503) before API Gateway's 29 s
