@@ -1,0 +1,202 @@
+"""The calculations table's local twin (dynalite), as `python -m local` starts, fills and stops it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from runtime_process import REPO_ROOT, LocalRuntime, child_environment
+
+TABLE = "calculations"
+INDEX = "byOwner"
+
+
+def dynamodb(url: str):
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=10),
+    )
+
+
+def dynalite_processes(data_dir) -> list[int]:
+    """The pids of dynalite processes serving `data_dir`'s table."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                arguments = cmdline.read().split(b"\0")
+        except OSError:
+            continue
+        if any(b"dynalite" in a for a in arguments) and str(data_dir / "dynamodb").encode() in arguments:
+            found.append(int(entry))
+    return found
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+@pytest.fixture
+def table_runtime(needs_local, tmp_path):
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "runtime.log").start()
+    yield runtime
+    if runtime.process is not None and runtime.process.poll() is None:
+        runtime.stop()
+
+
+def test_the_runtime_creates_the_table_with_the_templates_key_and_owner_index(table_runtime):
+    # Given a runtime started on a fresh data folder
+    client = dynamodb(table_runtime.urls["DynamoDB"])
+
+    # When the table is described
+    table = client.describe_table(TableName=TABLE)["Table"]
+
+    # Then it is keyed by execution name, with the sparse owner index listing newest first
+    assert table["TableStatus"] == "ACTIVE"
+    assert table["KeySchema"] == [{"AttributeName": "executionName", "KeyType": "HASH"}]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "owner", "KeyType": "HASH"},
+        {"AttributeName": "startedAt", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {
+        "ProjectionType": "INCLUDE",
+        "NonKeyAttributes": ["id", "status", "endedAt", "expiresAt"],
+    }
+
+
+def test_a_calculation_started_on_the_lambda_endpoint_reaches_the_table_through_the_projector(
+    table_runtime,
+):
+    # Given a runtime, and its Lambda endpoint and table as boto3 reaches them
+    lambda_client = boto3.client(
+        "lambda",
+        endpoint_url=table_runtime.lambda_url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    client = dynamodb(table_runtime.urls["DynamoDB"])
+
+    # When an execution is started asynchronously, outside the API
+    arn = lambda_client.invoke(
+        FunctionName="math-durable:live",
+        InvocationType="Event",
+        DurableExecutionName="from-the-cli",
+        Payload=json.dumps({"num1": 10, "num2": 5}),
+    )["DurableExecutionArn"]
+
+    # Then the projector's events leave an ownerless item that ends SUCCEEDED with the ARN
+    def item():
+        return client.get_item(TableName=TABLE, Key={"executionName": {"S": "from-the-cli"}}).get("Item")
+
+    assert wait_until(lambda: (item() or {}).get("status", {}).get("S") == "SUCCEEDED")
+    ended = item()
+    assert ended["executionArn"] == {"S": arn}
+    assert "owner" not in ended
+    assert json.loads(ended["result"]["S"]) == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+
+
+def test_acknowledged_table_writes_survive_sigkill_and_the_table_server_goes_with_the_runtime(
+    table_runtime, report
+):
+    # Given a runtime, and 200 items written to its table, each acknowledged
+    client = dynamodb(table_runtime.urls["DynamoDB"])
+    latencies = []
+    for n in range(200):
+        started = time.perf_counter()
+        client.put_item(
+            TableName=TABLE,
+            Item={"executionName": {"S": f"kept-{n}"}, "status": {"S": "RUNNING"}},
+            ConditionExpression="attribute_not_exists(executionName)",
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+    assert dynalite_processes(table_runtime.data_dir)
+
+    # When the runtime is killed with SIGKILL
+    table_runtime.kill()
+
+    # Then its table server ends with it
+    assert wait_until(lambda: not dynalite_processes(table_runtime.data_dir))
+
+    # And when it starts again on the same data folder, every acknowledged write is there
+    started = time.perf_counter()
+    table_runtime.start()
+    restart_seconds = time.perf_counter() - started
+    client = dynamodb(table_runtime.urls["DynamoDB"])
+    names = {
+        item["executionName"]["S"]
+        for page in client.get_paginator("scan").paginate(TableName=TABLE)
+        for item in page["Items"]
+    }
+    assert {f"kept-{n}" for n in range(200)} <= names
+    report(
+        "local table",
+        f"local table: PutItem p50 {statistics.median(latencies):.1f} ms, "
+        f"p99 {statistics.quantiles(latencies, n=100)[98]:.1f} ms (boto3, conditional); "
+        f"200 of 200 writes kept across SIGKILL; runtime restart to banner {restart_seconds:.1f} s",
+    )
+
+
+def test_a_taken_dynamodb_port_stops_start_up_with_a_clear_error(needs_local, tmp_path):
+    # Given a port some other process listens on
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+
+        # When the runtime is asked for it as its DynamoDB port
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "local",
+                *("--api-port", "0", "--lambda-port", "0", "--dynamodb-port", str(port)),
+                *("--data-dir", str(tmp_path / "data")),
+            ],
+            cwd=REPO_ROOT,
+            env=child_environment(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    # Then it exits with an error naming the port and the flag, and leaves no table server behind
+    assert result.returncode != 0
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--dynamodb-port" in result.stderr
+    assert not dynalite_processes(tmp_path / "data")
+
+
+def test_sigterm_stops_the_table_server_too(needs_local, tmp_path):
+    # Given a runtime with its table server running
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "runtime.log").start()
+    assert dynalite_processes(tmp_path / "data")
+
+    # When it is stopped with SIGTERM
+    exit_code = runtime.stop()
+
+    # Then it exits cleanly, and the table server is gone
+    assert exit_code == 0
+    assert not dynalite_processes(tmp_path / "data")

@@ -1,0 +1,172 @@
+"""Status-change events: the local bus's delivery rules; the projector under duplicates and disorder."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+
+from local.runtime import DATABASE_FILE, DurableRuntime
+from local.status_events import StatusEventBus, projector_context, status_event
+from local.store import WriteThroughStore
+from runtime_process import REPO_ROOT
+from test_runtime_internals import started_execution
+
+TABLE = "calculations"
+STARTED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def event(name: str, status: str, ended: datetime | None = None) -> dict:
+    """A status-change event as Lambda sends it, for an execution started at STARTED."""
+    execution = started_execution(name, "{}", started=STARTED)
+    if ended is not None:
+        execution.complete_stopped(error=None, now=ended)
+    return status_event(execution, status)
+
+
+class Target:
+    """A projector stand-in that fails its first `failures` deliveries."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+        self.delivered = threading.Event()
+
+    def __call__(self, event: dict, context) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise RuntimeError("table unavailable")
+        self.delivered.set()
+
+
+def test_a_failed_delivery_is_retried_until_the_projector_takes_it():
+    # Given a bus whose target fails twice
+    target = Target(failures=2)
+    bus = StatusEventBus(target, attempts=6, first_retry_seconds=0.01)
+
+    # When one event is published
+    bus.publish(event("retried", "RUNNING"))
+
+    # Then the third attempt delivers it
+    assert target.delivered.wait(timeout=5)
+    bus.close()
+    assert (target.calls, bus.delivered, bus.dropped) == (3, 1, 0)
+
+
+def test_an_event_that_keeps_failing_is_dropped_after_the_last_attempt_and_logged(caplog):
+    # Given a bus of three attempts whose target always fails
+    target = Target(failures=100)
+    bus = StatusEventBus(target, attempts=3, first_retry_seconds=0.01)
+
+    # When one event is published and the bus has done what it can
+    with caplog.at_level(logging.ERROR, logger="local.events"):
+        bus.publish(event("doomed", "SUCCEEDED"))
+        assert bus.wait_idle(timeout=5)
+        bus.close()
+
+    # Then it was tried three times, then dropped with a log line naming the execution
+    assert (target.calls, bus.delivered, bus.dropped) == (3, 0, 1)
+    assert "status event dropped after 3 attempts: doomed SUCCEEDED" in caplog.text
+
+
+def test_executions_resumed_at_start_up_publish_running_again(tmp_path):
+    from durable_math import lambda_handler
+
+    # Given an execution a killed runtime left RUNNING in its store
+    execution = started_execution("resumed", '{"num1": 8, "num2": 2}')
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    store.save(execution)
+    store.close()
+    told: list[tuple[str, str]] = []
+
+    def listener(execution, status: str) -> None:
+        told.append((execution.start_input.execution_name, status))
+
+    # When a runtime opens the data folder and the execution ends
+    runtime = DurableRuntime(
+        lambda_handler,
+        tmp_path,
+        on_status=lambda e, status: told.append((e.start_input.execution_name, status)),
+    )
+    try:
+        runtime.open()
+        assert runtime.wait(execution.durable_execution_arn, timeout=30) is not None
+    finally:
+        runtime.close()
+
+    # Then its listener heard RUNNING again, then its end
+    assert told == [("resumed", "RUNNING"), ("resumed", "SUCCEEDED")]
+
+
+@pytest.fixture
+def projector(local_runtime, monkeypatch):
+    """The status projector's handler, in this process, writing to the local runtime's table."""
+    if local_runtime is None:
+        pytest.skip("needs the local runtime's table")
+    for variable, value in {
+        "CALCULATIONS_TABLE_NAME": TABLE,
+        "RETENTION_PERIOD_DAYS": "7",
+        "AWS_ENDPOINT_URL_DYNAMODB": local_runtime.urls["DynamoDB"],
+        "AWS_ENDPOINT_URL_LAMBDA": local_runtime.lambda_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    for folder in ("status_projector", "shared"):
+        monkeypatch.syspath_prepend(str(REPO_ROOT / "functions" / folder))
+    module = importlib.import_module("status_projector")
+    # Settings and clients are made once per container: this test's environment is a new container.
+    for cached in (module.get_settings, module.dynamodb_client, module.lambda_client):
+        cached.cache_clear()
+    yield lambda event: module.lambda_handler(event, projector_context())
+    for cached in (module.get_settings, module.dynamodb_client, module.lambda_client):
+        cached.cache_clear()
+    sys.modules.pop("status_projector")
+
+
+def item(local_runtime, name: str) -> dict:
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=local_runtime.urls["DynamoDB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    return client.get_item(TableName=TABLE, Key={"executionName": {"S": name}}, ConsistentRead=True)["Item"]
+
+
+def test_a_duplicate_terminal_event_leaves_the_item_as_the_first_left_it(projector, local_runtime):
+    # Given an execution's RUNNING and STOPPED events, delivered in order
+    ended = STARTED + timedelta(seconds=3)
+    stopped = event("duplicated", "STOPPED", ended=ended)
+    projector(event("duplicated", "RUNNING"))
+    projector(stopped)
+    first = item(local_runtime, "duplicated")
+
+    # When EventBridge delivers the STOPPED event again
+    projector(stopped)
+
+    # Then the item is unchanged: STOPPED, with the first delivery's end time
+    assert item(local_runtime, "duplicated") == first
+    assert first["status"] == {"S": "STOPPED"}
+    assert first["endedAt"] == {"S": "2026-11-29T12:00:03.000000Z"}
+
+
+def test_a_running_event_that_arrives_after_the_end_does_not_move_the_item_back(projector, local_runtime):
+    # Given an execution whose STOPPED event arrives first
+    projector(event("reversed", "STOPPED", ended=STARTED + timedelta(seconds=2)))
+
+    # When its RUNNING event arrives afterwards
+    projector(event("reversed", "RUNNING"))
+
+    # Then the item stays STOPPED, with the start time the events carry
+    ended = item(local_runtime, "reversed")
+    assert ended["status"] == {"S": "STOPPED"}
+    assert ended["startedAt"] == {"S": "2026-11-29T12:00:00.000000Z"}
+    assert ended["endedAt"] == {"S": "2026-11-29T12:00:02.000000Z"}
