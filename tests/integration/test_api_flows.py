@@ -47,7 +47,8 @@ def test_original_flows_report_status_result_and_history(api, body, document, st
     history = api.get(url(api, f"/calculations/{calculation_id}/history"), timeout=30)
     assert history.status_code == 200
     operations = {op["name"]: op for op in history.json()["operations"] if op["type"] == "STEP"}
-    assert set(operations) == {"Add", "Subtract", "Multiply", "Division"}
+    # (and the last step, Record, that writes the result to the calculations table)
+    assert set(operations) == {"Add", "Subtract", "Multiply", "Division", "Record"}
     assert operations["Add"]["status"] == "SUCCEEDED"
     expected_division = "SUCCEEDED" if body.get("num2") else "FAILED"
     assert operations["Division"]["status"] == expected_division
