@@ -18,6 +18,7 @@ OPERATIONS = {
     ("get", "/calculations/{id}/result"): "getResult",
     ("get", "/calculations/{id}/history"): "getHistory",
     ("post", "/calculations/{id}/stop"): "stopCalculation",
+    ("delete", "/calculations/{id}"): "deleteCalculation",
 }
 
 
@@ -35,6 +36,21 @@ def test_committed_spec_equals_a_fresh_generation():
 def test_generator_check_mode_reports_whether_the_file_is_current(capsys):
     assert generate_openapi.main(["--check"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_generator_check_mode_fails_on_a_drifted_file(tmp_path, monkeypatch, capsys):
+    # Given a copy of the spec that someone edited by hand
+    drifted = tmp_path / "openapi.yaml"
+    drifted.write_text(
+        generate_openapi.SPEC_PATH.read_text(encoding="utf-8") + "# edited\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(generate_openapi, "SPEC_PATH", drifted)
+
+    # When the check runs
+    # Then it fails and says what to do, leaving the file alone
+    assert generate_openapi.main(["--check"]) == 1
+    assert "run `make openapi`" in capsys.readouterr().err
+    assert drifted.read_text(encoding="utf-8").endswith("# edited\n")
 
 
 def test_spec_is_valid_openapi_3_1(spec):
@@ -70,6 +86,23 @@ def test_every_route_is_documented_with_a_stable_operation_id(spec):
         assert operation["summary"], (method, path)
         assert operation["description"], (method, path)
         assert operation["tags"] == ["calculations"]
+
+
+def test_the_route_table_answering_404_and_405_holds_every_documented_route_and_the_docs():
+    # Given the table the resolver recorded from the route decorators (404 against 405)
+    # Then it is exactly the documented operations, plus the Swagger page
+    assert {path: sorted(methods) for path, methods in app.PATHS.items()} == {
+        "/calculations": ["GET", "POST"],
+        "/calculations/{id}": ["DELETE", "GET"],
+        "/calculations/{id}/result": ["GET"],
+        "/calculations/{id}/history": ["GET"],
+        "/calculations/{id}/stop": ["POST"],
+        "/swagger": ["GET"],
+    }
+    documented = {(method.upper(), path) for method, path in OPERATIONS}
+    assert documented == {(method, path) for path, methods in app.PATHS.items() for method in methods} - {
+        ("GET", "/swagger")
+    }
 
 
 def test_metadata_names_the_api_its_servers_and_tags(spec):
@@ -152,7 +185,7 @@ def test_the_three_original_flows_are_examples(spec):
     assert documents == {"tenAndFive": TEN_FIVE, "divisionByZero": TEN_ZERO, "noNumbers": ZEROS}
 
 
-def test_page_size_ceiling_in_the_spec_is_the_one_the_api_enforces(spec, call, lambda_stub):
+def test_page_size_ceiling_in_the_spec_is_the_one_the_api_enforces(spec, call, stubs):
     limit = next(
         parameter
         for parameter in spec["paths"]["/calculations"]["get"]["parameters"]
@@ -169,7 +202,7 @@ def test_page_size_ceiling_in_the_spec_is_the_one_the_api_enforces(spec, call, l
 # What the contract tests found, pinned here so it stays fixed.
 
 
-def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(call):
+def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(call, stubs):
     event = rest_event("POST", "/calculations", body="{}", headers={"Content-Type": "application/json"})
     event["body"] = base64.b64encode(b'{"num1": \xff\xfe}').decode()
     event["isBase64Encoded"] = True
@@ -181,7 +214,7 @@ def test_a_body_that_is_not_utf8_is_a_400_not_a_crash(call):
 
 
 @pytest.mark.parametrize("suffix", ["", "/result", "/history"])
-def test_an_id_with_characters_the_router_cannot_match_is_a_422(call, lambda_stub, suffix):
+def test_an_id_with_characters_the_router_cannot_match_is_a_422(call, stubs, suffix):
     response = call("GET", "/calculations/%C2%8A" + suffix)
 
     assert response.status == 422
@@ -189,7 +222,7 @@ def test_an_id_with_characters_the_router_cannot_match_is_a_422(call, lambda_stu
 
 
 @pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded"])
-def test_a_form_body_is_a_415_even_when_malformed(call, content_type):
+def test_a_form_body_is_a_415_even_when_malformed(call, stubs, content_type):
     response = call("POST", "/calculations", body='{"num1": 10}', headers={"Content-Type": content_type})
 
     assert response.status == 415
