@@ -12,7 +12,7 @@ from pathlib import Path
 from events import API_ENVIRONMENT
 
 REPO = Path(__file__).resolve().parents[2]
-IMPORT_PATH = [REPO / "functions" / "api", REPO / "tests" / "unit"]
+IMPORT_PATH = [REPO / "functions" / "api", REPO / "functions" / "shared", REPO / "tests" / "unit"]
 XRAY_SDK = "aws_xray_sdk.core"
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 
@@ -20,6 +20,10 @@ REPORT_LOADED = f"""
 import json, sys
 def loaded():
     return {{"xray": {XRAY_SDK!r} in sys.modules, "openapi_models": {OPENAPI_MODELS!r} in sys.modules}}
+def clients():
+    import dynamodb_adapter, lambda_adapter
+    caches = (dynamodb_adapter.dynamodb_client, lambda_adapter.lambda_client, lambda_adapter.attach_client)
+    return sum(cache.cache_info().currsize for cache in caches)
 """
 
 
@@ -52,15 +56,17 @@ from app import lambda_handler, tracer
 from events import FakeLambdaContext, rest_event
 status = lambda_handler(rest_event("GET", "/calculations/not%20an%20id"), FakeLambdaContext())["statusCode"]
 print(json.dumps({"status": status, "disabled": tracer.disabled,
-                  "provider": type(tracer.provider).__name__, **loaded()}))
+                  "provider": type(tracer.provider).__name__, "clients": clients(), **loaded()}))
 """
     )
 
-    # Then the request was answered by a disabled Tracer that never loaded the X-Ray SDK
+    # Then the request was answered by a disabled Tracer that never loaded the X-Ray SDK,
+    # and no AWS client was created for a request that needed none
     assert outcome == {
         "status": 422,
         "disabled": True,
         "provider": "UnrecordedTraces",
+        "clients": 0,
         "xray": False,
         "openapi_models": False,
     }
