@@ -132,7 +132,7 @@ def test_generated_client_follows_a_calculation_from_start_to_history(generated,
     assert status.result.to_dict() == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
     assert status.links.result == f"/calculations/{calculation.id}/result"
     steps = {operation.name: operation for operation in history.operations if operation.type_ == "STEP"}
-    assert sorted(steps) == ["Add", "Division", "Multiply", "Subtract"]
+    assert sorted(steps) == ["Add", "Division", "Multiply", "Record", "Subtract"]
     assert {step.status for step in steps.values()} == {models.OperationStatus.SUCCEEDED}
     assert history.ended is True
     assert calculation.id in {item.id for item in page.items}
