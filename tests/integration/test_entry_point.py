@@ -14,6 +14,8 @@ from local.__main__ import banner, parse_settings
 from local.runtime import Reopened
 from runtime_process import REPO_ROOT, LocalRuntime, banner_urls
 
+URLS = {"API": "http://api", "Lambda": "http://lambda", "DynamoDB": "http://dynamodb"}
+
 
 def test_it_starts_with_a_banner_naming_both_urls_and_stops_cleanly_on_sigterm(needs_local, tmp_path):
     runtime = LocalRuntime(tmp_path / "data", tmp_path / "run.log").start()
@@ -176,16 +178,14 @@ def test_ports_from_flags_and_variables_within_range_are_taken(monkeypatch):
 
 def test_the_banner_reports_resumed_and_timed_out_executions_apart():
     # When the runtime found two executions to resume and one whose timeout had passed
-    text = banner("http://api", "http://lambda", "in memory", Reopened(resumed=2, timed_out=1))
+    lines = banner(URLS, "in memory", "in memory", Reopened(resumed=2, timed_out=1), quotas=True)
 
     # Then the banner names each count on its own line
-    lines = text.splitlines()
     assert "  Resumed          2 execution(s) that were in flight" in lines
     assert "  Timed out        1 execution(s) whose timeout passed while it was stopped" in lines
 
 
 def test_the_banner_has_no_resume_lines_when_nothing_was_in_flight():
-    text = banner("http://api", "http://lambda", "in memory", Reopened(resumed=0, timed_out=0))
+    lines = banner(URLS, "in memory", "in memory", Reopened(resumed=0, timed_out=0), quotas=True)
 
-    assert "Resumed" not in text
-    assert "Timed out" not in text
+    assert not any("Resumed" in line or "Timed out" in line for line in lines)
