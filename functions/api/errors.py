@@ -12,8 +12,12 @@ class IdempotencyConflict(Exception):
 class AlreadyEnded(Exception):
     """The calculation has ended, so it cannot be stopped."""
 
-    def __init__(self, status: str):
-        super().__init__(f"the calculation has already ended with status {status}")
+    def __init__(self, status: str | None):
+        super().__init__(
+            f"the calculation has already ended with status {status}"
+            if status
+            else "the calculation has already ended; its status is not recorded yet"
+        )
         self.status = status
 
 

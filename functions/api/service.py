@@ -171,7 +171,7 @@ def stop(owner: str, calculation_id: str) -> Record:
         lambda_adapter.stop(calculation.execution_arn)
     except lambda_adapter.AlreadyEndedInLambda:
         ended = get(owner, calculation_id)
-        raise AlreadyEnded(ended.status if is_ended(ended) else "an end not yet recorded") from None
+        raise AlreadyEnded(ended.status if is_ended(ended) else None) from None
     except lambda_adapter.ExecutionGone:
         raise CalculationNotFound from None
     dynamodb_adapter.record_stopped(calculation.execution_name, datetime.now(UTC))
