@@ -152,7 +152,7 @@ def test_stop_refused_by_lambda_before_the_end_is_recorded_says_so(call, table_s
     response = call("POST", "/calculations/calc-1/stop")
 
     assert response.status == 409
-    assert response.json["detail"] == "the calculation has already ended with status an end not yet recorded"
+    assert response.json["detail"] == "the calculation has already ended; its status is not recorded yet"
 
 
 def test_stop_of_a_calculation_still_starting_is_503(call, table_stub):

@@ -415,6 +415,8 @@ def test_post_when_lambda_throttles_removes_the_item_and_is_429_with_retry_after
         "instance": "/calculations",
     }
     assert '"Throttles"' in capsys.readouterr().out
+    # And the item was removed, so a retry starts afresh
+    table_stub.assert_no_pending_responses()
 
 
 def test_post_when_lambda_fails_removes_the_item_and_is_503(call, stubs, table_stub, lambda_stub):
