@@ -142,20 +142,21 @@ def history(owner: str, calculation_id: str) -> tuple[list[dict[str, Any]], bool
     """Lambda's history events of the caller's calculation, and whether it has ended.
 
     The table says whose it is and where it runs; a finished history never changes, so the
-    warm container keeps it (CACHE_SIZE).
+    warm container keeps it (CACHE_SIZE), by ARN: a new run of the same name (after a delete,
+    perhaps in another container) is another execution.
     """
     calculation = get(owner, calculation_id)
-    kept = _histories().get(calculation.execution_name)
-    if kept is not None:
-        return kept, True
     if not calculation.execution_arn:
         return [], False
+    kept = _histories().get(calculation.execution_arn)
+    if kept is not None:
+        return kept, True
     try:
         events, ended = lambda_adapter.history(calculation.execution_arn)
     except lambda_adapter.ExecutionGone:
         raise CalculationNotFound from None
     if ended:
-        _histories().put(calculation.execution_name, events)
+        _histories().put(calculation.execution_arn, events)
     return events, ended
 
 
@@ -192,7 +193,8 @@ def delete(owner: str, calculation_id: str) -> None:
         dynamodb_adapter.delete(calculation.execution_name, owner)
     except dynamodb_adapter.NotOwned:
         raise CalculationNotFound from None
-    _histories().forget(calculation.execution_name)
+    if calculation.execution_arn:
+        _histories().forget(calculation.execution_arn)
 
 
 def list_page(
