@@ -841,3 +841,29 @@ def test_a_lowered_page_size_limit_is_enforced(call, monkeypatch):
 
     assert response.status == 422
     assert response.json["errors"] == [{"field": "limit", "message": "must be at most 50"}]
+
+
+def test_a_kept_history_is_not_served_for_a_new_run_of_the_same_id(call, table_stub, lambda_stub):
+    # Given this container keeps the finished history of calc-1's execution
+    old_arn = execution_arn(name_of("calc-1"))
+    stub_get(table_stub, item("calc-1", "FAILED", result=TEN_ZERO))
+    lambda_stub.add_response(
+        "get_durable_execution_history", {"Events": finished_history()}, history_params(old_arn)
+    )
+    kept = call("GET", "/calculations/calc-1/history")
+
+    # When another container deleted it and the same id started again, as a new execution
+    new_arn = execution_arn(name_of("calc-1"), run="9a8b7c")
+    stub_get(table_stub, item("calc-1", "RUNNING", arn=new_arn))
+    lambda_stub.add_response(
+        "get_durable_execution_history",
+        {"Events": [history_event("StepStarted", "step-0", "Add", 0.2)]},
+        history_params(new_arn),
+    )
+    again = call("GET", "/calculations/calc-1/history")
+
+    # Then this container serves the new execution's history, not the one it kept
+    assert kept.json["ended"] is True
+    assert again.status == 200
+    assert again.json["ended"] is False
+    assert [op["name"] for op in again.json["operations"]] == ["Add"]
