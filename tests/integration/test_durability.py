@@ -7,6 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import boto3
 from botocore.exceptions import ConnectionClosedError
 from botocore.exceptions import ConnectionError as NoConnection
 
@@ -88,7 +89,22 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
         assert json.loads(execution["Result"]) == expected(n)
         events = lambda_client.get_durable_execution_history(DurableExecutionArn=arn)["Events"]
         succeeded = [e["Name"] for e in events if e["EventType"] == "StepSucceeded"]
-        assert sorted(succeeded) == ["Add", "Division", "Multiply", "Subtract"], f"{name}: {succeeded}"
+        assert sorted(succeeded) == ["Add", "Division", "Multiply", "Record", "Subtract"], (
+            f"{name}: {succeeded}"
+        )
+
+    # And the table holds each one's result, recorded once whatever the kill interrupted
+    table = boto3.client(
+        "dynamodb",
+        endpoint_url=runtime.urls["DynamoDB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    for n, name in enumerate(names):
+        item = table.get_item(TableName="calculations", Key={"executionName": {"S": name}})["Item"]
+        assert item["status"]["S"] == "SUCCEEDED", f"{name}: {item['status']}"
+        assert json.loads(item["result"]["S"]) == expected(n)
 
     summary = (
         f"durability: {BURST} calculations, {BURST - len(resent)} accepted before SIGKILL, "

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from urllib.parse import quote
 
+import boto3
 import pytest
 import requests
-from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO
 from aws_durable_execution_sdk_python_testing.exceptions import (
     IllegalStateException,
     ResourceNotFoundException,
     RuntimeException,
     ServiceException,
 )
-from runtime_process import raw_request
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
+from api_helpers import TEN_AND_FIVE, TEN_AND_ZERO
 from local.lambda_api import MAX_SYNC_PAYLOAD, LambdaApiError
+from runtime_process import LocalRuntime, local_lambda_client, raw_request
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable"
 
@@ -258,7 +263,8 @@ def test_history_includes_each_operation_and_its_result_by_default(lambda_client
     ]
 
     succeeded = {e["Name"]: e for e in events if e["EventType"] == "StepSucceeded"}
-    assert set(succeeded) == {"Add", "Subtract", "Multiply", "Division"}
+    # The four operations, then the step that records the result in the table
+    assert set(succeeded) == {"Add", "Subtract", "Multiply", "Division", "Record"}
     assert json.loads(succeeded["Multiply"]["StepSucceededDetails"]["Result"]["Payload"]) == 50
     assert events[-1]["EventType"] == "ExecutionSucceeded"
 
@@ -357,3 +363,151 @@ def test_list_accepts_every_status_lambda_knows_and_refuses_others(lambda_client
     )
     assert response.status_code == 400
     assert response.headers["X-Amzn-ErrorType"] == "InvalidParameterValueException"
+
+
+# Control-plane rates.
+
+PAYLOAD = b'{"num1": 10, "num2": 5}'
+
+
+def burst_client(url: str):
+    """A Lambda client that can hold 40 connections at once, one attempt per call."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}, max_pool_connections=40),
+    )
+
+
+def burst_of_gets(client, arn: str, calls: int) -> list[Exception]:
+    """`calls` GetDurableExecution calls sent at once; the errors they raised."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(calls)
+
+    def get(_: int) -> Exception | None:
+        barrier.wait()
+        try:
+            client.get_durable_execution(DurableExecutionArn=arn)
+        except ClientError as error:
+            return error
+        return None
+
+    with ThreadPoolExecutor(calls) as pool:
+        return [error for error in pool.map(get, range(calls)) if error is not None]
+
+
+@pytest.fixture
+def quota_runtime(needs_local, tmp_path):
+    """A runtime of its own with AWS's default control-plane rates (the session runtime lifts them).
+
+    One API worker: the bursts below measure the Lambda endpoint, not the machine warming eight.
+    """
+    runtime = LocalRuntime(tmp_path / "data", tmp_path / "runtime.log", "--api-workers", "1").start()
+    yield runtime
+    runtime.stop()
+
+
+def test_a_burst_of_40_gets_is_throttled_as_lambda_throttles_it_over_30_per_second(quota_runtime):
+    # Given a runtime with the default rates, and one ended execution
+    client = burst_client(quota_runtime.lambda_url)
+    arn = client.invoke(FunctionName="math-durable:live", Payload=PAYLOAD)["DurableExecutionArn"]
+    url = f"{quota_runtime.lambda_url}/2025-12-01/durable-executions/{quote(arn, safe='')}"
+    session = requests.Session()
+
+    # When 40 GetDurableExecution calls arrive within a few milliseconds (plain HTTP: boto3's own
+    # signing and parsing take ~10 ms a call on two cores, slower than the bucket refills)
+    answers = [session.get(url, timeout=10) for _ in range(40)]
+
+    # Then those over the bucket of 30 are answered 429 TooManyRequestsException, as Lambda does
+    throttled = [answer for answer in answers if answer.status_code == 429]
+    assert throttled, "no call was throttled"
+    assert throttled[0].headers["X-Amzn-ErrorType"] == "TooManyRequestsException"
+    assert throttled[0].headers["Retry-After"] == "1"
+    assert throttled[0].json() == {
+        "Type": "User",
+        "message": "Rate exceeded for GetDurableExecution",
+        "Reason": "CallerRateLimitExceeded",
+    }
+
+    # And boto3, calling while the bucket is empty, raises TooManyRequestsException with the reason
+    errors = burst_of_gets(client, arn, 40)
+    assert errors, "no boto3 call was throttled"
+    assert all(isinstance(error, client.exceptions.TooManyRequestsException) for error in errors)
+    assert errors[0].response["Reason"] == "CallerRateLimitExceeded"
+    assert errors[0].response["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+
+def test_the_same_burst_passes_with_the_control_plane_quotas_off(lambda_url):
+    # Given the session runtime, started with --no-control-plane-quotas, and one ended execution
+    client = burst_client(lambda_url)
+    arn = client.invoke(FunctionName="math-durable:live", Payload=PAYLOAD)["DurableExecutionArn"]
+
+    # When 40 GetDurableExecution calls arrive at once, twice, Then none is throttled
+    assert burst_of_gets(client, arn, 40) + burst_of_gets(client, arn, 40) == []
+
+
+# DeleteDurableExecution.
+
+
+def test_delete_forgets_an_ended_execution_in_get_list_and_history_and_across_a_restart(quota_runtime):
+    # Given an ended execution
+    client = local_lambda_client(quota_runtime.lambda_url)
+    name = unique("deleted")
+    arn = client.invoke(FunctionName="math-durable:live", Payload=PAYLOAD, DurableExecutionName=name)[
+        "DurableExecutionArn"
+    ]
+
+    # When it is deleted
+    response = client.delete_durable_execution(DurableExecutionArn=arn)
+
+    # Then Lambda's answer is 202 with the time of the request, and no read finds it any more
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 202
+    assert response["DeletionRequestTimestamp"].tzinfo is not None
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_durable_execution(DurableExecutionArn=arn)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_durable_execution_history(DurableExecutionArn=arn)
+    listed = client.list_durable_executions_by_function(
+        FunctionName="math-durable", DurableExecutionName=name
+    )
+    assert listed["DurableExecutions"] == []
+
+    # And after a restart on the same data folder it is still gone
+    quota_runtime.stop()
+    quota_runtime.start()
+    client = local_lambda_client(quota_runtime.lambda_url)
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_durable_execution(DurableExecutionArn=arn)
+
+
+def test_delete_of_an_unknown_execution_raises_resource_not_found(lambda_client):
+    arn = f"{FUNCTION_ARN}:1/durable-execution/never-started/{uuid.uuid4()}"
+
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.delete_durable_execution(DurableExecutionArn=arn)
+
+
+def test_delete_of_a_running_execution_of_a_hosted_slow_function_raises_resource_conflict(slow_runtime):
+    # Given the runtime hosting slow_durable.py (--durable-handler), and an execution it runs
+    client = local_lambda_client(slow_runtime.lambda_url)
+    arn = client.invoke(
+        FunctionName="math-durable:live",
+        InvocationType="Event",
+        DurableExecutionName=unique("slow"),
+        Payload=PAYLOAD,
+    )["DurableExecutionArn"]
+    time.sleep(1)
+    assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "RUNNING"
+
+    # When it is deleted while running
+    with pytest.raises(client.exceptions.ResourceConflictException):
+        client.delete_durable_execution(DurableExecutionArn=arn)
+
+    # Then it is still there, and once stopped it can be deleted
+    assert client.get_durable_execution(DurableExecutionArn=arn)["Status"] == "RUNNING"
+    client.stop_durable_execution(DurableExecutionArn=arn)
+    assert client.delete_durable_execution(DurableExecutionArn=arn)["DeletionRequestTimestamp"]
