@@ -1,7 +1,7 @@
 """`python -m bench`: what users pay for, measured against baselines taken in the same run.
 
-Each function folder is a Lambda package root whose modules are top-level, as in Lambda and
-under pytest, so the bench puts both folders on the import path before anything imports them.
+Each function folder (and the shared layer) is a Lambda package root whose modules are top-level,
+as in Lambda and under pytest, so the bench puts them on the import path before anything imports them.
 """
 
 import os
@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FUNCTION_FOLDERS = [ROOT / "functions" / "math_durable", ROOT / "functions" / "api"]
+FUNCTION_FOLDERS = [
+    ROOT / "functions" / "shared",
+    ROOT / "functions" / "math_durable",
+    ROOT / "functions" / "api",
+]
 
 for folder in reversed(FUNCTION_FOLDERS):
     if str(folder) not in sys.path:

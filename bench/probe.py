@@ -18,6 +18,7 @@ from typing import Any
 import bench  # noqa: F401 - puts the function folders on the import path
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, build_event, context_fields
+from local.api_keys import ApiKey
 from local.api_worker import LambdaContext
 
 # Only the standard library is imported above (the local modules use nothing else), the same
@@ -27,8 +28,11 @@ STARTED = time.perf_counter()
 FUNCTION_ARN = hosted_function.function_arn(hosted_function.ALIAS)
 FINISHED_ID = "bench-finished"
 FINISHED_ARN = f"{FUNCTION_ARN}/durable-execution/{FINISHED_ID}/0f5a8d2c"
+# The consumer whose calculations the probes read; `calls` and `flow` take the runtime's key id.
+BENCH_KEY = ApiKey(id="benchkey01", name="bench", value="bench-key-value-0000000000000000000")
 API_ENVIRONMENT = {
     "MATH_FUNCTION_NAME": f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}",
+    "CALCULATIONS_TABLE_NAME": "calculations",
     "AWS_REGION": hosted_function.REGION,
     "AWS_DEFAULT_REGION": hosted_function.REGION,
     "AWS_ACCESS_KEY_ID": "bench",
@@ -39,11 +43,11 @@ API_ENVIRONMENT = {
 }
 
 
-def rest_event(method: str, path: str, body: Any = None) -> dict:
+def rest_event(method: str, path: str, body: Any = None, key: ApiKey = BENCH_KEY) -> dict:
     """The API Gateway REST proxy event the local API endpoint builds for this request."""
-    headers = [("Content-Type", "application/json"), ("Host", "bench.local")]
+    headers = [("Content-Type", "application/json"), ("Host", "bench.local"), ("x-api-key", key.value)]
     payload = b"" if body is None else json.dumps(body).encode()
-    return build_event(method, path, headers, payload, "127.0.0.1", str(uuid.uuid4()))
+    return build_event(method, path, headers, payload, "127.0.0.1", str(uuid.uuid4()), key)
 
 
 def lambda_context() -> LambdaContext:
@@ -54,36 +58,37 @@ def lambda_context() -> LambdaContext:
 STATUS_READ = rest_event("GET", f"/calculations/{FINISHED_ID}")
 
 
-def canned_lambda_service() -> None:
-    """Answer the Lambda API in-process: botocore builds, signs and parses every call, no network.
+def canned_aws() -> None:
+    """Answer the Lambda and DynamoDB APIs in-process: botocore builds, signs and parses every call.
 
     Registered on boto3's default session before any client exists, so every client the code
-    under test creates gets it (botocore copies session handlers into each new client).
+    under test creates gets it (botocore copies session handlers into each new client). The
+    calculation the reads find has finished and belongs to BENCH_KEY's consumer.
     """
     import boto3
     from botocore.awsrequest import AWSResponse
 
+    from calculation_facts import execution_name
+
     started = time.time() - 1
-    execution = {
-        "DurableExecutionArn": FINISHED_ARN,
-        "DurableExecutionName": FINISHED_ID,
-        "FunctionArn": FUNCTION_ARN,
-        "Status": "SUCCEEDED",
-        "StartTimestamp": started,
-        "EndTimestamp": started + 0.01,
+    name = execution_name(f"key:{BENCH_KEY.id}", FINISHED_ID)
+    item = {
+        "executionName": {"S": name},
+        "owner": {"S": f"key:{BENCH_KEY.id}"},
+        "id": {"S": FINISHED_ID},
+        "input": {"S": '{"num1":10,"num2":5}'},
+        "status": {"S": "SUCCEEDED"},
+        "startedAt": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(started))},
+        "endedAt": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(started + 1))},
+        "executionArn": {"S": FINISHED_ARN},
+        "result": {"S": '{"Add":15,"Subtract":5,"Multiply":50,"Division":2.0}'},
+        "expiresAt": {"N": str(int(started) + 86400)},
     }
     answers: dict[str, tuple[int, dict, dict]] = {
-        "ListDurableExecutionsByFunction": (200, {}, {"DurableExecutions": [execution]}),
-        "GetDurableExecution": (
-            200,
-            {},
-            execution
-            | {
-                "InputPayload": '{"num1":10,"num2":5}',
-                "Result": '{"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}',
-            },
-        ),
-        "Invoke": (202, {"X-Amz-Durable-Execution-Arn": FINISHED_ARN}, {}),
+        "lambda.Invoke": (202, {"X-Amz-Durable-Execution-Arn": FINISHED_ARN}, {}),
+        "dynamodb.GetItem": (200, {}, {"Item": item}),
+        "dynamodb.PutItem": (200, {}, {}),
+        "dynamodb.UpdateItem": (200, {}, {}),
     }
 
     class RawBody(io.BytesIO):
@@ -93,29 +98,39 @@ def canned_lambda_service() -> None:
             yield self.getvalue()
 
     def answer(request: Any, event_name: str, **_: Any) -> AWSResponse:
-        operation = event_name.rsplit(".", 1)[-1]
+        service, name = event_name.split(".")[1], event_name.rsplit(".", 1)[-1]
+        operation = f"{service}.{name}"
         if operation not in answers:
-            raise RuntimeError(f"the bench has no canned answer for Lambda {operation}")
+            raise RuntimeError(f"the bench has no canned answer for {operation}")
         status, headers, body = answers[operation]
-        payload = json.dumps(body).encode() if body else b""
+        payload = json.dumps(body).encode() if body or service == "dynamodb" else b""
         return AWSResponse(request.url, status, headers, RawBody(payload))
 
     boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register("before-send.lambda", answer)
+    for service in ("lambda", "dynamodb"):
+        boto3.DEFAULT_SESSION.events.register(f"before-send.{service}", answer)
 
 
-def counting_lambda_calls() -> Counter:
-    """Count every Lambda API call any client in this process makes (before it is sent)."""
+def counting_aws_calls() -> Counter:
+    """Count every Lambda and DynamoDB call any client in this process makes (before it is sent)."""
     import boto3
 
     calls: Counter = Counter()
 
     def count(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
+        calls[f"{model.service_model.service_name}:{model.name}"] += 1
 
     boto3.setup_default_session()
-    boto3.DEFAULT_SESSION.events.register("before-call.lambda", count)
+    for service in ("lambda", "dynamodb"):
+        boto3.DEFAULT_SESSION.events.register(f"before-call.{service}", count)
     return calls
+
+
+def control_plane(calls: Counter) -> int:
+    """Lambda calls other than Invoke: the control plane, whose quotas are per account."""
+    return sum(
+        count for call, count in calls.items() if call.startswith("lambda:") and call != "lambda:Invoke"
+    )
 
 
 def check(response: dict, *expected: int) -> dict:
@@ -126,7 +141,7 @@ def check(response: dict, *expected: int) -> dict:
 
 def cold_start_api() -> dict[str, Any]:
     os.environ.update(API_ENVIRONMENT)
-    canned_lambda_service()
+    canned_aws()
     from app import lambda_handler
 
     check(lambda_handler(STATUS_READ, lambda_context()), 200)
@@ -134,9 +149,9 @@ def cold_start_api() -> dict[str, Any]:
 
 
 def cold_start_bare() -> dict[str, Any]:
-    """The least a Powertools API with validation and a Lambda client can do: one route, one call."""
+    """The least a Powertools API with validation and a DynamoDB client can do: one route, one read."""
     os.environ.update(API_ENVIRONMENT)
-    canned_lambda_service()
+    canned_aws()
     import boto3
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver
     from pydantic import BaseModel
@@ -146,12 +161,12 @@ def cold_start_bare() -> dict[str, Any]:
         status: str
 
     resolver = APIGatewayRestResolver(enable_validation=True)
-    client = boto3.client("lambda")
+    client = boto3.client("dynamodb")
 
     @resolver.get("/calculations/<calculation_id>")
     def status(calculation_id: str) -> Calculation:
-        execution = client.get_durable_execution(DurableExecutionArn=FINISHED_ARN)
-        return Calculation(id=calculation_id, status=execution["Status"])
+        item = client.get_item(TableName="calculations", Key={"executionName": {"S": calculation_id}})["Item"]
+        return Calculation(id=calculation_id, status=item["status"]["S"])
 
     def lambda_handler(event: dict, context: Any) -> dict:
         return resolver.resolve(event, context)
@@ -165,7 +180,7 @@ def warm_api(requests: int) -> dict[str, Any]:
     from bench.measure import milliseconds, percentile
 
     os.environ.update(API_ENVIRONMENT)
-    canned_lambda_service()
+    canned_aws()
     from app import lambda_handler
 
     check(lambda_handler(STATUS_READ, lambda_context()), 200)
@@ -175,7 +190,7 @@ def warm_api(requests: int) -> dict[str, Any]:
         (
             "start",
             lambda index: rest_event("POST", "/calculations", {"num1": index, "num2": 5}),
-            (202, 201, 200),
+            (202,),
         ),
     ):
         seconds = []
@@ -198,16 +213,22 @@ ENDPOINTS = [
 ]
 
 
-def control_plane_calls(endpoint: str, calculation_id: str) -> dict[str, Any]:
-    """Lambda API calls one request makes in a fresh container (cold) and again when warm.
-
-    Runs against a real Lambda endpoint (AWS_ENDPOINT_URL_LAMBDA), so the API's answers and
-    caches behave exactly as they do behind the local runtime.
-    """
-    if "AWS_ENDPOINT_URL_LAMBDA" not in os.environ:
-        raise SystemExit("set AWS_ENDPOINT_URL_LAMBDA to the Lambda endpoint to count calls against")
+def against_local_stack(key_id: str) -> tuple[Counter, ApiKey]:
+    """The API's settings pointed at a running local stack, calls counted, and the caller's key."""
+    for variable in ("AWS_ENDPOINT_URL_LAMBDA", "AWS_ENDPOINT_URL_DYNAMODB"):
+        if variable not in os.environ:
+            raise SystemExit(f"set {variable} to the local runtime's endpoint to count calls against")
     os.environ.update(API_ENVIRONMENT)
-    calls = counting_lambda_calls()
+    return counting_aws_calls(), ApiKey(id=key_id, name="caller", value="unused")
+
+
+def control_plane_calls(endpoint: str, calculation_id: str, key_id: str) -> dict[str, Any]:
+    """Lambda and DynamoDB calls one request makes in a fresh container (cold) and again when warm.
+
+    Runs against the local runtime's endpoints, so the API's answers and caches behave exactly
+    as they do behind it; the calculation belongs to the consumer whose key id is given.
+    """
+    calls, key = against_local_stack(key_id)
     from app import lambda_handler
 
     method, template = endpoint.split(" ")
@@ -216,11 +237,41 @@ def control_plane_calls(endpoint: str, calculation_id: str) -> dict[str, Any]:
     counts = {}
     for phase in ("cold", "warm"):
         calls.clear()  # starting: a new calculation each time, no Idempotency-Key, as most clients do
-        response = lambda_handler(rest_event(method, path, body), lambda_context())
-        counts[phase] = sum(calls.values())
+        response = lambda_handler(rest_event(method, path, body, key), lambda_context())
+        counts[phase] = control_plane(calls)
         counts[f"{phase}_calls"] = dict(calls)
         counts[f"{phase}_status"] = response["statusCode"]
     return counts
+
+
+def flow_calls(key_id: str) -> dict[str, Any]:
+    """AWS calls of one calculation followed the usual way: POST, poll its status until it has
+    ended, then GET its result, every request in a cold container (API Gateway spreads a client's
+    requests over many, each with its own caches and clients)."""
+    calls, key = against_local_stack(key_id)
+    import service
+    from app import lambda_handler
+
+    def send(method: str, path: str, body: Any = None) -> dict:
+        service.clear_caches()
+        response = lambda_handler(rest_event(method, path, body, key), lambda_context())
+        return json.loads(response["body"]) if response.get("body") else {}
+
+    calculation = send("POST", "/calculations", {"num1": 10, "num2": 5})
+    polls = 0
+    deadline = time.monotonic() + 30
+    while calculation.get("status") == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.005)
+        calculation = send("GET", f"/calculations/{calculation['id']}")
+        polls += 1
+    result = send("GET", f"/calculations/{calculation['id']}/result")
+    return {
+        "control_plane": control_plane(calls),
+        "calls": dict(calls),
+        "status_polls": polls,
+        "status": calculation.get("status"),
+        "result": result,
+    }
 
 
 def main() -> None:
@@ -233,14 +284,19 @@ def main() -> None:
     calls = sub.add_parser("calls")
     calls.add_argument("endpoint", choices=sorted(ENDPOINTS))
     calls.add_argument("calculation_id")
+    calls.add_argument("key_id")
+    flow = sub.add_parser("flow")
+    flow.add_argument("key_id")
     args = parser.parse_args()
 
     if args.probe == "cold-start":
         result = cold_start_api() if args.target == "api" else cold_start_bare()
     elif args.probe == "warm":
         result = warm_api(args.requests)
+    elif args.probe == "flow":
+        result = flow_calls(args.key_id)
     else:
-        result = control_plane_calls(args.endpoint, args.calculation_id)
+        result = control_plane_calls(args.endpoint, args.calculation_id, args.key_id)
     sys.stdout.write("\n" + json.dumps(result) + "\n")
 
 

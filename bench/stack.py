@@ -45,7 +45,9 @@ KEYS_FILE = "api-keys.json"
 class LocalRuntime:
     api_url: str
     lambda_url: str
+    dynamodb_url: str
     api_key: str  # the "default" key the runtime created in its data folder
+    api_key_id: str
 
 
 def banner_url(banner: str, label: str) -> str:
@@ -67,9 +69,9 @@ def wait_for_banner(process: subprocess.Popen[bytes], log_path: Path) -> str:
     raise RuntimeError("the local runtime did not become ready")
 
 
-def default_key(data_dir: Path) -> str:
+def default_key(data_dir: Path) -> dict[str, str]:
     keys = json.loads((data_dir / KEYS_FILE).read_text(encoding="utf-8"))["keys"]
-    return next(key["value"] for key in keys if key["name"] == "default")
+    return next(key for key in keys if key["name"] == "default")
 
 
 @contextmanager
@@ -85,10 +87,13 @@ def local_runtime() -> Iterator[LocalRuntime]:
             )
         try:
             banner = wait_for_banner(process, log_path)
+            key = default_key(data_dir)
             yield LocalRuntime(
                 banner_url(banner, "API endpoint"),
                 banner_url(banner, "Lambda endpoint"),
-                default_key(data_dir),
+                banner_url(banner, "DynamoDB"),
+                key["value"],
+                key["id"],
             )
         except BaseException:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
@@ -165,6 +170,35 @@ def post_then_poll(client: Client, index: int) -> bool:
     return finished_right(poll_until_done(client, headers["location"]), index)
 
 
+def post_poll_result(client: Client, index: int, throttled: list[int]) -> bool:
+    """The usual flow without Prefer: POST, poll the status until it has ended, GET the result.
+    Every 429 answer is counted in `throttled` (and the request sent again after Retry-After)."""
+    num1, num2 = operands(index)
+    deadline = time.monotonic() + RESULT_TIMEOUT_SECONDS
+
+    def send(method: str, path: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
+        while True:
+            status, headers, document = client.request(method, path, body)
+            if status != 429:
+                return status, headers, document
+            throttled.append(1)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{path} still throttled after {RESULT_TIMEOUT_SECONDS} s")
+            time.sleep(float(headers.get("retry-after", "1")))
+
+    status, headers, document = send("POST", "/calculations", {"num1": num1, "num2": num2})
+    if status != 202:
+        raise RuntimeError(f"POST /calculations answered {status}: {document}")
+    location = headers["location"]
+    while document.get("status") == "RUNNING":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{location} still running after {RESULT_TIMEOUT_SECONDS} s")
+        time.sleep(POLL_INTERVAL_SECONDS)
+        status, _, document = send("GET", location)
+    status, _, result = send("GET", f"{location}/result")
+    return status == 200 and result == expected_document(num1, num2)
+
+
 def post_and_wait(client: Client, index: int) -> bool:
     status, headers, document = start(client, index, {"Prefer": f"wait={PREFER_WAIT_SECONDS}"})
     if status == 202:  # not done within the wait: follow it like any client would
@@ -205,19 +239,44 @@ def throughput(runtime: LocalRuntime, total: int, clients: int) -> dict[str, Any
     }
 
 
-def control_plane_calls(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
-    """Lambda API calls per request, per endpoint, in a fresh API container (cold) and a warm one.
+def flow_throughput(runtime: LocalRuntime, total: int, clients: int) -> dict[str, Any]:
+    """The POST → poll → result flow from many clients, with the runtime enforcing AWS's default
+    control-plane rates (as it does unless told otherwise): any read that needed the control plane
+    would be throttled here, and show as 429s."""
+    client = Client(runtime.api_url, runtime.api_key)
+    throttled: list[int] = []
+    load = concurrent_load(lambda i: post_poll_result(client, i, throttled), total, clients)
+    return {
+        "n": total,
+        "clients": clients,
+        "per_second": load.per_second,
+        "completed": load.completed,
+        "wrong": load.wrong,
+        "lost": load.lost,
+        "throttled": len(throttled),
+        "elapsed_s": round(load.elapsed_seconds, 2),
+    }
 
-    Each endpoint is read in its own fresh process running the API code against the runtime's
-    Lambda endpoint, with a botocore hook counting every call; the reads are of a finished
-    calculation, the case that is cacheable.
+
+def control_plane_calls(runtime: LocalRuntime) -> dict[str, dict[str, Any]]:
+    """Lambda control-plane and DynamoDB calls per request, per endpoint, in a fresh API container
+    (cold) and a warm one, and for the whole POST → poll → result flow in cold containers.
+
+    Each is measured in its own fresh process running the API code against the runtime's
+    endpoints, with a botocore hook counting every call; the reads are of a finished calculation.
     """
     client = Client(runtime.api_url, runtime.api_key)
     status, _, document = start(client, 0, {"Prefer": f"wait={PREFER_WAIT_SECONDS}"})
     if status != 200 or document.get("status") != "SUCCEEDED":
         raise RuntimeError(f"could not finish a calculation to read: {status} {document}")
-    environment = {"AWS_ENDPOINT_URL_LAMBDA": runtime.lambda_url}
+    environment = {
+        "AWS_ENDPOINT_URL_LAMBDA": runtime.lambda_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": runtime.dynamodb_url,
+    }
     counts = {}
     for endpoint in ENDPOINTS:
-        counts[endpoint] = probe("calls", endpoint, document["id"], environment=environment)
+        counts[endpoint] = probe(
+            "calls", endpoint, document["id"], runtime.api_key_id, environment=environment
+        )
+    counts["flow"] = probe("flow", runtime.api_key_id, environment=environment)
     return counts

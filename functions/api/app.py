@@ -8,7 +8,6 @@ problems.py (errors → RFC 9457), openapi_docs.py and swagger_routes.py (the sp
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,13 +16,11 @@ import calculations_routes
 import problems
 import swagger_routes
 from http_responses import NO_STORE, PROBLEM_JSON, problem_document, serialize
+from observability import logger, metrics, tracer
 from powertools_internals import validate_bodies_the_api_way
 from request_body import strict_json_body
 from settings import SettingsError, get_settings
-from tracing import tracer
 
-logger = Logger()
-metrics = Metrics()
 CORS_HEADERS: dict[str, Any] = {
     "allow_headers": ["Idempotency-Key", "Prefer", "If-None-Match"],
     "expose_headers": ["Location", "Retry-After", "ETag", "Preference-Applied"],

@@ -4,7 +4,6 @@ answers with a contract model. Errors are raised, and mapped to problems in prob
 import uuid
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,15 +30,13 @@ from models import (
     History,
     ResultDocument,
 )
+from observability import logger, metrics, tracer
 from openapi_docs import responses
 from openapi_examples import CALCULATION_EXAMPLES, REQUEST_EXAMPLES, RESULT_EXAMPLES
 from routing import TableRouter
 from settings import PAGE_SIZE_CEILING, get_settings
-from tracing import tracer
 
 router = TableRouter()
-logger = Logger()
-metrics = Metrics()
 
 CALCULATION_ID_DOC = f"Calculation id: {CALCULATION_ID_RULE.removeprefix('must be ')}"
 CalculationId = Annotated[

@@ -3,7 +3,6 @@
 import re
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -27,11 +26,9 @@ from errors import (
 )
 from http_responses import JSON, problem_response
 from models import FieldError
+from observability import logger, metrics
 from request_body import BodyNotText, RequestTooLarge, UnsupportedMediaType
 from settings import get_settings
-
-logger = Logger()
-metrics = Metrics()
 
 
 def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> None:

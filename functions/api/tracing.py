@@ -70,7 +70,3 @@ def create_tracer() -> Tracer:
     if tracing_disabled():
         return Tracer(provider=UnrecordedTraces())
     return Tracer()
-
-
-# The function's one Tracer, shared by the handler and the routes.
-tracer = create_tracer()
