@@ -12,8 +12,8 @@ control plane shows up locally. Invoke and DeleteDurableExecution are not limite
 from __future__ import annotations
 
 import math
-import threading
-import time
+
+from local.token_bucket import TokenBucket
 
 DEFAULT_RATES = {
     "GetDurableExecution": 30.0,
@@ -21,28 +21,6 @@ DEFAULT_RATES = {
     "ListDurableExecutionsByFunction": 15.0,
     "StopDurableExecution": 300.0,
 }
-
-
-class TokenBucket:
-    """`rate` tokens a second, holding at most `burst`; thread-safe."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._tokens = burst
-        self._updated = time.monotonic()
-        self._lock = threading.Lock()
-
-    def take(self) -> float:
-        """Take a token: 0 when there was one, otherwise the seconds until there will be."""
-        with self._lock:
-            now = time.monotonic()
-            self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-            self._updated = now
-            if self._tokens >= 1:
-                self._tokens -= 1
-                return 0.0
-            return (1 - self._tokens) / self.rate
 
 
 class ControlPlaneQuotas:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from local.token_bucket import TokenBucket
+
 # The template's defaults: ApiThrottleRateLimit, ApiThrottleBurstLimit, ApiQuotaLimit (period DAY).
 DEFAULT_RATE = 25.0
 DEFAULT_BURST = 50
@@ -29,8 +31,7 @@ def utc_today() -> date:
 
 @dataclass
 class _Usage:
-    tokens: float
-    refilled_at: float
+    bucket: TokenBucket
     day: date
     used: int
 
@@ -57,19 +58,18 @@ class UsagePlan:
         self._usage: dict[str, _Usage] = {}
 
     def admit(self, key_id: str) -> str | None:
-        now, today = self._clock(), self._today()
+        today = self._today()
         with self._lock:
             usage = self._usage.get(key_id)
             if usage is None:
-                usage = self._usage[key_id] = _Usage(float(self.burst), now, today, 0)
+                usage = self._usage[key_id] = _Usage(
+                    TokenBucket(self.rate, self.burst, self._clock), today, 0
+                )
             if usage.day != today:
                 usage.day, usage.used = today, 0
             if usage.used >= self.quota:
                 return QUOTA_EXCEEDED
-            usage.tokens = min(float(self.burst), usage.tokens + (now - usage.refilled_at) * self.rate)
-            usage.refilled_at = now
-            if usage.tokens < 1:
+            if usage.bucket.take():
                 return THROTTLED
-            usage.tokens -= 1
             usage.used += 1
             return None
