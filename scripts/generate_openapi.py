@@ -1,14 +1,14 @@
 """Write openapi.yaml from the API's resolver: `make openapi`. The file is never edited by hand.
 
-The document is the one `GET /swagger?format=json` serves: the same resolver, the same metadata
-(`openapi_docs.OPENAPI`), serialized the same way, then written as YAML. `--check` exits 1 when the
+The document is the one `GET /swagger?format=json` serves: both come from
+`openapi_docs.spec_document` (the resolver, the metadata, unused schemas left out), written here
+as YAML. `--check` exits 1 when the
 committed file differs from a fresh generation.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,13 +27,10 @@ def document() -> dict[str, Any]:
     for folder in (SHARED_CODE, API_CODE):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
-    from aws_lambda_powertools.event_handler.openapi.compat import model_json
-
     from app import app
-    from openapi_docs import OPENAPI
+    from openapi_docs import spec_document
 
-    schema = app.get_openapi_schema(**OPENAPI)
-    return json.loads(model_json(schema, by_alias=True, exclude_none=True))
+    return spec_document(app)
 
 
 def render() -> str:

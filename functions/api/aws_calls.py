@@ -10,6 +10,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from errors import Throttled, Unavailable, UpstreamError
+from models import RETRY_AFTER_MAX_SECONDS
 from settings import get_settings
 
 # Each call: 2 attempts of at most 2 s to connect and 5 s to read, with the standard mode's
@@ -69,6 +70,6 @@ def translated(service: str, expected: dict[str, type[Exception]] | None = None)
 
 def _retry_after(value: Any) -> int:
     try:
-        return max(1, int(value))
+        return min(max(1, int(value)), RETRY_AFTER_MAX_SECONDS)
     except (TypeError, ValueError):
         return get_settings().retry_after_seconds

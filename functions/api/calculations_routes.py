@@ -7,6 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import Field
 
 import service
 import views
@@ -23,6 +24,12 @@ from http_responses import (
 )
 from identity import caller_owner
 from models import (
+    CURSOR_MAX_LENGTH,
+    CURSOR_PATTERN,
+    HEADER_TEXT_PATTERN,
+    ID_MAX_LENGTH,
+    IF_NONE_MATCH_MAX_LENGTH,
+    PREFER_MAX_LENGTH,
     Calculation,
     CalculationPage,
     CalculationRequest,
@@ -40,11 +47,22 @@ router = TableRouter()
 
 CALCULATION_ID_DOC = f"Calculation id: {CALCULATION_ID_RULE.removeprefix('must be ')}"
 CalculationId = Annotated[
-    str, Path(pattern=CALCULATION_ID_PATTERN, description=CALCULATION_ID_DOC, examples=["c0ffee"])
+    str,
+    Path(
+        pattern=CALCULATION_ID_PATTERN,
+        max_length=ID_MAX_LENGTH,
+        description=CALCULATION_ID_DOC,
+        examples=["c0ffee"],
+    ),
 ]
 IfNoneMatch = Annotated[
     str | None,
-    Header(alias="If-None-Match", description="ETag of a copy you hold; 304 when it is still current"),
+    Header(
+        alias="If-None-Match",
+        pattern=HEADER_TEXT_PATTERN,
+        max_length=IF_NONE_MATCH_MAX_LENGTH,
+        description="ETag of a copy you hold (or several, or `*`); 304 when it is still current",
+    ),
 ]
 
 
@@ -91,12 +109,18 @@ def start_calculation(
         Header(
             alias="Idempotency-Key",
             pattern=CALCULATION_ID_PATTERN,
+            max_length=ID_MAX_LENGTH,
             description=f"Becomes the calculation id: {CALCULATION_ID_RULE.removeprefix('must be ')}",
         ),
     ] = None,
     prefer: Annotated[
         str | None,
-        Header(alias="Prefer", description="`wait=N` (RFC 7240): wait up to N seconds for the result"),
+        Header(
+            alias="Prefer",
+            pattern=HEADER_TEXT_PATTERN,
+            max_length=PREFER_MAX_LENGTH,
+            description="`wait=N` (RFC 7240): wait up to N seconds for the result",
+        ),
     ] = None,
 ):
     calculation_id = idempotency_key or uuid.uuid4().hex
@@ -135,11 +159,16 @@ def start_calculation(
 def list_calculations(
     status: Annotated[CalculationStatus | None, Query(description="Only calculations in this status")] = None,
     limit: Annotated[
-        int | None,
+        Annotated[int, Field(json_schema_extra={"format": "int32"})] | None,
         Query(ge=1, le=PAGE_SIZE_CEILING, description=f"Page size (default 20, at most {PAGE_SIZE_CEILING})"),
     ] = None,
     cursor: Annotated[
-        str | None, Query(max_length=4096, description="`nextCursor` of the previous page")
+        str | None,
+        Query(
+            max_length=CURSOR_MAX_LENGTH,
+            pattern=CURSOR_PATTERN,
+            description="`nextCursor` of the previous page",
+        ),
     ] = None,
 ):
     settings = get_settings()

@@ -1,12 +1,14 @@
-"""The spec's own parts: metadata, documented response headers and problems, links, and the
-helper that declares a route's responses. Plain data: Powertools turns it into its OpenAPI
-models (about 40 ms to import) only when a spec is built, never at cold start."""
+"""The spec's own parts: metadata, documented response headers and problems, links, the helper
+that declares a route's responses, and `spec_document`, the one place the spec is built. Plain
+data: Powertools turns it into its OpenAPI models (about 40 ms to import) only when a spec is
+built, never at cold start."""
 
+import json
 from http import HTTPStatus
 from typing import Any
 
 from http_responses import JSON, PROBLEM_JSON
-from models import Calculation, Problem
+from models import LINK_MAX_LENGTH, RETRY_AFTER_MAX_SECONDS, Calculation, Problem
 
 OPENAPI: dict[str, Any] = {
     "title": "Durable Calculations API",
@@ -26,6 +28,7 @@ OPENAPI: dict[str, Any] = {
             "url": "http://127.0.0.1:{port}",
             "description": "The local runtime (`make run`)",
             "variables": {"port": {"default": "3000", "description": "The API endpoint's port"}},
+            "x-internal": True,
         },
         {
             "url": "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}",
@@ -35,6 +38,7 @@ OPENAPI: dict[str, Any] = {
                 "region": {"default": "us-east-1", "description": "The stack's AWS region"},
                 "stage": {"default": "v1", "description": "The template's `StageName`"},
             },
+            "x-internal": False,
         },
     ],
     "tags": [
@@ -61,25 +65,54 @@ OPENAPI: dict[str, Any] = {
 }
 
 
+SCHEMA_REF = "#/components/schemas/"
+
 # Response headers, documented once; `required` where every response of that status carries them.
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "Location": {
         "description": "The calculation's URL, `/calculations/{id}`",
         "required": True,
-        "schema": {"type": "string", "examples": ["/calculations/c0ffee"]},
+        "schema": {
+            "type": "string",
+            "format": "uri-reference",
+            "maxLength": LINK_MAX_LENGTH,
+            "examples": ["/calculations/c0ffee"],
+        },
     },
     "Retry-After": {
         "description": "Seconds to wait before asking again",
         "required": True,
-        "schema": {"type": "integer", "examples": [1]},
+        "schema": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 1,
+            "maximum": RETRY_AFTER_MAX_SECONDS,
+            "examples": [1],
+        },
     },
     "ETag": {
         "description": "The finished document's version: send it back as `If-None-Match`",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "pattern": '^"[0-9a-f]{32}"$', "maxLength": 34},
     },
     "Preference-Applied": {
         "description": "`wait=N` when the answer waited for the calculation (RFC 7240)",
-        "schema": {"type": "string", "examples": ["wait=10"]},
+        "schema": {"type": "string", "pattern": "^wait=[0-9]{1,2}$", "maxLength": 7, "examples": ["wait=10"]},
+    },
+}
+# CORS headers on every answer of the function, and on API Gateway's own 403 and 429 (Vary
+# excepted): not required, since a request without an allowed `Origin` gets none.
+CORS_HEADERS: dict[str, dict[str, Any]] = {
+    "Access-Control-Allow-Origin": {
+        "description": "The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`)",
+        "schema": {
+            "type": "string",
+            "pattern": "^(\\*|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?)$",
+            "maxLength": 270,
+        },
+    },
+    "Vary": {
+        "description": "`Origin`: the CORS headers depend on the request's `Origin`",
+        "schema": {"type": "string", "enum": ["Origin"]},
     },
 }
 # Problems that any route may answer, with the headers they carry.
@@ -133,8 +166,57 @@ def response_declaration(
     response: dict[str, Any] = {"description": description, "content": {}}
     if media_type:
         response["content"] = {media_type: {"model": model}}
-    if headers:
-        response["headers"] = {name: RESPONSE_HEADERS[name] for name in headers}
+    response["headers"] = {**{name: RESPONSE_HEADERS[name] for name in headers}, **CORS_HEADERS}
     if model is Calculation:
         response["links"] = CALCULATION_LINKS
     return response
+
+
+def spec_document(resolver: Any) -> dict[str, Any]:
+    """The OpenAPI document as plain JSON data: what `/swagger` serves and openapi.yaml holds.
+
+    Two changes to what Powertools generates. It documents an optional parameter as nullable,
+    which none can be: a header or query parameter is absent or a string, so the null goes. And it
+    adds schemas for its own validation errors (HTTPValidationError and the ones it refers to);
+    the API answers those with its Problem instead, so schemas nothing refers to go.
+    """
+    from aws_lambda_powertools.event_handler.openapi.compat import model_json
+
+    schema = resolver.get_openapi_schema(**OPENAPI)
+    document = json.loads(model_json(schema, by_alias=True, exclude_none=True))
+    for path_item in document["paths"].values():
+        for operation in path_item.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _not_null(parameter["schema"])
+    schemas = document.get("components", {}).get("schemas", {})
+    used: set[str] = set()
+    pending = _schema_refs({key: value for key, value in document.items() if key != "components"})
+    while pending:
+        name = pending.pop()
+        if name not in used:
+            used.add(name)
+            pending |= _schema_refs(schemas.get(name, {}))
+    document["components"]["schemas"] = {name: value for name, value in schemas.items() if name in used}
+    return document
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """`{"anyOf": [X, {"type": "null"}], ...}` → X with the rest (title, description) kept."""
+    branches = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if "anyOf" not in schema or len(branches) != 1:
+        return schema
+    return {**{key: value for key, value in schema.items() if key != "anyOf"}, **branches[0]}
+
+
+def _schema_refs(node: Any) -> set[str]:
+    """The component schemas `node` refers to, at any depth."""
+    if isinstance(node, dict):
+        found = (
+            {node["$ref"].removeprefix(SCHEMA_REF)}
+            if str(node.get("$ref", "")).startswith(SCHEMA_REF)
+            else set()
+        )
+        return found.union(*(_schema_refs(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_schema_refs(value) for value in node))
+    return set()

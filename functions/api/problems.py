@@ -25,7 +25,7 @@ from errors import (
     UpstreamError,
 )
 from http_responses import JSON, problem_response
-from models import FieldError
+from models import FIELD_RULES, FieldError
 from observability import logger, metrics
 from request_body import BodyNotText, RequestTooLarge, UnsupportedMediaType
 from settings import get_settings
@@ -147,6 +147,10 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
         return problem(500, "an unexpected error occurred")
 
 
+# Request headers as the 422 names them, whatever case the client sent.
+HEADER_NAMES = {name.lower(): name for name in ("Idempotency-Key", "Prefer", "If-None-Match")}
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(template).replace(re.escape("{id}"), "[^/]+") + "/?$")
 
@@ -154,7 +158,7 @@ def _pattern(template: str) -> re.Pattern[str]:
 def _field(error: dict[str, Any]) -> str:
     location, *names = error["loc"]
     if location == "header" and names:
-        return {"idempotency-key": "Idempotency-Key"}.get(str(names[0]).lower(), str(names[0]))
+        return HEADER_NAMES.get(str(names[0]).lower(), str(names[0]))
     return ".".join(str(name) for name in names) or str(location)
 
 
@@ -163,6 +167,6 @@ def _reason(error: dict[str, Any]) -> str:
         return "is not a known field (expected num1 and num2)"
     if error["type"] == "model_attributes_type":
         return 'must be a JSON object such as {"num1": 10, "num2": 5}'
-    if error["type"] == "string_pattern_mismatch":
-        return CALCULATION_ID_RULE
+    if error["type"] in ("string_pattern_mismatch", "string_too_long"):
+        return FIELD_RULES.get(_field(error), error.get("msg", "is invalid"))
     return error.get("msg", "is invalid")

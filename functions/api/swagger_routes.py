@@ -1,12 +1,13 @@
 """`GET /swagger`: Swagger UI with the spec inlined, and `?format=json` for the spec alone."""
 
+import json
 from functools import cache
 from importlib.resources import files
 
 from aws_lambda_powertools.event_handler import Response
 
 from http_responses import JSON
-from openapi_docs import OPENAPI
+from openapi_docs import spec_document
 from routing import TableRouter
 
 router = TableRouter()
@@ -35,7 +36,7 @@ def swagger():
 def _spec_json() -> str:
     """The spec, built once per container (the routes never change while it runs)."""
     # `</` escaped so that the spec cannot close the <script> element it is inlined in.
-    return router.api_resolver.get_openapi_json_schema(**OPENAPI).replace("</", "<\\/")
+    return json.dumps(spec_document(router.api_resolver), indent=2).replace("</", "<\\/")
 
 
 @cache

@@ -326,7 +326,7 @@ def test_swagger_builds_the_spec_and_the_page_once_per_container(call, stubs, mo
     swagger_routes._spec_json.cache_clear()
     swagger_routes._swagger_page.cache_clear()
     builds, reads = [], []
-    build = app.app.get_openapi_json_schema
+    build = app.app.get_openapi_schema
 
     def counted_build(**metadata):
         builds.append(metadata["title"])
@@ -336,7 +336,7 @@ def test_swagger_builds_the_spec_and_the_page_once_per_container(call, stubs, mo
         reads.append(package.__name__)
         return files(package)
 
-    monkeypatch.setattr(app.app, "get_openapi_json_schema", counted_build)
+    monkeypatch.setattr(app.app, "get_openapi_schema", counted_build)
     monkeypatch.setattr(swagger_routes, "files", counted_files)
 
     # When the page is asked for twice and the spec once

@@ -7,6 +7,7 @@ Every test here stubs both clients: a Lambda call nobody queued fails the reques
 import base64
 import json
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 
@@ -260,6 +261,27 @@ def test_an_item_past_its_expiry_is_404(call, table_stub):
 
     assert response.status == 404
     assert response.json == NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    "if_none_match",
+    ['"' + "a" * 1023 + '"', '"a"\x00', '"ä"'],
+    ids=["1025-chars", "control", "non-ascii"],
+)
+@pytest.mark.parametrize("suffix", ["", "/result", "/history"])
+def test_an_if_none_match_over_its_limits_is_refused_naming_the_header(call, if_none_match, suffix):
+    # Given an If-None-Match one character over 1024, or holding a character that is not visible ASCII
+    # When a calculation is read with it (nothing is stubbed: no call may be made)
+    response = call("GET", "/calculations/calc-1" + suffix, headers={"If-None-Match": if_none_match})
+
+    # Then it is a 422 naming the header and what it must be
+    assert response.status == 422
+    assert response.json["errors"] == [
+        {
+            "field": "If-None-Match",
+            "message": "must be at most 1024 characters of visible ASCII, e.g. an ETag",
+        }
+    ]
 
 
 def test_an_item_within_its_retention_is_served(call, table_stub):
@@ -820,6 +842,17 @@ def test_a_tampered_cursor_is_422_before_any_query(call, cursor, message):
 
     assert response.status == 422
     assert response.json["errors"] == [{"field": "cursor", "message": message}]
+
+
+@pytest.mark.parametrize("cursor", ["a" * 4097, "a+b/c="], ids=["4097-chars", "not-base64url"])
+def test_a_cursor_over_its_limits_is_422_before_any_query(call, cursor):
+    # Given a cursor one character over 4096, or with characters no issued cursor holds
+    # When the list is asked for with it (no Query is stubbed: none may be made)
+    response = call("GET", f"/calculations?cursor={quote(cursor, safe='')}")
+
+    # Then it is refused like any cursor this API did not issue
+    assert response.status == 422
+    assert response.json["errors"] == [{"field": "cursor", "message": "is not a cursor this API issued"}]
 
 
 @pytest.mark.parametrize(

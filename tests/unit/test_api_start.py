@@ -324,6 +324,21 @@ def test_post_with_invalid_idempotency_key_is_refused_naming_the_header(call, st
     ]
 
 
+@pytest.mark.parametrize(
+    "prefer", ["wait=1, " + "x" * 249, "wait=1\x00", "wait=ñ"], ids=["257-chars", "control", "non-ascii"]
+)
+def test_post_with_a_prefer_header_over_its_limits_is_refused_naming_the_header(call, stubs, prefer):
+    # Given a Prefer header one character over 256, or holding a character that is not visible ASCII
+    # When it is posted (no call is stubbed: none may be made)
+    response = call("POST", "/calculations", {"num1": 1}, headers={"Prefer": prefer})
+
+    # Then it is a 422 naming the header and its limits
+    assert response.status == 422
+    assert response.json["errors"] == [
+        {"field": "Prefer", "message": "must be at most 256 characters of visible ASCII, e.g. wait=10"}
+    ]
+
+
 def test_prefer_wait_answers_with_the_finished_calculation(call, stubs, table_stub, lambda_stub):
     # Given the calculation finishes while the API waits on the re-attached invocation
     stub_new_start(table_stub, lambda_stub)

@@ -8,7 +8,18 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
 import app
-from events import TEN_FIVE, TEN_ZERO, ZEROS, FakeLambdaContext, rest_event
+import views
+from events import (
+    TEN_FIVE,
+    TEN_ZERO,
+    ZEROS,
+    FakeLambdaContext,
+    found,
+    get_item_params,
+    name_of,
+    rest_event,
+)
+from events import item as table_item
 from scripts import generate_openapi
 
 OPERATIONS = {
@@ -191,7 +202,7 @@ def test_page_size_ceiling_in_the_spec_is_the_one_the_api_enforces(spec, call, s
         for parameter in spec["paths"]["/calculations"]["get"]["parameters"]
         if parameter["name"] == "limit"
     )
-    ceiling = limit["schema"]["anyOf"][0]["maximum"]
+    ceiling = limit["schema"]["maximum"]
 
     refused = call("GET", f"/calculations?limit={ceiling + 1}")
 
@@ -245,4 +256,110 @@ def test_a_200_start_is_documented_for_the_wait_and_for_a_replay(spec):
     # Then it covers both ways to get one: finishing within Prefer: wait, and an ended replay
     assert "Prefer: wait=N" in ok["description"]
     assert "same `Idempotency-Key`" in ok["description"]
-    assert set(ok["headers"]) == {"Location", "Preference-Applied"}
+    assert set(ok["headers"]) == {"Location", "Preference-Applied", "Access-Control-Allow-Origin", "Vary"}
+
+
+# What the security linters ask of the spec, and the answers keeping to it.
+
+
+def test_the_spec_holds_only_the_schemas_it_refers_to(spec):
+    # Given Powertools adds schemas for validation errors the API answers with its Problem instead
+    # Then the spec (and so the Swagger route) holds only the contract's own
+    assert sorted(spec["components"]["schemas"]) == [
+        "Calculation",
+        "CalculationPage",
+        "CalculationRequest",
+        "CalculationStatus",
+        "CalculationSummary",
+        "ExecutionError",
+        "FailedOperation",
+        "FieldError",
+        "History",
+        "JsonValue",
+        "Links",
+        "Operation",
+        "OperationStatus",
+        "Problem",
+        "ResultDocument",
+    ]
+
+
+def test_servers_declare_their_audience(spec):
+    local, deployed = spec["servers"]
+
+    assert local["x-internal"] is True
+    assert deployed["x-internal"] is False
+
+
+def test_every_response_documents_the_cors_headers_the_api_sends(spec, call, stubs):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            for status, response in operation["responses"].items():
+                headers = response["headers"]
+                assert not headers["Access-Control-Allow-Origin"].get("required"), (method, path, status)
+                assert headers["Vary"]["schema"]["enum"] == ["Origin"], (method, path, status)
+
+    answer = call("GET", "/calculations/..", headers={"Origin": "https://app.example.com"})
+
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.headers["Vary"] == "Origin"
+
+
+def test_request_limits_are_declared_as_the_api_enforces_them(spec):
+    def schema(path, method, name):
+        parameter = next(p for p in spec["paths"][path][method]["parameters"] if p["name"].lower() == name)
+        assert "anyOf" not in parameter["schema"], (path, name)  # a parameter is absent, never null
+        return parameter["schema"]
+
+    assert schema("/calculations", "post", "idempotency-key")["maxLength"] == 64
+    assert schema("/calculations", "post", "prefer")["maxLength"] == 256
+    assert schema("/calculations/{id}", "get", "id")["maxLength"] == 64
+    assert schema("/calculations/{id}", "get", "if-none-match")["maxLength"] == 1024
+    assert schema("/calculations", "get", "cursor")["maxLength"] == 4096
+    limit = schema("/calculations", "get", "limit")
+    assert [limit["type"], limit["format"], limit["minimum"], limit["maximum"]] == [
+        "integer",
+        "int32",
+        1,
+        100,
+    ]
+    body = spec["components"]["schemas"]["CalculationRequest"]["properties"]
+    assert body["num1"]["type"] == body["num2"]["type"] == "number"
+
+
+def test_a_long_execution_error_is_cut_to_its_documented_length(spec, call, table_stub):
+    # Given a calculation whose execution failed with a 5000-character message
+    table_stub.add_response(
+        "get_item",
+        found(table_item("calc-1", "FAILED", error_type="E" * 300, error_message="x" * 5000)),
+        get_item_params(name_of("calc-1")),
+    )
+
+    # When it is read
+    response = call("GET", "/calculations/calc-1")
+
+    # Then the type and message are cut to the lengths the spec gives them
+    error = spec["components"]["schemas"]["ExecutionError"]["properties"]
+    assert [error["type"]["anyOf"][0]["maxLength"], error["message"]["anyOf"][0]["maxLength"]] == [256, 1024]
+    assert response.json["error"] == {"type": "E" * 256, "message": "x" * 1024}
+
+
+def test_a_problem_about_a_very_long_path_cuts_its_detail_and_leaves_the_path_out(call, stubs):
+    response = call("GET", "/nowhere/" + "a" * 3000)
+
+    assert response.status == 404
+    assert response.json["detail"] == ("there is no resource at /nowhere/" + "a" * 3000)[:1024]
+    assert "instance" not in response.json
+
+
+def test_a_history_answers_at_most_100_operations():
+    # Given Lambda's history of an execution with 150 steps
+    events = [
+        {"EventType": "StepStarted", "Id": f"op-{number}", "Name": "Add", "EventTimestamp": None}
+        for number in range(150)
+    ]
+
+    # Then the history holds the first 100, as the spec says
+    assert [operation.id for operation in views.history("calc-1", events, True).operations] == [
+        f"op-{number}" for number in range(100)
+    ]
