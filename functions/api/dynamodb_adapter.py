@@ -44,7 +44,9 @@ def put_new(
 ) -> None:
     """Write a new RUNNING calculation; AlreadyExists when its execution name is taken.
 
-    No expiry yet: the outcome sets it (retention counts from the end, as in Lambda).
+    An item past its expiry (which DynamoDB deletes only some time later) no longer takes the
+    name, as Lambda starts a new execution once the old one's retention has passed. No expiry
+    yet for the new one: the outcome sets it (retention counts from the end, as in Lambda).
     """
     item = {
         "executionName": {"S": execution_name},
@@ -56,7 +58,10 @@ def put_new(
     }
     with translated(SERVICE, {"ConditionalCheckFailedException": AlreadyExists}):
         dynamodb_client().put_item(
-            TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(executionName)"
+            TableName=_table(),
+            Item=item,
+            ConditionExpression="attribute_not_exists(executionName) OR expiresAt <= :now",
+            ExpressionAttributeValues={":now": {"N": str(int(started_at.timestamp()))}},
         )
 
 

@@ -56,7 +56,10 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
         dynamodb_adapter.put_new(name, owner, calculation_id, input_json, started_at)
     except dynamodb_adapter.AlreadyExists:
         existing = _visible(dynamodb_adapter.get(name), owner)
-        if existing is None or existing.input != request_input:
+        if existing is None:
+            # Deleted (or expired) since the write was refused: a retry starts it afresh.
+            raise Unavailable("the calculation's item went while it started", "dynamodb") from None
+        if existing.input != request_input:
             raise IdempotencyConflict from None
         replayed = True
         if existing.execution_arn:
@@ -72,7 +75,12 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
     except Exception:
         dynamodb_adapter.forget_unstarted(name)
         raise
-    dynamodb_adapter.set_arn(name, arn)
+    try:
+        dynamodb_adapter.set_arn(name, arn)
+    except dynamodb_adapter.NotOwned:
+        # A concurrent start of the same key failed and removed the item meanwhile. The
+        # execution runs; a retry with the same key finds it again (Lambda deduplicates the name).
+        raise Unavailable("the calculation's item went while it started", "dynamodb") from None
     if replayed:
         return _finish(_read(name, owner), payload, wait_seconds, replayed)
     # As written, not read back: a fresh start answers RUNNING even if it has already ended.

@@ -42,7 +42,9 @@ def put_params(name=ORDER_42, calculation_id="order-42", input_json='{"num1":10,
             "status": {"S": "RUNNING"},
             "startedAt": {"S": "2026-11-29T12:00:00.000000Z"},
         },
-        "ConditionExpression": "attribute_not_exists(executionName)",
+        # A name is free when no item holds it, or when its item's retention has passed.
+        "ConditionExpression": "attribute_not_exists(executionName) OR expiresAt <= :now",
+        "ExpressionAttributeValues": {":now": {"N": "1795953600"}},
     }
 
 
@@ -263,6 +265,35 @@ def test_post_with_same_key_before_the_first_start_recorded_its_arn_starts_it(
     # Then the calculation runs under its one name
     assert response.status == 202
     assert response.json["id"] == "order-42"
+
+
+def test_post_whose_item_went_between_the_refused_write_and_the_read_is_503_to_retry(call, stubs, table_stub):
+    # Given the key's item is deleted just after the write was refused (no Invoke is stubbed)
+    table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
+    table_stub.add_response("get_item", found(None), get_item_params(ORDER_42))
+
+    # When the client starts it
+    response = post(call)
+
+    # Then it is asked to retry, which writes the item afresh
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_post_whose_item_went_before_its_arn_was_recorded_is_503_to_retry(
+    call, stubs, table_stub, lambda_stub
+):
+    # Given a concurrent start of the same key removed the item while this one started it
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
+    table_stub.add_client_error("update_item", **conditional_check_failed(), expected_params=set_arn_params())
+
+    # When the client starts it
+    response = post(call)
+
+    # Then it is asked to retry: Lambda answers the same name and body with the running execution
+    assert response.status == 503
+    assert response.headers["Retry-After"] == "1"
 
 
 def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, stubs, table_stub, capsys):

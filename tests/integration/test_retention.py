@@ -1,0 +1,51 @@
+"""An Idempotency-Key whose calculation is past its retention starts a new calculation, as Lambda
+starts a new execution under a name whose old one it has forgotten; DynamoDB deletes expired
+items only some time after their `expiresAt`, and until then the API treats them as gone."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from api_helpers import url
+from test_local_table import TABLE, dynamodb
+
+
+def execution_name(owner: str, calculation_id: str) -> str:
+    """The README's rule: calc- and the first 32 hex digits of SHA-256 of owner, newline, id."""
+    return "calc-" + hashlib.sha256(f"{owner}\n{calculation_id}".encode()).hexdigest()[:32]
+
+
+def test_a_key_whose_calculation_has_expired_starts_a_new_calculation(api, needs_local):
+    # Given an item for the key "old-key" that ended long ago and expired, not yet swept away
+    keys = json.loads((needs_local.data_dir / "api-keys.json").read_text())["keys"]
+    owner = "key:" + next(key["id"] for key in keys if key["name"] == "default")
+    table = dynamodb(needs_local.urls["DynamoDB"])
+    table.put_item(
+        TableName=TABLE,
+        Item={
+            "executionName": {"S": execution_name(owner, "old-key")},
+            "owner": {"S": owner},
+            "id": {"S": "old-key"},
+            "input": {"S": '{"num1":1,"num2":2}'},
+            "status": {"S": "SUCCEEDED"},
+            "startedAt": {"S": "2025-01-01T00:00:00.000000Z"},
+            "endedAt": {"S": "2025-01-01T00:00:01.000000Z"},
+            "result": {"S": '{"Add":3,"Subtract":-1,"Multiply":2,"Division":0.5}'},
+            "expiresAt": {"N": str(int(time.time()) - 60)},
+        },
+    )
+    assert api.get(url(api, "/calculations/old-key"), timeout=30).status_code == 404
+
+    # When the key is used again, with another body
+    response = api.post(
+        url(api, "/calculations"),
+        json={"num1": 10, "num2": 5},
+        headers={"Idempotency-Key": "old-key"},
+        timeout=30,
+    )
+
+    # Then a new calculation starts under it
+    assert response.status_code == 202, response.text
+    assert response.json()["input"] == {"num1": 10, "num2": 5}
