@@ -61,7 +61,9 @@ def cacheable(document: Any, finished: bool, if_none_match: str | None) -> Respo
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
     headers = {
         "ETag": etag,
-        "Cache-Control": f"public, max-age={get_settings().finished_max_age_seconds}, immutable",
+        # private: the same URL is another calculation for another API key, so a shared cache
+        # (a proxy, a CDN) must never keep one consumer's copy for the next.
+        "Cache-Control": f"private, max-age={get_settings().finished_max_age_seconds}, immutable",
     }
     if if_none_match and etag_matches(if_none_match, etag):
         return Response(status_code=304, content_type=None, body="", headers=headers)

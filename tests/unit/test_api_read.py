@@ -30,7 +30,7 @@ from events import (
 
 pytestmark = pytest.mark.usefixtures("stubs", "fixed_clock")
 
-FINISHED = "public, max-age=86400, immutable"
+FINISHED = "private, max-age=86400, immutable"
 NOT_FOUND = {
     "type": "about:blank",
     "title": "Not Found",
@@ -93,7 +93,7 @@ def test_running_calculation_is_not_cached(call, table_stub):
         ("https://app.example.com", "https://evil.example.com", None),
     ],
 )
-def test_a_public_finished_calculation_varies_by_origin(
+def test_a_finished_calculation_is_kept_by_its_client_only_and_varies_by_origin(
     call, table_stub, monkeypatch, origins, origin, allowed
 ):
     # Given a finished calculation and the allowed origins
@@ -104,7 +104,8 @@ def test_a_public_finished_calculation_varies_by_origin(
     # When it is read with or without an Origin
     response = call("GET", "/calculations/calc-1", headers={"Origin": origin} if origin else None)
 
-    # Then the shared-cacheable answer says it depends on Origin, whatever CORS decided
+    # Then only the client may keep it (the URL is another calculation for another key), and
+    # the answer says it depends on Origin, whatever CORS decided
     assert response.status == 200
     assert response.headers["Cache-Control"] == FINISHED
     assert response.headers["Vary"] == "Origin"
