@@ -27,8 +27,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_CODE = REPO_ROOT / "functions" / "shared"
+# The functions' shared layer: the item format and the conditional writes the projector uses.
+sys.path.insert(0, str(REPO_ROOT / "functions" / "shared"))
+
+from calculation_facts import TERMINAL_STATUSES, calculation_status  # noqa: E402
+from calculation_records import (  # noqa: E402
+    RETENTION_DAYS_DEFAULT,
+    RETENTION_DAYS_MAX,
+    RETENTION_DAYS_MIN,
+    new_item,
+    record_outcome,
+    record_running,
+)
+
 LIST_PAGE_SIZE = 1000
 
 
@@ -61,7 +75,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--function-name", required=True, help="the durable function's name or ARN")
     parser.add_argument("--table", required=True, help="the calculations table's name")
     parser.add_argument(
-        "--retention-days", type=int, default=14, help="the function's RetentionPeriodInDays (default 14)"
+        "--retention-days",
+        type=int,
+        default=RETENTION_DAYS_DEFAULT,
+        help=f"the function's RetentionPeriodInDays (default {RETENTION_DAYS_DEFAULT})",
     )
     parser.add_argument(
         "--since", type=datetime.fromisoformat, help="only executions started after this ISO 8601 time"
@@ -74,8 +91,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
     args = parser.parse_args(argv)
-    if not 1 <= args.retention_days <= 90:
-        parser.error("--retention-days must be from 1 to 90")
+    if not RETENTION_DAYS_MIN <= args.retention_days <= RETENTION_DAYS_MAX:
+        parser.error(f"--retention-days must be from {RETENTION_DAYS_MIN} to {RETENTION_DAYS_MAX}")
     if args.since is not None and args.since.tzinfo is None:
         args.since = args.since.replace(tzinfo=UTC)
     return args
@@ -83,8 +100,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def needs_repair(item: dict[str, Any] | None, lambda_status: str) -> bool:
     """Whether Lambda knows more than the item: missing, or ended in Lambda but not in the table."""
-    from calculation_facts import TERMINAL_STATUSES
-
     if item is None:
         return True
     ended_in_lambda = lambda_status in TERMINAL_STATUSES
@@ -96,9 +111,6 @@ def needs_repair(item: dict[str, Any] | None, lambda_status: str) -> bool:
 
 def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days: int) -> str:
     """Write what the item lacks from GetDurableExecution's answer; the outcome counted."""
-    from calculation_facts import TERMINAL_STATUSES, calculation_status
-    from calculation_records import format_time, record_outcome, record_running
-
     name = execution["DurableExecutionName"]
     started_at: datetime = execution["StartTimestamp"]
     payload = json.loads(execution.get("InputPayload") or "{}")
@@ -106,15 +118,8 @@ def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days
     if not isinstance(calculation, dict) or not {"owner", "id"} <= set(calculation):
         return "skipped: started outside the API"
     request = {key: payload[key] for key in ("num1", "num2") if key in payload}
-    item = {
-        "executionName": {"S": name},
-        "owner": {"S": str(calculation["owner"])},
-        "id": {"S": str(calculation["id"])},
-        "input": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True)},
-        "status": {"S": "RUNNING"},
-        "startedAt": {"S": format_time(started_at)},
-        "executionArn": {"S": execution["DurableExecutionArn"]},
-    }
+    owner, calculation_id = str(calculation["owner"]), str(calculation["id"])
+    item = new_item(name, owner, calculation_id, request, started_at, execution["DurableExecutionArn"])
     try:
         dynamodb.put_item(
             TableName=table, Item=item, ConditionExpression="attribute_not_exists(executionName)"
@@ -147,9 +152,6 @@ def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    sys.path.insert(0, str(SHARED_CODE))
-    import boto3
-
     lambda_client = boto3.client("lambda")
     dynamodb = boto3.client("dynamodb")
     list_pace, get_pace = Pace(args.list_rate), Pace(args.get_rate)

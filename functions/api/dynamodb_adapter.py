@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from aws_calls import create_client, translated
-from calculation_records import Record, format_time, record_outcome
+from calculation_records import Record, new_item, record_outcome
 from settings import get_settings
 
 SERVICE = "dynamodb"
@@ -40,26 +40,17 @@ def _table() -> str:
 
 
 def put_new(
-    execution_name: str, owner: str, calculation_id: str, input_json: str, started_at: datetime
+    execution_name: str, owner: str, calculation_id: str, request: dict[str, Any], started_at: datetime
 ) -> None:
     """Write a new RUNNING calculation; AlreadyExists when its execution name is taken.
 
     An item past its expiry (which DynamoDB deletes only some time later) no longer takes the
-    name, as Lambda starts a new execution once the old one's retention has passed. No expiry
-    yet for the new one: the outcome sets it (retention counts from the end, as in Lambda).
+    name, as Lambda starts a new execution once the old one's retention has passed.
     """
-    item = {
-        "executionName": {"S": execution_name},
-        "owner": {"S": owner},
-        "id": {"S": calculation_id},
-        "input": {"S": input_json},
-        "status": {"S": "RUNNING"},
-        "startedAt": {"S": format_time(started_at)},
-    }
     with translated(SERVICE, {"ConditionalCheckFailedException": AlreadyExists}):
         dynamodb_client().put_item(
             TableName=_table(),
-            Item=item,
+            Item=new_item(execution_name, owner, calculation_id, request, started_at),
             ConditionExpression="attribute_not_exists(executionName) OR expiresAt <= :now",
             ExpressionAttributeValues={":now": {"N": str(int(started_at.timestamp()))}},
         )

@@ -48,12 +48,11 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
     event can never arrive for an item that is not there; an Invoke that fails removes it again.
     """
     name = execution_name(owner, calculation_id)
-    input_json = canonical_json(request_input)
     payload = canonical_json({**request_input, "calculation": {"owner": owner, "id": calculation_id}})
     replayed = False
     started_at = datetime.now(UTC)
     try:
-        dynamodb_adapter.put_new(name, owner, calculation_id, input_json, started_at)
+        dynamodb_adapter.put_new(name, owner, calculation_id, request_input, started_at)
     except dynamodb_adapter.AlreadyExists:
         existing = _visible(dynamodb_adapter.get(name), owner)
         if existing is None:
@@ -89,7 +88,7 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
         status="RUNNING",
         owner=owner,
         id=calculation_id,
-        input=json.loads(input_json),
+        input=request_input,
         started_at=started_at,
         execution_arn=arn,
     )

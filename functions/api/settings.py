@@ -7,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from calculation_records import RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN
+
 # A qualified function name or alias ARN: `name:qualifier`, `account:function:name:qualifier`
 # or `arn:aws:lambda:region:account:function:name:qualifier`. Durable functions refuse
 # unqualified names, so the qualifier is required.
@@ -50,11 +52,11 @@ class Settings(BaseModel):
         int,
         Field(
             alias="RETENTION_PERIOD_DAYS",
-            ge=1,
-            le=90,
+            ge=RETENTION_DAYS_MIN,
+            le=RETENTION_DAYS_MAX,
             description="The durable function's RetentionPeriodInDays: an item expires with its execution",
         ),
-    ] = 14
+    ] = RETENTION_DAYS_DEFAULT
     prefer_wait_max_seconds: Annotated[
         int,
         Field(

@@ -38,7 +38,7 @@ from botocore.config import Config
 
 from arithmetic import OPERATIONS, Number
 from calculation_facts import calculation_status, is_finite_number, operations_failed, result_document
-from calculation_records import record_outcome
+from calculation_records import RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, record_outcome
 from durable_sdk_internals import wake_checkpoint_thread_on_stop
 
 logger = Logger(service="math-durable")
@@ -101,9 +101,12 @@ class Settings:
 @functools.cache
 def get_settings() -> Settings:
     """The environment, read and validated once per container."""
-    days = os.environ.get("RETENTION_PERIOD_DAYS", "14")
-    if not (days.isascii() and days.isdigit() and 1 <= int(days) <= 90):
-        raise SettingsError(f"RETENTION_PERIOD_DAYS must be a whole number from 1 to 90, got {days!r}")
+    days = os.environ.get("RETENTION_PERIOD_DAYS", str(RETENTION_DAYS_DEFAULT))
+    if not (days.isascii() and days.isdigit() and RETENTION_DAYS_MIN <= int(days) <= RETENTION_DAYS_MAX):
+        raise SettingsError(
+            f"RETENTION_PERIOD_DAYS must be a whole number from {RETENTION_DAYS_MIN} to "
+            f"{RETENTION_DAYS_MAX}, got {days!r}"
+        )
     return Settings(
         calculations_table_name=os.environ.get("CALCULATIONS_TABLE_NAME") or None,
         retention_period_days=int(days),

@@ -26,6 +26,9 @@ from calculation_facts import TERMINAL_STATUSES
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 RUNNING = "RUNNING"
+# The durable function's RetentionPeriodInDays: Lambda's range, and the template's default.
+RETENTION_DAYS_DEFAULT = 14
+RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 90
 
 # Every attribute through a placeholder: status, result, input, owner... are reserved words.
 ATTRIBUTE_NAMES = {
@@ -109,6 +112,31 @@ class Record:
             error_message=text("errorMessage"),
             expires_at=int(expires["N"]) if expires else None,
         )
+
+
+def new_item(
+    execution_name: str,
+    owner: str,
+    calculation_id: str,
+    request: dict[str, Any],
+    started_at: datetime,
+    execution_arn: str | None = None,
+) -> dict[str, dict[str, str]]:
+    """A RUNNING calculation's item, as the API writes it at start (and the repair rebuilds it).
+
+    No expiry yet: the outcome sets it (retention counts from the end, as in Lambda).
+    """
+    item = {
+        "executionName": {"S": execution_name},
+        "owner": {"S": owner},
+        "id": {"S": calculation_id},
+        "input": {"S": json.dumps(request, separators=(",", ":"), sort_keys=True, allow_nan=False)},
+        "status": {"S": RUNNING},
+        "startedAt": {"S": format_time(started_at)},
+    }
+    if execution_arn is not None:
+        item["executionArn"] = {"S": execution_arn}
+    return item
 
 
 def _names(expression: str) -> dict[str, str]:

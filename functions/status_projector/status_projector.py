@@ -29,7 +29,14 @@ from botocore.config import Config
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from calculation_facts import TERMINAL_STATUSES, calculation_status
-from calculation_records import Record, record_outcome, record_running
+from calculation_records import (
+    RETENTION_DAYS_DEFAULT,
+    RETENTION_DAYS_MAX,
+    RETENTION_DAYS_MIN,
+    Record,
+    record_outcome,
+    record_running,
+)
 
 logger = Logger(service="status-projector")
 
@@ -46,7 +53,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     calculations_table_name: Annotated[str, Field(alias="CALCULATIONS_TABLE_NAME", min_length=3)]
-    retention_period_days: Annotated[int, Field(alias="RETENTION_PERIOD_DAYS", ge=1, le=90)] = 14
+    retention_period_days: Annotated[
+        int, Field(alias="RETENTION_PERIOD_DAYS", ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)
+    ] = RETENTION_DAYS_DEFAULT
 
 
 @functools.cache

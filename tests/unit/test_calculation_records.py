@@ -7,7 +7,15 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from calculation_records import Record, expires_at, format_time, parse_time, record_outcome, record_running
+from calculation_records import (
+    Record,
+    expires_at,
+    format_time,
+    new_item,
+    parse_time,
+    record_outcome,
+    record_running,
+)
 
 TABLE = "calculations"
 NAME = "calc-a3173e7875e4e3e04853931f28b5a537"
@@ -187,6 +195,26 @@ def test_running_fills_what_is_missing_and_never_replaces_a_status(dynamodb):
     )
 
     record_running(client, TABLE, NAME, execution_arn=ARN, started_at=STARTED)
+
+
+def test_a_new_item_is_running_with_its_input_as_compact_sorted_json():
+    # Given a start's facts, its fields in any order
+    started = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+
+    # When its item is made, without and with the execution's ARN
+    item = new_item("calc-1", "key:k1", "order-42", {"num2": 5, "num1": 10}, started)
+    rebuilt = new_item("calc-1", "key:k1", "order-42", {"num2": 5, "num1": 10}, started, "arn:x")
+
+    # Then it is RUNNING, keyed by the execution name, owned, and has no expiry yet
+    assert item == {
+        "executionName": {"S": "calc-1"},
+        "owner": {"S": "key:k1"},
+        "id": {"S": "order-42"},
+        "input": {"S": '{"num1":10,"num2":5}'},
+        "status": {"S": "RUNNING"},
+        "startedAt": {"S": "2026-11-29T12:00:00.000000Z"},
+    }
+    assert rebuilt == {**item, "executionArn": {"S": "arn:x"}}
 
 
 def test_a_whole_item_reads_as_a_record():
