@@ -55,16 +55,8 @@ def start(execution_name: str, payload: str) -> str:
     Lambda answers a repeated start with the same name and payload with the existing execution,
     and refuses one with the same name and another payload (NameTaken).
     """
-    settings = get_settings()
     with translated(SERVICE, {"DurableExecutionAlreadyStartedException": NameTaken}):
-        response = lambda_client().invoke(
-            FunctionName=settings.function_name,
-            Qualifier=settings.qualifier,
-            InvocationType="Event",
-            DurableExecutionName=execution_name,
-            Payload=payload.encode(),
-        )
-    _discard_body(response)
+        response = _invoke(lambda_client(), "Event", execution_name, payload)
     arn = response.get("DurableExecutionArn")
     if not arn:
         raise UpstreamError("Lambda started no durable execution (is the function durable?)", SERVICE)
@@ -78,26 +70,28 @@ def attach(execution_name: str, payload: str, wait_seconds: int) -> bool:
     execution and returns when it ends: one data-plane call instead of polling. Any failure
     here only means "not finished yet": the execution runs on.
     """
-    settings = get_settings()
     try:
-        response = attach_client(wait_seconds).invoke(
-            FunctionName=settings.function_name,
-            Qualifier=settings.qualifier,
-            InvocationType="RequestResponse",
-            DurableExecutionName=execution_name,
-            Payload=payload.encode(),
-        )
-        _discard_body(response)
+        _invoke(attach_client(wait_seconds), "RequestResponse", execution_name, payload)
     except (ClientError, BotoCoreError):  # timeouts are BotoCoreErrors too
         return False
     return True
 
 
-def _discard_body(response: dict[str, Any]) -> None:
-    """Read an Invoke answer's body to its end: only then does botocore reuse the connection."""
+def _invoke(client: Any, invocation_type: str, execution_name: str, payload: str) -> dict[str, Any]:
+    """Invoke the alias under the execution's name, and read the answer's body to its end: only
+    then does botocore reuse the connection."""
+    settings = get_settings()
+    response = client.invoke(
+        FunctionName=settings.function_name,
+        Qualifier=settings.qualifier,
+        InvocationType=invocation_type,
+        DurableExecutionName=execution_name,
+        Payload=payload.encode(),
+    )
     body = response.get("Payload")
     if body is not None:
         body.read()
+    return response
 
 
 def history(execution_arn: str) -> tuple[list[dict[str, Any]], bool]:
