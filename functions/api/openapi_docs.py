@@ -17,11 +17,11 @@ OPENAPI: dict[str, Any] = {
     "description": (
         "`POST /calculations` starts a durable execution that adds, subtracts, multiplies and divides "
         "two numbers in parallel; the other routes follow it: status, result, per-operation history, "
-        "the list of recent calculations, stopping. Starting is asynchronous (`202` with `Location` "
-        "and `Retry-After`), safe to retry with `Idempotency-Key`, and can wait for the result with "
-        "`Prefer: wait=N`. Every error is an RFC 9457 problem document (`application/problem+json`). "
-        "Every route but `/swagger` needs an API key in `x-api-key`; each key is a consumer that sees "
-        "only its own calculations."
+        "the list of recent calculations, stopping, deleting. Starting is asynchronous (`202` with "
+        "`Location` and `Retry-After`), safe to retry with `Idempotency-Key`, and can wait for the "
+        "result with `Prefer: wait=N`. Every error is an RFC 9457 problem document "
+        "(`application/problem+json`). Every route but `/swagger` needs an API key in `x-api-key`; "
+        "each key is a consumer that sees only its own calculations."
     ),
     "servers": [
         {
