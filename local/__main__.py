@@ -174,11 +174,16 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
 
+    # functions/shared, the layer every function imports, stays on the import path: the table's
+    # twin takes its key schema from it too.
+    sys.path.insert(0, str(SHARED_CODE))
+    from calculation_records import KEY_SCHEMA
+
     with contextlib.ExitStack() as cleanup:
         data_dir = settings.data_dir if settings.store == "sqlite" else None
         if data_dir is not None:
             cleanup.callback(lock_data_dir(data_dir).close)
-        twin = DynamoDBTwin(settings.host, settings.dynamodb_port, data_dir)
+        twin = DynamoDBTwin(settings.host, settings.dynamodb_port, data_dir, KEY_SCHEMA)
         cleanup.callback(twin.stop)
         try:
             dynamodb_url = twin.start()
@@ -191,7 +196,6 @@ def main(argv: list[str] | None = None) -> int:
         from local.status_events import StatusEventBus
 
         os.environ.update(function_environment(dynamodb_url))
-        sys.path.insert(0, str(SHARED_CODE))
         durable_handler = load_handler(settings.durable_handler, settings.durable_path)
         events = StatusEventBus(load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE))
         cleanup.callback(events.close)

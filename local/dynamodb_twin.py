@@ -42,30 +42,6 @@ STOP_TIMEOUT_SECONDS = 5.0
 PORT_ATTEMPTS = 5
 _LISTENING = re.compile(r"Dynalite listening at: https?://[^:]+:(?P<port>\d+)")
 
-# The key schema and index of template.yaml's table; the attribute names are calculation_records.py's.
-TABLE_DEFINITION: dict[str, Any] = {
-    "AttributeDefinitions": [
-        {"AttributeName": "executionName", "AttributeType": "S"},
-        {"AttributeName": "owner", "AttributeType": "S"},
-        {"AttributeName": "startedAt", "AttributeType": "S"},
-    ],
-    "KeySchema": [{"AttributeName": "executionName", "KeyType": "HASH"}],
-    "GlobalSecondaryIndexes": [
-        {
-            "IndexName": "byOwner",
-            "KeySchema": [
-                {"AttributeName": "owner", "KeyType": "HASH"},
-                {"AttributeName": "startedAt", "KeyType": "RANGE"},
-            ],
-            "Projection": {
-                "ProjectionType": "INCLUDE",
-                "NonKeyAttributes": ["id", "status", "endedAt", "expiresAt"],
-            },
-        }
-    ],
-    "BillingMode": "PAY_PER_REQUEST",
-}
-
 
 def _free_port(host: str) -> int:
     with socket.socket() as probe:
@@ -92,8 +68,10 @@ def dynamodb_client(endpoint_url: str):
 class DynamoDBTwin:
     """One dynalite process on `host:port` (0: any free one), its data in `data_dir` (None: in memory)."""
 
-    def __init__(self, host: str, port: int, data_dir: Path | None) -> None:
+    def __init__(self, host: str, port: int, data_dir: Path | None, key_schema: dict[str, Any]) -> None:
+        """`key_schema`: the table's keys and indexes (calculation_records.KEY_SCHEMA, in the layer)."""
         self.host = host
+        self.key_schema = key_schema
         self.port = port
         self.path = data_dir / DATA_FOLDER if data_dir is not None else None
         self.process: subprocess.Popen[str] | None = None
@@ -177,7 +155,7 @@ class DynamoDBTwin:
         """Create the calculations table unless it exists, and wait until it is ACTIVE."""
         client = dynamodb_client(self.url)
         if TABLE_NAME not in client.list_tables()["TableNames"]:
-            client.create_table(TableName=TABLE_NAME, **TABLE_DEFINITION)
+            client.create_table(TableName=TABLE_NAME, BillingMode="PAY_PER_REQUEST", **self.key_schema)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while client.describe_table(TableName=TABLE_NAME)["Table"]["TableStatus"] != "ACTIVE":
             if time.monotonic() > deadline:

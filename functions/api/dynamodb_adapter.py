@@ -10,13 +10,10 @@ from functools import cache
 from typing import Any
 
 from aws_calls import create_client, translated
-from calculation_records import Record, new_item, record_outcome
+from calculation_records import OWNER_INDEX, OWNER_INDEX_POSITION, Record, new_item, record_outcome
 from settings import get_settings
 
 SERVICE = "dynamodb"
-OWNER_INDEX = "byOwner"
-# The attributes of a key in the owner index: what a listing's cursor holds.
-INDEX_KEY = ("executionName", "owner", "startedAt")
 # Queries one listing request may make when a filter leaves pages short.
 QUERY_ROUNDS = 4
 
@@ -149,7 +146,7 @@ def query_owner(
             )
         records.extend(Record.from_item(item) for item in response.get("Items", []))
         last = response.get("LastEvaluatedKey")
-        key = {name: last[name]["S"] for name in INDEX_KEY} if last else None
+        key = {name: last[name]["S"] for name in OWNER_INDEX_POSITION} if last else None
         if key is None or len(records) >= limit:
             break
     return records, key

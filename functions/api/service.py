@@ -19,7 +19,7 @@ from typing import Any
 import dynamodb_adapter
 import lambda_adapter
 from calculation_facts import TERMINAL_STATUSES, execution_name
-from calculation_records import Record
+from calculation_records import OWNER_INDEX_POSITION, Record
 from errors import (
     AlreadyEnded,
     CalculationNotFound,
@@ -231,7 +231,7 @@ def read_cursor(cursor: str | None, owner: str, status: str | None) -> dict[str,
         raise InvalidParameter("cursor", "is not a cursor this API issued") from None
     if (
         not isinstance(key, dict)
-        or set(key) != set(dynamodb_adapter.INDEX_KEY)
+        or set(key) != set(OWNER_INDEX_POSITION)
         or not all(isinstance(value, str) for value in key.values())
         or key["owner"] != owner
     ):

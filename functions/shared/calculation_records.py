@@ -30,6 +30,32 @@ RUNNING = "RUNNING"
 RETENTION_DAYS_DEFAULT = 14
 RETENTION_DAYS_MIN, RETENTION_DAYS_MAX = 1, 90
 
+# The table's key and its owner index, as template.yaml declares them (CalculationsTable).
+OWNER_INDEX = "byOwner"
+KEY_SCHEMA: dict[str, Any] = {
+    "AttributeDefinitions": [
+        {"AttributeName": "executionName", "AttributeType": "S"},
+        {"AttributeName": "owner", "AttributeType": "S"},
+        {"AttributeName": "startedAt", "AttributeType": "S"},
+    ],
+    "KeySchema": [{"AttributeName": "executionName", "KeyType": "HASH"}],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": OWNER_INDEX,
+            "KeySchema": [
+                {"AttributeName": "owner", "KeyType": "HASH"},
+                {"AttributeName": "startedAt", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["id", "status", "endedAt", "expiresAt"],
+            },
+        }
+    ],
+}
+# A position in the owner index (a query's LastEvaluatedKey): the table's key and the index's.
+OWNER_INDEX_POSITION = ("executionName", "owner", "startedAt")
+
 # Every attribute through a placeholder: status, result, input, owner... are reserved words.
 ATTRIBUTE_NAMES = {
     "#executionName": "executionName",

@@ -346,6 +346,18 @@ def test_sam_keeps_the_projector_role_to_the_table_the_fallback_read_and_its_que
     ]
 
 
+def test_the_functions_and_the_local_twin_use_the_key_schema_the_template_deploys(
+    translated: dict[str, Any],
+) -> None:
+    # Given the table's key schema the shared layer declares (the local twin creates it, the API
+    # queries its index)
+    from calculation_records import KEY_SCHEMA
+
+    # Then the deployed table has exactly those keys and that index
+    properties = translated["Resources"]["CalculationsTable"]["Properties"]
+    assert {name: properties[name] for name in KEY_SCHEMA} == KEY_SCHEMA
+
+
 def test_calculations_table_is_on_demand_keyed_by_execution_name_with_the_owner_index(
     translated: dict[str, Any],
 ) -> None:
