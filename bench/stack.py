@@ -3,7 +3,6 @@
 import http.client
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,8 @@ from bench.measure import (
     percentile,
 )
 from bench.probe import ENDPOINTS
+from local.api_keys import DEFAULT_KEY_NAME, KEYS_FILE, read_keys
+from local.banner import READY_LINE, endpoint_urls
 
 POLL_INTERVAL_SECONDS = 0.005
 # The throughput of the POST → poll → result flow: clients polling every 100 ms, ten times faster
@@ -41,8 +42,6 @@ FREE_PORTS = ("--api-port", "0", "--lambda-port", "0", "--dynamodb-port", "0")
 # The bench measures the stack, not the usage plan: the local gateway's per-key throttle (25
 # requests/s, burst 50, as deployed by default) would cap the throughput figure at 25 calc/s.
 UNLIMITED = ("--api-rate", "100000", "--api-burst", "100000", "--api-quota", "100000000")
-BANNER_END = "Ctrl-C stops it."
-KEYS_FILE = "api-keys.json"
 
 
 @dataclass(frozen=True)
@@ -54,28 +53,16 @@ class LocalRuntime:
     api_key_id: str
 
 
-def banner_url(banner: str, label: str) -> str:
-    match = re.search(rf"^\s+{label}\s+(http://\S+)", banner, re.MULTILINE)
-    if match is None:
-        raise RuntimeError(f"the banner names no {label}:\n{banner}")
-    return match[1]
-
-
 def wait_for_banner(process: subprocess.Popen[bytes], log_path: Path) -> str:
     deadline = time.monotonic() + READY_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         output = log_path.read_text(errors="replace")
-        if BANNER_END in output:
+        if READY_LINE in output:
             return output
         if process.poll() is not None:
             raise RuntimeError(f"the local runtime exited ({process.returncode})")
         time.sleep(0.05)
     raise RuntimeError("the local runtime did not become ready")
-
-
-def default_key(data_dir: Path) -> dict[str, str]:
-    keys = json.loads((data_dir / KEYS_FILE).read_text(encoding="utf-8"))["keys"]
-    return next(key for key in keys if key["name"] == "default")
 
 
 @contextmanager
@@ -90,15 +77,9 @@ def local_runtime() -> Iterator[LocalRuntime]:
                 command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment
             )
         try:
-            banner = wait_for_banner(process, log_path)
-            key = default_key(data_dir)
-            yield LocalRuntime(
-                banner_url(banner, "API endpoint"),
-                banner_url(banner, "Lambda endpoint"),
-                banner_url(banner, "DynamoDB"),
-                key["value"],
-                key["id"],
-            )
+            urls = endpoint_urls(wait_for_banner(process, log_path))
+            key = next(key for key in read_keys(data_dir / KEYS_FILE) if key.name == DEFAULT_KEY_NAME)
+            yield LocalRuntime(urls["API"], urls["Lambda"], urls["DynamoDB"], key.value, key.id)
         except BaseException:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             raise

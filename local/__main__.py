@@ -24,11 +24,13 @@ from typing import IO, Any
 
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
-from local.api_keys import ApiKey, KeyGate, KeysFileError, banner_lines, open_keys
+from local.api_keys import KeyGate, KeysFileError, banner_lines, open_keys
+from local.banner import FUNCTION_REF, banner, try_lines
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
-from local.dynamodb_twin import TABLE_NAME, DynamoDBTwin, TwinError
-from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime, Reopened
+from local.dynamodb_twin import DynamoDBTwin, TwinError
+from local.hosted_function import TABLE_NAME
+from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.usage_plan import UsagePlan
 
 SHARED_CODE = REPO_ROOT / "functions" / "shared"
@@ -36,8 +38,6 @@ API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app.lambda_handler"
 PROJECTOR_CODE = REPO_ROOT / "functions" / "status_projector"
 PROJECTOR_HANDLER = "status_projector:lambda_handler"
-EXAMPLE = '{"num1": 10, "num2": 5}'
-FUNCTION_REF = f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}"
 QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
 
 
@@ -129,42 +129,6 @@ def api_environment(verbose: bool) -> dict[str, str]:
 
 def connect_host(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0") else host
-
-
-def banner(
-    urls: dict[str, str], storage: str, table_storage: str, reopened: Reopened, quotas: bool
-) -> list[str]:
-    """The start-up banner's lines; `urls` by endpoint: API, Lambda, DynamoDB."""
-    api_url, lambda_url = urls["API"], urls["Lambda"]
-    rates = "AWS default rates, --no-control-plane-quotas lifts them" if quotas else "no limits"
-    lines = [
-        "Durable Calculations API is running locally.",
-        f"  API endpoint     {api_url}",
-        f"  Lambda endpoint  {lambda_url}   function {FUNCTION_REF}",
-        f"  DynamoDB         {urls['DynamoDB']}   table {TABLE_NAME}",
-        f"  Executions       {storage}",
-        f"  Table data       {table_storage}",
-        f"  Control plane    {rates}",
-    ]
-    if reopened.resumed:
-        lines.append(f"  Resumed          {reopened.resumed} execution(s) that were in flight")
-    if reopened.timed_out:
-        lines.append(
-            f"  Timed out        {reopened.timed_out} execution(s) whose timeout passed while it was stopped"
-        )
-    return lines
-
-
-def try_lines(api_url: str, lambda_url: str, keys: list[ApiKey]) -> list[str]:
-    key_header = f" -H 'x-api-key: {keys[0].value}'" if keys else ""
-    return [
-        "Try:",
-        f"  curl -i -X POST {api_url}/calculations{key_header} \\",
-        f"      -H 'content-type: application/json' -d '{EXAMPLE}'",
-        f"  aws lambda invoke --endpoint-url {lambda_url} --function-name {FUNCTION_REF} \\",
-        f"      --payload '{EXAMPLE}' --cli-binary-format raw-in-base64-out response.json",
-        "Ctrl-C stops it.",
-    ]
 
 
 def main(argv: list[str] | None = None) -> int:

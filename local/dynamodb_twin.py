@@ -29,6 +29,7 @@ import boto3
 from botocore.config import Config
 
 from local import hosted_function
+from local.hosted_function import TABLE_NAME
 
 logger = logging.getLogger("local.dynamodb")
 
@@ -36,7 +37,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DYNALITE_CLI = REPO_ROOT / "node_modules" / "dynalite" / "cli.js"
 PARENT_WATCH = Path(__file__).with_name("parent_watch.cjs")
 DATA_FOLDER = "dynamodb"
-TABLE_NAME = "calculations"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
 PORT_ATTEMPTS = 5

@@ -1,4 +1,4 @@
-"""The one function the local Lambda endpoint hosts, and how callers may name it.
+"""The one function the local Lambda endpoint hosts, how callers may name it, and its table's name.
 
 Standard library only at import: the API endpoint's event building (and the bench's cold-start
 probe, which imports it before starting its clock) reads these names without loading the testing
@@ -17,6 +17,8 @@ ALIAS = "live"
 # The alias points at the one published version; `$LATEST` runs the same code.
 ALIAS_VERSION = "1"
 LATEST = "$LATEST"
+# The calculations table the local DynamoDB endpoint holds (template.yaml's CalculationsTable).
+TABLE_NAME = "calculations"
 
 # Lambda's own pattern for a function name, partial ARN or full ARN, with an optional qualifier.
 _FUNCTION_REF = re.compile(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import http.client
-import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,14 +14,14 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
+from local.api_keys import KEYS_FILE, ApiKey, read_keys
+from local.banner import READY_LINE, endpoint_urls
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
-BANNER_END = "Ctrl-C stops it."
 PORT_IN_USE = "is already in use"
-KEYS_FILE = "api-keys.json"
 # The endpoints the banner names (by the first word of their line) and the flag that sets each port.
 PORT_FLAGS = {"API": "--api-port", "Lambda": "--lambda-port", "DynamoDB": "--dynamodb-port"}
-_BANNER_URL = re.compile(r"^\s+(?P<label>\S+)[^\n]*?(?P<url>http://[\w.-]+:\d+)", re.MULTILINE)
 
 
 def local_lambda_client(url: str, read_timeout: int = 60):
@@ -67,13 +65,6 @@ def raw_request(
         connection.close()
 
 
-def banner_urls(banner: str) -> dict[str, str]:
-    """The endpoints' URLs in a banner, by PORT_FLAGS' names: {"API": "http://127.0.0.1:40123", ...}."""
-    return {
-        match["label"]: match["url"] for match in _BANNER_URL.finditer(banner) if match["label"] in PORT_FLAGS
-    }
-
-
 class PortTaken(RuntimeError):
     """Start-up stopped because a port this runtime asked for is held by another process."""
 
@@ -110,10 +101,13 @@ class LocalRuntime:
 
     def api_key(self, name: str = "default") -> str:
         """The value of the API key called `name` in the data folder (created at start-up)."""
-        keys = json.loads((self.data_dir / KEYS_FILE).read_text(encoding="utf-8"))["keys"]
-        values = [key["value"] for key in keys if key["name"] == name]
-        assert values, f"no API key named {name!r} in {self.data_dir / KEYS_FILE}"
-        return values[0]
+        return self.key(name).value
+
+    def key(self, name: str = "default") -> ApiKey:
+        """The API key called `name` in the data folder (created at start-up): its id and value."""
+        keys = [key for key in read_keys(self.data_dir / KEYS_FILE) if key.name == name]
+        assert keys, f"no API key named {name!r} in {self.data_dir / KEYS_FILE}"
+        return keys[0]
 
     def start(self) -> LocalRuntime:
         try:
@@ -153,8 +147,8 @@ class LocalRuntime:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             output = self.run_output()
-            if BANNER_END in output:
-                self.urls = self.urls or banner_urls(output)
+            if READY_LINE in output:
+                self.urls = self.urls or endpoint_urls(output)
                 return
             if self.process is not None and self.process.poll() is not None:
                 failure = PortTaken if PORT_IN_USE in output else RuntimeError

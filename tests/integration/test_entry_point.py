@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from local.__main__ import banner, parse_settings
+from local.__main__ import parse_settings
+from local.banner import banner, endpoint_urls
 from local.runtime import Reopened
-from runtime_process import REPO_ROOT, LocalRuntime, banner_urls
+from runtime_process import REPO_ROOT, LocalRuntime
 
 URLS = {"API": "http://api", "Lambda": "http://lambda", "DynamoDB": "http://dynamodb"}
 
@@ -63,7 +64,7 @@ def test_a_restart_listens_on_the_ports_the_first_start_was_given(needs_local, t
         assert runtime.stop() == 0
 
     # Then its banner names the same URLs as the first start's
-    assert banner_urls(this_run) == first_urls
+    assert endpoint_urls(this_run) == first_urls
 
 
 def test_the_developers_local_settings_do_not_reach_the_test_runtime(needs_local, tmp_path, monkeypatch):

@@ -5,7 +5,6 @@ items only some time after their `expiresAt`, and until then the API treats them
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 
 from api_helpers import url
@@ -19,8 +18,7 @@ def execution_name(owner: str, calculation_id: str) -> str:
 
 def test_a_key_whose_calculation_has_expired_starts_a_new_calculation(api, needs_local):
     # Given an item for the key "old-key" that ended long ago and expired, not yet swept away
-    keys = json.loads((needs_local.data_dir / "api-keys.json").read_text())["keys"]
-    owner = "key:" + next(key["id"] for key in keys if key["name"] == "default")
+    owner = "key:" + needs_local.key().id
     table = dynamodb(needs_local.urls["DynamoDB"])
     table.put_item(
         TableName=TABLE,
