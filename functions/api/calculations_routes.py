@@ -137,7 +137,7 @@ def start_calculation(
 
     event = router.current_event
     document = views.calculation(started.calculation, base_path(event)).document()
-    if service.is_ended(started.calculation):
+    if started.calculation.ended:
         headers = {"Location": location(event, calculation_id), **NO_STORE}
         if started.waited:
             headers["Preference-Applied"] = f"wait={wait}"
@@ -204,7 +204,7 @@ def get_calculation(id: CalculationId, if_none_match: IfNoneMatch = None):
     logger.append_keys(calculation_id=id)
     calculation = service.get(_owner(), id)
     document = views.calculation(calculation, base_path(router.current_event)).document()
-    return cacheable(document, service.is_ended(calculation), if_none_match)
+    return cacheable(document, calculation.ended, if_none_match)
 
 
 @router.get(

@@ -18,7 +18,7 @@ from typing import Any
 
 import dynamodb_adapter
 import lambda_adapter
-from calculation_facts import TERMINAL_STATUSES, execution_name
+from calculation_facts import execution_name
 from calculation_records import OWNER_INDEX_POSITION, Record
 from errors import (
     AlreadyEnded,
@@ -97,21 +97,17 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
 
 def _finish(calculation: Record, payload: str, wait_seconds: int, replayed: bool) -> Started:
     """Wait up to `wait_seconds` for a running calculation to end, then read it again."""
-    if wait_seconds <= 0 or is_ended(calculation):
+    if wait_seconds <= 0 or calculation.ended:
         return Started(calculation, replayed, waited=False)
     if not lambda_adapter.attach(calculation.execution_name, payload, wait_seconds):
         return Started(calculation, replayed, waited=False)
     calculation = _read(calculation.execution_name, calculation.owner)
-    return Started(calculation, replayed, waited=is_ended(calculation))
+    return Started(calculation, replayed, waited=calculation.ended)
 
 
 def canonical_json(document: dict[str, Any]) -> str:
     """Equal documents give byte-equal JSON (Lambda compares payloads to deduplicate starts)."""
     return json.dumps(document, separators=(",", ":"), sort_keys=True, allow_nan=False)
-
-
-def is_ended(calculation: Record) -> bool:
-    return calculation.status in TERMINAL_STATUSES
 
 
 def get(owner: str, calculation_id: str) -> Record:
@@ -138,7 +134,7 @@ def _visible(record: Record | None, owner: str) -> Record | None:
 def result(owner: str, calculation_id: str) -> tuple[Record, Any]:
     """The calculation and its result document (None while it runs); NoResult if it ended without one."""
     calculation = get(owner, calculation_id)
-    if not is_ended(calculation):
+    if not calculation.ended:
         return calculation, None
     if calculation.result is None:
         raise NoResult(calculation.status)
@@ -170,7 +166,7 @@ def history(owner: str, calculation_id: str) -> tuple[list[dict[str, Any]], bool
 def stop(owner: str, calculation_id: str) -> Record:
     """Stop the caller's running calculation and answer with it, now STOPPED."""
     calculation = get(owner, calculation_id)
-    if is_ended(calculation):
+    if calculation.ended:
         raise AlreadyEnded(calculation.status)
     if not calculation.execution_arn:
         # Its start has not recorded the execution yet: nothing can be stopped for a moment.
@@ -178,8 +174,8 @@ def stop(owner: str, calculation_id: str) -> Record:
     try:
         lambda_adapter.stop(calculation.execution_arn)
     except lambda_adapter.AlreadyEndedInLambda:
-        ended = get(owner, calculation_id)
-        raise AlreadyEnded(ended.status if is_ended(ended) else None) from None
+        now = get(owner, calculation_id)
+        raise AlreadyEnded(now.status if now.ended else None) from None
     except lambda_adapter.ExecutionGone:
         raise CalculationNotFound from None
     dynamodb_adapter.record_stopped(calculation.execution_name, datetime.now(UTC))
@@ -189,7 +185,7 @@ def stop(owner: str, calculation_id: str) -> Record:
 def delete(owner: str, calculation_id: str) -> None:
     """Remove the caller's ended calculation: Lambda's record, then the table item."""
     calculation = get(owner, calculation_id)
-    if not is_ended(calculation):
+    if not calculation.ended:
         raise StillRunning
     if calculation.execution_arn:
         try:

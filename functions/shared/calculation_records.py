@@ -111,6 +111,11 @@ class Record:
     error_message: str | None = None
     expires_at: int | None = None
 
+    @property
+    def ended(self) -> bool:
+        """Whether the calculation has ended: its status is one it never leaves."""
+        return self.status in TERMINAL_STATUSES
+
     @classmethod
     def from_item(cls, item: dict[str, dict[str, str]]) -> "Record":
         """From a low-level item (`{"status": {"S": "RUNNING"}, ...}`), whole or projected."""

@@ -135,7 +135,7 @@ def project(event: StatusChangeEvent) -> None:
     result = None
     if change.status == "SUCCEEDED":
         record = current_record(change.execution_name)
-        if record is not None and record.status in TERMINAL_STATUSES:
+        if record is not None and record.ended:
             logger.info("calculation already ended", **fields)
             return
         result = execution_result(change.execution_arn)
