@@ -1,7 +1,8 @@
-"""The calculations table's item format and the writes that record how a calculation ended.
+"""The calculations table: its keys, its item format and the writes that record how a calculation ended.
 
 One item per calculation, keyed by its durable execution name (`executionName`, partition key
-only). Attributes, all typed for the low-level DynamoDB client:
+only; KEY_SCHEMA, which template.yaml deploys and the local twin creates). Attributes, all typed
+for the low-level DynamoDB client (`new_item` makes a started calculation's):
 
 - `owner` (S): the consumer that started it; absent for executions started outside the API,
   which keeps them out of the `byOwner` index (partition `owner`, sort `startedAt`).
