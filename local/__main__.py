@@ -24,12 +24,13 @@ from typing import IO, Any
 
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
-from local.api_keys import KeyGate, KeysFileError, banner_lines, open_keys
-from local.banner import FUNCTION_REF, banner, try_lines
+from local.api_keys import KeysFileError, open_keys
+from local.banner import FUNCTION_REF, banner, key_lines, try_lines
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.dynamodb_twin import DynamoDBTwin, TwinError
 from local.hosted_function import TABLE_NAME
+from local.key_gate import KeyGate
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.usage_plan import UsagePlan
 
@@ -201,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
         table_storage = f"dynalite, {twin.path}" if twin.path else "dynalite in memory (lost on stop)"
         lines = banner(urls, storage, table_storage, reopened, settings.control_plane_quotas)
-        lines += banner_lines(keys, settings.keys)
+        lines += key_lines(keys, settings.keys)
         print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 
         # A signal the kernel hands to another thread only sets a flag that the main thread reads

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from local.api_gateway import MAX_BODY_BYTES, ApiServer, FunctionPool
-from local.api_keys import ApiKey, KeyGate
+from local.api_keys import ApiKey
+from local.key_gate import KeyGate
 from local.usage_plan import UsagePlan
 from runtime_process import REPO_ROOT, raw_request
 
