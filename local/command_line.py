@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from local.api_keys import NAME_RULE, is_key_name
+from local.function_loader import HANDLER_REFERENCE, HANDLER_RULE
 from local.usage_plan import DEFAULT_BURST, DEFAULT_QUOTA, DEFAULT_RATE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,7 +21,6 @@ DESCRIPTION = "The whole product on this machine, no AWS account and no Docker."
 DEFAULT_DURABLE_HANDLER = "durable_math:lambda_handler"
 DEFAULT_DURABLE_PATH = REPO_ROOT / "functions" / "math_durable"
 Number = TypeVar("Number", int, float)
-_HANDLER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 @dataclass(frozen=True)
@@ -80,8 +79,8 @@ def key_name(value: str) -> str:
 
 
 def handler_reference(value: str) -> str:
-    if not _HANDLER.match(value):
-        raise argparse.ArgumentTypeError(f"must be module:function, got {value!r}")
+    if not HANDLER_REFERENCE.match(value):
+        raise argparse.ArgumentTypeError(f"{HANDLER_RULE}, got {value!r}")
     return value
 
 
