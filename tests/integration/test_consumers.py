@@ -13,10 +13,10 @@ import pytest
 import requests
 
 from api_helpers import PROBLEM, TEN_AND_FIVE, assert_problem, consumer, post, url, wait_for_result
-from calculation_facts import execution_name
 from conftest import SECOND_CONSUMER
 from runtime_process import LocalRuntime
 from test_local_table import TABLE, dynamodb
+from test_retention import execution_name
 
 FORBIDDEN = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden"}
 # A usage plan small enough to go over at once: a bucket of 2 requests, refilled at 1 a second.
