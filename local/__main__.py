@@ -11,31 +11,31 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import importlib
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+from calculation_records import KEY_SCHEMA
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
-from local.api_keys import KeyGate, KeysFileError, banner_lines, open_keys
-from local.banner import FUNCTION_REF, banner, try_lines
+from local.api_keys import KeysFileError, open_keys
+from local.banner import FUNCTION_REF, banner, key_lines, try_lines
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.dynamodb_twin import DynamoDBTwin, TwinError
+from local.function_loader import HandlerLoadError, load_handler
 from local.hosted_function import TABLE_NAME
+from local.key_gate import KeyGate
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.usage_plan import UsagePlan
 
-SHARED_CODE = REPO_ROOT / "functions" / "shared"
 API_CODE = REPO_ROOT / "functions" / "api"
-API_HANDLER = "app.lambda_handler"
+API_HANDLER = "app:lambda_handler"
 PROJECTOR_CODE = REPO_ROOT / "functions" / "status_projector"
 PROJECTOR_HANDLER = "status_projector:lambda_handler"
 QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
@@ -77,23 +77,6 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
             f"error: another local runtime is using {data_dir}. Stop it, or pass another --data-dir."
         ) from error
     return handle
-
-
-def load_handler(reference: str, folder: Path) -> Callable[..., Any]:
-    """Import `module:function` from a function's folder, as Lambda loads a handler from its package root.
-
-    The folder leaves the import path once the module is loaded, so the API workers (which inherit
-    the path) see only their own package, as each function does in Lambda. functions/shared, the
-    layer every function imports, stays on it.
-    """
-    module_name, function_name = reference.split(":")
-    sys.path.insert(0, str(folder))
-    try:
-        return getattr(importlib.import_module(module_name), function_name)
-    except (ImportError, AttributeError) as error:
-        raise SystemExit(f"error: cannot load the handler {reference} from {folder}: {error}") from error
-    finally:
-        sys.path.remove(str(folder))
 
 
 def function_environment(dynamodb_url: str) -> dict[str, str]:
@@ -138,11 +121,6 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
 
-    # functions/shared, the layer every function imports, stays on the import path: the table's
-    # twin takes its key schema from it too.
-    sys.path.insert(0, str(SHARED_CODE))
-    from calculation_records import KEY_SCHEMA
-
     with contextlib.ExitStack() as cleanup:
         data_dir = settings.data_dir if settings.store == "sqlite" else None
         if data_dir is not None:
@@ -160,8 +138,12 @@ def main(argv: list[str] | None = None) -> int:
         from local.status_events import StatusEventBus
 
         os.environ.update(function_environment(dynamodb_url))
-        durable_handler = load_handler(settings.durable_handler, settings.durable_path)
-        events = StatusEventBus(load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE))
+        try:
+            durable_handler = load_handler(settings.durable_handler, settings.durable_path)
+            projector_handler = load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE)
+        except HandlerLoadError as error:
+            raise SystemExit(f"error: {error}") from error
+        events = StatusEventBus(projector_handler)
         cleanup.callback(events.close)
         runtime = DurableRuntime(durable_handler, data_dir, on_status=events.publish_status)
         quotas = ControlPlaneQuotas(settings.control_plane_quotas)
@@ -176,9 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         lambda_url = f"http://{connect_host(settings.host)}:{lambda_server.server_address[1]}"
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
-        pool = FunctionPool(
-            API_HANDLER, [str(API_CODE)], api_environment(settings.verbose), settings.api_workers
-        )
+        pool = FunctionPool(API_HANDLER, API_CODE, api_environment(settings.verbose), settings.api_workers)
         try:
             keys = open_keys(data_dir, settings.keys.add_names)
         except KeysFileError as error:
@@ -201,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
         table_storage = f"dynalite, {twin.path}" if twin.path else "dynalite in memory (lost on stop)"
         lines = banner(urls, storage, table_storage, reopened, settings.control_plane_quotas)
-        lines += banner_lines(keys, settings.keys)
+        lines += key_lines(keys, settings.keys)
         print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 
         # A signal the kernel hands to another thread only sets a flag that the main thread reads

@@ -5,7 +5,7 @@ parameters, single and multi-value headers, body with its base64 flag, request c
 in one of a few worker processes (see api_worker), and the function's proxy answer becomes the
 HTTP response. Failures are answered as API Gateway answers them: 502 for a function error or a
 malformed answer, 504 after the 29 s integration timeout. Before the function runs, the API key
-and the usage plan are checked as the deployed stage checks them (api_keys, usage_plan); a
+and the usage plan are checked as the deployed stage checks them (key_gate, usage_plan); a
 refusal is the template's gateway response, and the function never sees the request.
 
 Every method and path reaches the function, on purpose: a path outside the declared resources
@@ -32,9 +32,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import hosted_function
-from local.api_keys import INVALID_API_KEY, ApiKey, KeyGate, Refused
+from local.api_keys import ApiKey
 from local.function_pool import FunctionError, FunctionPool, IntegrationTimeout
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
+from local.key_gate import INVALID_API_KEY, KeyGate, Refused
 from local.usage_plan import QUOTA_EXCEEDED, THROTTLED
 
 logger = logging.getLogger("local.api")

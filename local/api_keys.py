@@ -1,4 +1,4 @@
-"""The local API endpoint's API keys, and the check the deployed stage makes before calling the API.
+"""The local API endpoint's API keys and their file.
 
 Keys live in `<data-dir>/api-keys.json`, `{"keys": [{"id": ..., "name": ..., "value": ...}]}`
 (mode 0600), created with one key named "default" on first run. Ids look like API Gateway's
@@ -6,14 +6,11 @@ Keys live in `<data-dir>/api-keys.json`, `{"keys": [{"id": ..., "name": ..., "va
 folder (`--store memory`) the keys are made for the run and kept in memory only. A file that
 is not what it should be stops start-up and is left as it is.
 
-As deployed (template.yaml: Auth ApiKeyRequired, AddApiKeyRequiredToCorsPreflight false, the
-Swagger route ApiKeyRequired false), every request needs a known key in `x-api-key` except
-`GET /swagger` and CORS preflights (OPTIONS); a request with one then passes the usage plan.
+The check made with them before the API runs is key_gate's; their flags are command_line's.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -24,12 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from local.usage_plan import DEFAULT_BURST, DEFAULT_QUOTA, DEFAULT_RATE, UsagePlan
-
 KEYS_FILE = "api-keys.json"
 DEFAULT_KEY_NAME = "default"
 NAME_RULE = "must be 1-128 of A-Z a-z 0-9 _ -"
-INVALID_API_KEY = "INVALID_API_KEY"
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _ID = re.compile(r"[a-z0-9]{10}")
@@ -47,14 +41,6 @@ class ApiKey:
 
 class KeysFileError(Exception):
     """The keys file cannot be read or does not hold keys; start-up stops with this message."""
-
-
-class Refused(Exception):
-    """The gateway answers this request itself with the gateway response `response_type`."""
-
-    def __init__(self, response_type: str) -> None:
-        super().__init__(response_type)
-        self.response_type = response_type
 
 
 def is_key_name(name: str) -> bool:
@@ -134,119 +120,3 @@ def open_keys(data_dir: Path | None, add_names: Iterable[str] = ()) -> list[ApiK
     if changed and path is not None:
         write_keys(path, keys)
     return keys
-
-
-class KeyGate:
-    """What the deployed stage checks before the API function runs: the key, then the usage plan."""
-
-    def __init__(self, keys: Iterable[ApiKey], plan: UsagePlan) -> None:
-        self._by_value = {key.value: key for key in keys}
-        self._plan = plan
-
-    def admit(self, method: str, resource: str, api_key: str | None) -> ApiKey | None:
-        """The caller's key (None on a route that needs none); Refused when the gateway answers."""
-        if method == "OPTIONS" or (method == "GET" and resource == "/swagger"):
-            return None
-        key = self._by_value.get(api_key) if api_key is not None else None
-        if key is None:
-            raise Refused(INVALID_API_KEY)
-        refusal = self._plan.admit(key.id)
-        if refusal is not None:
-            raise Refused(refusal)
-        return key
-
-
-@dataclass(frozen=True)
-class KeyOptions:
-    """`python -m local`'s key flags: names to add at start-up and the usage plan's limits."""
-
-    add_names: tuple[str, ...] = ()
-    rate: float = DEFAULT_RATE
-    burst: int = DEFAULT_BURST
-    quota: int = DEFAULT_QUOTA
-
-
-def key_name(value: str) -> str:
-    if not is_key_name(value):
-        raise argparse.ArgumentTypeError(f"{NAME_RULE}, got {value!r}")
-    return value
-
-
-def positive_number(value: str) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        number = 0.0
-    if not 0 < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value!r}")
-    return number
-
-
-def at_least_one(value: str) -> int:
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
-    return int(value)
-
-
-# Flag destination: its variable, default and parser.
-_LIMITS: dict[str, tuple[str, float, Any]] = {
-    "api_rate": ("LOCAL_API_RATE", DEFAULT_RATE, positive_number),
-    "api_burst": ("LOCAL_API_BURST", DEFAULT_BURST, at_least_one),
-    "api_quota": ("LOCAL_API_QUOTA", DEFAULT_QUOTA, at_least_one),
-}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The key flags; `key_options` reads them, and their LOCAL_API_* variables, once parsed."""
-    parser.add_argument(
-        "--add-api-key",
-        metavar="NAME",
-        dest="add_api_keys",
-        action="append",
-        type=key_name,
-        default=[],
-        help=f"add an API key called NAME to the data folder's keys at start-up; a name that has "
-        f"one already keeps it (repeatable; NAME {NAME_RULE})",
-    )
-    parser.add_argument(
-        "--api-rate",
-        type=positive_number,
-        help=f"usage plan: steady requests per second per API key (default {DEFAULT_RATE:g})",
-    )
-    parser.add_argument(
-        "--api-burst", type=at_least_one, help=f"usage plan: burst per API key (default {DEFAULT_BURST})"
-    )
-    parser.add_argument(
-        "--api-quota",
-        type=at_least_one,
-        help=f"usage plan: requests per UTC day per API key (default {DEFAULT_QUOTA})",
-    )
-
-
-def key_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> KeyOptions:
-    """Flags win over the LOCAL_API_RATE, LOCAL_API_BURST and LOCAL_API_QUOTA variables, then the defaults."""
-    limits: dict[str, Any] = {}
-    for dest, (variable, default, parse) in _LIMITS.items():
-        limits[dest] = getattr(args, dest)
-        if limits[dest] is None:
-            text = os.environ.get(variable)
-            try:
-                limits[dest] = parse(text) if text else default
-            except argparse.ArgumentTypeError as error:
-                parser.error(f"{variable} {error}")
-    return KeyOptions(
-        tuple(dict.fromkeys(args.add_api_keys)), limits["api_rate"], limits["api_burst"], limits["api_quota"]
-    )
-
-
-def banner_lines(keys: list[ApiKey], options: KeyOptions) -> list[str]:
-    """The start-up banner's lines about keys: each key's name and value, and the usage plan."""
-    lines = ["  API keys         send one as x-api-key (every route but GET /swagger and preflights)"]
-    lines += [f"    {key.name:<14} {key.value}" for key in keys] or [
-        "    none: add one with --add-api-key NAME"
-    ]
-    lines.append(
-        f"  Usage plan       {options.rate:g} requests/s, burst {options.burst}, "
-        f"{options.quota} a day, per key"
-    )
-    return lines

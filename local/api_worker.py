@@ -7,15 +7,16 @@ a small pool of these processes. A worker ends when its parent's end of the pipe
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
-import sys
 import time
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
+
+from local.function_loader import load_handler
 
 
 @dataclass
@@ -39,15 +40,14 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def serve(conn: Connection, code_dirs: list[str], handler: str, environment: dict[str, str]) -> None:
-    """Import `handler` ("module.function") from `code_dirs`, then answer events until the pipe closes."""
+def serve(conn: Connection, code_dir: Path, handler: str, environment: dict[str, str]) -> None:
+    """Import `handler` (module:function) from `code_dir`, then answer events until the pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(environment)
-    sys.path[:0] = code_dirs
-    module_name, function_name = handler.rsplit(".", 1)
     try:
-        function = getattr(importlib.import_module(module_name), function_name)
+        # The process is this function's environment: its folder stays on the path for later imports.
+        function = load_handler(handler, code_dir, keep_folder=True)
     except Exception:  # noqa: BLE001 (any import failure is the function's init error, reported by the parent)
         conn.send(("init-error", traceback.format_exc()))
         return

@@ -13,6 +13,7 @@ from local import hosted_function
 
 if TYPE_CHECKING:  # standard library only at run time: the tests and the bench read banners too
     from local.api_keys import ApiKey
+    from local.command_line import KeyOptions
     from local.runtime import Reopened
 
 EXAMPLE = '{"num1": 10, "num2": 5}'
@@ -44,6 +45,19 @@ def banner(
         lines.append(
             f"  Timed out        {reopened.timed_out} execution(s) whose timeout passed while it was stopped"
         )
+    return lines
+
+
+def key_lines(keys: list[ApiKey], options: KeyOptions) -> list[str]:
+    """The banner's lines about keys: each key's name and value, and the usage plan."""
+    lines = ["  API keys         send one as x-api-key (every route but GET /swagger and preflights)"]
+    lines += [f"    {key.name:<14} {key.value}" for key in keys] or [
+        "    none: add one with --add-api-key NAME"
+    ]
+    lines.append(
+        f"  Usage plan       {options.rate:g} requests/s, burst {options.burst}, "
+        f"{options.quota} a day, per key"
+    )
     return lines
 
 

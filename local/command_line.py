@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
-from local import api_keys
+from local.api_keys import NAME_RULE, is_key_name
+from local.function_loader import HANDLER_REFERENCE, HANDLER_RULE
+from local.usage_plan import DEFAULT_BURST, DEFAULT_QUOTA, DEFAULT_RATE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = "The whole product on this machine, no AWS account and no Docker."
 DEFAULT_DURABLE_HANDLER = "durable_math:lambda_handler"
 DEFAULT_DURABLE_PATH = REPO_ROOT / "functions" / "math_durable"
-_HANDLER = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+Number = TypeVar("Number", int, float)
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,17 @@ class Settings:
     durable_handler: str
     durable_path: Path
     verbose: bool
-    keys: api_keys.KeyOptions
+    keys: KeyOptions
+
+
+@dataclass(frozen=True)
+class KeyOptions:
+    """The API key flags: names to add at start-up and the usage plan's limits."""
+
+    add_names: tuple[str, ...] = ()
+    rate: float = DEFAULT_RATE
+    burst: int = DEFAULT_BURST
+    quota: int = DEFAULT_QUOTA
 
 
 def port(value: str) -> int:
@@ -50,9 +62,25 @@ def positive_count(value: str) -> int:
     return int(value)
 
 
+def positive_number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {value!r}")
+    return number
+
+
+def key_name(value: str) -> str:
+    if not is_key_name(value):
+        raise argparse.ArgumentTypeError(f"{NAME_RULE}, got {value!r}")
+    return value
+
+
 def handler_reference(value: str) -> str:
-    if not _HANDLER.match(value):
-        raise argparse.ArgumentTypeError(f"must be module:function, got {value!r}")
+    if not HANDLER_REFERENCE.match(value):
+        raise argparse.ArgumentTypeError(f"{HANDLER_RULE}, got {value!r}")
     return value
 
 
@@ -64,7 +92,9 @@ def _switch(name: str, default: bool) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
-def _env_value(parser: argparse.ArgumentParser, name: str, default: int, parse: Callable[[str], int]) -> int:
+def _env_value(
+    parser: argparse.ArgumentParser, name: str, default: Number, parse: Callable[[str], Number]
+) -> Number:
     """The variable `name` read as a flag's value would be; `default` when unset or empty."""
     value = os.environ.get(name)
     if not value:
@@ -132,13 +162,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=_switch("LOCAL_VERBOSE", False),
         help="log every request and the functions' own logs",
     )
-    api_keys.add_arguments(parser)
+    parser.add_argument(
+        "--add-api-key",
+        metavar="NAME",
+        dest="add_api_keys",
+        action="append",
+        type=key_name,
+        default=[],
+        help=f"add an API key called NAME to the data folder's keys at start-up; a name that has "
+        f"one already keeps it (repeatable; NAME {NAME_RULE})",
+    )
+    parser.add_argument(
+        "--api-rate",
+        type=positive_number,
+        help=f"usage plan: steady requests per second per API key (default {DEFAULT_RATE:g})",
+    )
+    parser.add_argument(
+        "--api-burst", type=positive_count, help=f"usage plan: burst per API key (default {DEFAULT_BURST})"
+    )
+    parser.add_argument(
+        "--api-quota",
+        type=positive_count,
+        help=f"usage plan: requests per UTC day per API key (default {DEFAULT_QUOTA})",
+    )
     # Read once every flag is known, so that an error shows the whole usage.
     parser.set_defaults(
         api_port=_env_value(parser, "LOCAL_API_PORT", 3000, port),
         lambda_port=_env_value(parser, "LOCAL_LAMBDA_PORT", 3001, port),
         dynamodb_port=_env_value(parser, "LOCAL_DYNAMODB_PORT", 3002, port),
         api_workers=_env_value(parser, "LOCAL_API_WORKERS", 8, positive_count),
+        api_rate=_env_value(parser, "LOCAL_API_RATE", DEFAULT_RATE, positive_number),
+        api_burst=_env_value(parser, "LOCAL_API_BURST", DEFAULT_BURST, positive_count),
+        api_quota=_env_value(parser, "LOCAL_API_QUOTA", DEFAULT_QUOTA, positive_count),
     )
     return parser
 
@@ -160,5 +215,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         durable_handler=args.durable_handler,
         durable_path=args.durable_path.resolve(),
         verbose=args.verbose,
-        keys=api_keys.key_options(parser, args),
+        keys=KeyOptions(
+            tuple(dict.fromkeys(args.add_api_keys)), args.api_rate, args.api_burst, args.api_quota
+        ),
     )

@@ -12,6 +12,8 @@ control plane shows up locally. Invoke and DeleteDurableExecution are not limite
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
 from local.token_bucket import TokenBucket
 
@@ -26,9 +28,14 @@ DEFAULT_RATES = {
 class ControlPlaneQuotas:
     """A bucket per limited operation, burst = rate; `enabled` False lets everything through."""
 
-    def __init__(self, enabled: bool, rates: dict[str, float] = DEFAULT_RATES) -> None:
+    def __init__(
+        self,
+        enabled: bool,
+        rates: dict[str, float] = DEFAULT_RATES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.enabled = enabled
-        self._buckets = {operation: TokenBucket(rate, rate) for operation, rate in rates.items()}
+        self._buckets = {operation: TokenBucket(rate, rate, clock) for operation, rate in rates.items()}
 
     def retry_after(self, operation: str) -> int | None:
         """None when `operation` may run now; otherwise whole seconds to wait before retrying."""

@@ -6,6 +6,7 @@ import logging
 import multiprocessing
 import threading
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from local import api_worker
@@ -42,11 +43,10 @@ class FunctionPool:
     `warm` starts them all ahead of time; until it is done, a request that finds none idle starts one.
     """
 
-    def __init__(
-        self, handler: str, code_dirs: list[str], environment: dict[str, str], max_workers: int
-    ) -> None:
+    def __init__(self, handler: str, code_dir: Path, environment: dict[str, str], max_workers: int) -> None:
+        """`handler` (module:function) is imported from `code_dir` in each worker."""
         self._handler = handler
-        self._code_dirs = code_dirs
+        self._code_dir = code_dir
         self._environment = environment
         self._max_workers = max_workers
         self._context = multiprocessing.get_context("spawn")
@@ -100,7 +100,7 @@ class FunctionPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=api_worker.serve,
-            args=(child, self._code_dirs, self._handler, self._environment),
+            args=(child, self._code_dir, self._handler, self._environment),
             name="api-worker",
             daemon=True,
         )

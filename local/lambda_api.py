@@ -27,6 +27,7 @@ import botocore.session
 from aws_durable_execution_sdk_python_testing.exceptions import AwsApiException
 from aws_durable_execution_sdk_python_testing.execution import Execution, ExecutionStatus
 
+from calculation_facts import CALCULATION_ID_PATTERN
 from local import hosted_function
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
@@ -43,7 +44,7 @@ BODY_REFUSED_CODES = {
     HTTPStatus.LENGTH_REQUIRED: "InvalidRequestContentException",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RequestTooLargeException",
 }
-_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_EXECUTION_NAME = re.compile(CALCULATION_ID_PATTERN)
 
 
 class LambdaApiError(Exception):

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from local.api_gateway import MAX_BODY_BYTES, ApiServer, FunctionPool
-from local.api_keys import ApiKey, KeyGate
+from local.api_keys import ApiKey
+from local.key_gate import KeyGate
 from local.usage_plan import UsagePlan
 from runtime_process import REPO_ROOT, raw_request
 
@@ -49,9 +50,7 @@ def handler(event, context):
 def echo_url(tmp_path_factory):
     code = tmp_path_factory.mktemp("echo")
     (code / "echo_function.py").write_text(ECHO_FUNCTION)
-    pool = FunctionPool(
-        "echo_function.handler", [str(code)], {"ECHO_SETTING": "set-by-runner"}, max_workers=2
-    )
+    pool = FunctionPool("echo_function:handler", code, {"ECHO_SETTING": "set-by-runner"}, max_workers=2)
     gate = KeyGate([ECHO_KEY], UsagePlan(rate=10_000, burst=10_000, quota=1_000_000))
     server = ApiServer(("127.0.0.1", 0), pool, gate)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -13,7 +13,10 @@ import pytest
 import requests
 
 from api_helpers import PROBLEM, TEN_AND_FIVE, assert_problem, consumer, post, url, wait_for_result
+from conftest import SECOND_CONSUMER
 from runtime_process import LocalRuntime
+from test_local_table import TABLE, dynamodb
+from test_retention import execution_name
 
 FORBIDDEN = {"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden"}
 # A usage plan small enough to go over at once: a bucket of 2 requests, refilled at 1 a second.
@@ -71,6 +74,52 @@ def test_another_consumers_calculation_answers_exactly_like_an_unknown_id(api, o
     mine = api.get(url(api, f"/calculations/{calculation_id}"), timeout=30)
     assert mine.status_code == 200, mine.text
     assert mine.json()["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), CALCULATION_ROUTES, ids=["status", "result", "history", "stop", "delete"]
+)
+def test_an_item_of_another_owner_under_the_callers_own_execution_name_is_404(
+    api, other_api, needs_local, method, path
+):
+    # Given consumer A's ended calculation, its item copied under the execution name that B's
+    # request for the same id maps to, as if the two names had collided: only the item's owner
+    # tells them apart now
+    calculation_id = ended_calculation(api, {"num1": 10, "num2": 5})
+    table = dynamodb(needs_local.urls["DynamoDB"])
+    owner_a = f"key:{needs_local.key().id}"
+    name_b = execution_name(f"key:{needs_local.key(SECOND_CONSUMER).id}", calculation_id)
+    item = table.get_item(
+        TableName=TABLE, Key={"executionName": {"S": execution_name(owner_a, calculation_id)}}
+    )["Item"]
+    table.put_item(TableName=TABLE, Item={**item, "executionName": {"S": name_b}})
+
+    # When consumer B sends this route for that id
+    response = other_api.request(method, url(other_api, f"/calculations/{calculation_id}{path}"), timeout=30)
+
+    # Then B gets the unknown id's 404, and the item stays A's and in place
+    assert_problem(response, 404)
+    kept = table.get_item(TableName=TABLE, Key={"executionName": {"S": name_b}}, ConsistentRead=True)
+    assert kept["Item"]["owner"] == {"S": owner_a}
+
+
+def test_a_cursor_issued_to_another_consumer_is_refused(api, other_api):
+    # Given a cursor that consumer A's list issued
+    for _ in range(2):
+        ended_calculation(api, {"num1": 2, "num2": 1})
+    page = api.get(url(api, "/calculations"), params={"limit": 1}, timeout=30)
+    assert page.status_code == 200, page.text
+    cursor = page.json()["nextCursor"]
+
+    # When consumer B lists its calculations with it
+    response = other_api.get(
+        url(other_api, "/calculations"), params={"limit": 1, "cursor": cursor}, timeout=30
+    )
+
+    # Then the cursor is refused as one this API never issued to B
+    assert assert_problem(response, 422)["errors"] == [
+        {"field": "cursor", "message": "is not a cursor this API issued"}
+    ]
 
 
 def test_the_list_holds_only_the_callers_own_calculations(api, other_api):

@@ -32,7 +32,7 @@ def figures(kind: str, latencies: list[float], elapsed: float) -> str:
     )
 
 
-def test_two_hundred_concurrent_calculations_through_the_api_all_end_right(api, report):
+def test_two_hundred_calculations_from_16_threads_through_the_api_all_end_right(api, report):
     run = uuid.uuid4().hex[:8]
     barrier = threading.Barrier(THREADS)
 
@@ -71,7 +71,7 @@ def test_two_hundred_concurrent_calculations_through_the_api_all_end_right(api, 
     report("load-api", figures("API", [latency for _, latency in outcomes], elapsed))
 
 
-def test_two_hundred_concurrent_invocations_on_the_lambda_endpoint_all_end_right(lambda_client, report):
+def test_two_hundred_invocations_from_16_threads_on_the_lambda_endpoint_all_end_right(lambda_client, report):
     run = uuid.uuid4().hex[:8]
 
     def calculate(n: int) -> tuple[str, float]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api_helpers import consumer, url
+from api_helpers import TEN_AND_ZERO, consumer, url
 from runtime_process import REPO_ROOT, child_environment
 from test_local_table import TABLE, dynamodb
 
@@ -48,10 +48,10 @@ def stack(needs_local):
     return api, table, repair
 
 
-def ended_calculation(api, calculation_id: str) -> dict:
+def ended_calculation(api, calculation_id: str, body: dict | None = None) -> dict:
     response = api.post(
         url(api, "/calculations"),
-        json={"num1": 10, "num2": 5},
+        json=body or {"num1": 10, "num2": 5},
         headers={"Idempotency-Key": calculation_id, "Prefer": "wait=10"},
         timeout=30,
     )
@@ -116,3 +116,35 @@ def test_a_lost_end_is_recorded_and_a_dry_run_changes_nothing(stack):
     answer = api.get(url(api, "/calculations/repair-lost-end"), timeout=30).json()
     assert answer["status"] == "SUCCEEDED"
     assert answer["result"] == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
+
+
+def lose_end(table, name: str, *, status: str = "RUNNING") -> None:
+    """The item as lost events leave it: `status`, with no result and no end."""
+    table.update_item(
+        TableName=TABLE,
+        Key={"executionName": {"S": name}},
+        UpdateExpression="SET #status = :status REMOVE #result, endedAt",
+        ExpressionAttributeNames={"#status": "status", "#result": "result"},
+        ExpressionAttributeValues={":status": {"S": status}},
+    )
+
+
+def test_a_calculation_whose_division_failed_is_repaired_as_failed(stack):
+    # Given a calculation whose Division failed (Lambda's execution SUCCEEDED, with error_details
+    # in its result) and whose item lost its end
+    api, table, repair = stack
+    calculation = ended_calculation(api, "repair-failed-division", {"num1": 10, "num2": 0})
+    assert calculation["status"] == "FAILED"
+    name, _ = item_of(table, calculation)
+    lose_end(table, name)
+
+    # When the repair command runs
+    output = repair()
+
+    # Then the calculation is FAILED, as the API reported it, not Lambda's SUCCEEDED
+    assert "repaired: 1" in output
+    answer = api.get(url(api, "/calculations/repair-failed-division"), timeout=30).json()
+    assert answer["status"] == "FAILED"
+    assert answer["failedOperations"] == [{"operation": "Division", "message": "division by zero"}]
+    result = api.get(url(api, "/calculations/repair-failed-division/result"), timeout=30)
+    assert result.json() == TEN_AND_ZERO

@@ -47,3 +47,41 @@ def test_a_key_whose_calculation_has_expired_starts_a_new_calculation(api, needs
     # Then a new calculation starts under it
     assert response.status_code == 202, response.text
     assert response.json()["input"] == {"num1": 10, "num2": 5}
+
+
+def test_the_list_leaves_out_calculations_past_their_retention(api, needs_local):
+    # Given two ended calculations of the caller, one expired a minute ago (not yet swept away),
+    # the other expiring in an hour
+    owner = "key:" + needs_local.key().id
+    table = dynamodb(needs_local.urls["DynamoDB"])
+    now = int(time.time())
+    for calculation_id, expires_at in (("listed-expired", now - 60), ("listed-kept", now + 3600)):
+        table.put_item(
+            TableName=TABLE,
+            Item={
+                "executionName": {"S": execution_name(owner, calculation_id)},
+                "owner": {"S": owner},
+                "id": {"S": calculation_id},
+                "input": {"S": '{"num1":1,"num2":2}'},
+                "status": {"S": "SUCCEEDED"},
+                "startedAt": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(now))},
+                "endedAt": {"S": time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(now + 1))},
+                "result": {"S": '{"Add":3,"Subtract":-1,"Multiply":2,"Division":0.5}'},
+                "expiresAt": {"N": str(expires_at)},
+            },
+        )
+
+    # When the caller lists its calculations, every page of them
+    listed: list[str] = []
+    params: dict[str, str | int] = {"limit": 100}
+    while True:
+        page = api.get(url(api, "/calculations"), params=params, timeout=30)
+        assert page.status_code == 200, page.text
+        listed += [summary["id"] for summary in page.json()["items"]]
+        if "nextCursor" not in page.json():
+            break
+        params["cursor"] = page.json()["nextCursor"]
+
+    # Then the one within its retention is there, the expired one is not
+    assert "listed-kept" in listed
+    assert "listed-expired" not in listed

@@ -170,3 +170,17 @@ def test_a_running_event_that_arrives_after_the_end_does_not_move_the_item_back(
     assert ended["status"] == {"S": "STOPPED"}
     assert ended["startedAt"] == {"S": "2026-11-29T12:00:00.000000Z"}
     assert ended["endedAt"] == {"S": "2026-11-29T12:00:02.000000Z"}
+
+
+def test_a_later_terminal_event_with_other_values_does_not_overwrite_the_end(projector, local_runtime):
+    # Given an execution recorded STOPPED at 12:00:02
+    projector(event("ended-once", "STOPPED", ended=STARTED + timedelta(seconds=2)))
+    first = item(local_runtime, "ended-once")
+
+    # When another terminal event arrives later, with another status and another end time
+    projector(event("ended-once", "TIMED_OUT", ended=STARTED + timedelta(minutes=15)))
+
+    # Then the item is exactly as the first end left it
+    assert item(local_runtime, "ended-once") == first
+    assert first["status"] == {"S": "STOPPED"}
+    assert first["endedAt"] == {"S": "2026-11-29T12:00:02.000000Z"}

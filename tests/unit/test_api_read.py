@@ -264,6 +264,18 @@ def test_an_item_past_its_expiry_is_404(call, table_stub):
     assert response.json == NOT_FOUND
 
 
+def test_an_item_whose_expiry_is_this_very_second_is_404(call, table_stub):
+    # Given an item whose retention ends at NOW exactly (expiresAt is the first second it is gone)
+    stub_get(table_stub, item("calc-1", "SUCCEEDED", expires_at=1795953600))
+
+    # When it is read at NOW
+    response = call("GET", "/calculations/calc-1")
+
+    # Then it is already gone
+    assert response.status == 404
+    assert response.json == NOT_FOUND
+
+
 @pytest.mark.parametrize(
     "if_none_match",
     ['"' + "a" * 1023 + '"', '"a"\x00', '"ä"'],
@@ -283,6 +295,31 @@ def test_an_if_none_match_over_its_limits_is_refused_naming_the_header(call, if_
             "message": "must be at most 1024 characters of visible ASCII, e.g. an ETag",
         }
     ]
+
+
+@pytest.mark.parametrize("suffix", ["", "/result"])
+def test_if_none_match_star_on_a_finished_document_is_304(call, table_stub, suffix):
+    # Given a finished calculation
+    stub_get(table_stub, item("calc-1", "SUCCEEDED"))
+
+    # When a client asks for it only if it has no copy of any version (If-None-Match: *)
+    response = call("GET", "/calculations/calc-1" + suffix, headers={"If-None-Match": "*"})
+
+    # Then any current copy matches: 304 without a body
+    assert response.status == 304
+    assert response.text == ""
+    assert response.headers["Cache-Control"] == FINISHED
+
+
+def test_if_none_match_star_on_a_running_calculation_gets_the_document(call, table_stub):
+    # Given a running calculation, which has no ETag
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+
+    response = call("GET", "/calculations/calc-1", headers={"If-None-Match": "*"})
+
+    # Then the document is served, never kept
+    assert response.status == 200
+    assert response.json["status"] == "RUNNING"
 
 
 def test_an_item_within_its_retention_is_served(call, table_stub):

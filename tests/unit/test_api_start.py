@@ -319,6 +319,62 @@ def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, stu
     assert '"Conflicts"' in capsys.readouterr().out
 
 
+def test_post_with_same_idempotency_key_same_num1_and_another_num2_is_a_conflict(call, stubs, table_stub):
+    # Given the key belongs to a calculation of 10 and 5
+    table_stub.add_client_error(
+        "put_item",
+        **conditional_check_failed(),
+        expected_params=put_params(input_json='{"num1":10,"num2":6}'),
+    )
+    table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
+
+    # When the key is sent with the same num1 and another num2
+    response = post(call, {"num1": 10, "num2": 6})
+
+    # Then it is the conflict, not the first calculation
+    assert response.status == 409
+    assert response.json["detail"] == "this Idempotency-Key was already used with another body"
+
+
+# The body limit: MAX_BODY_BYTES, 16 KiB by default. A body of two numbers padded with spaces.
+BODY_LIMIT = 16 * 1024
+
+
+def padded_body(size: int) -> str:
+    body = '{"num1": 10, "num2": 5}'
+    return body + " " * (size - len(body))
+
+
+def test_a_body_of_exactly_the_limit_is_accepted(call, stubs, table_stub, lambda_stub):
+    # Given a start that would go through
+    stub_new_start(table_stub, lambda_stub)
+
+    # When the body is exactly 16384 bytes
+    response = call(
+        "POST",
+        "/calculations",
+        padded_body(BODY_LIMIT),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "order-42"},
+    )
+
+    # Then it is started
+    assert response.status == 202, response.json
+
+
+def test_a_body_one_byte_over_the_limit_is_413(call, stubs):
+    # When the body is 16385 bytes (nothing is stubbed: no call may be made)
+    response = call(
+        "POST",
+        "/calculations",
+        padded_body(BODY_LIMIT + 1),
+        headers={"Content-Type": "application/json", "Idempotency-Key": "order-42"},
+    )
+
+    # Then it is refused unread
+    assert response.status == 413
+    assert response.json["detail"] == "the body is larger than 16384 bytes"
+
+
 def test_post_when_lambda_holds_the_name_with_another_input_is_a_conflict(
     call, stubs, table_stub, lambda_stub
 ):

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from cfnlint.decode import cfn_yaml
 
-from local.usage_plan import QUOTA_EXCEEDED, THROTTLED, UsagePlan
+from local.usage_plan import DEFAULT_BURST, DEFAULT_QUOTA, DEFAULT_RATE, QUOTA_EXCEEDED, THROTTLED, UsagePlan
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
 
 
 class FakeClock:
@@ -106,3 +110,19 @@ def test_a_throttled_request_does_not_count_toward_the_quota(clock):
 def test_a_plan_without_room_for_one_request_is_refused(rate, burst, quota):
     with pytest.raises(ValueError, match="at least 1"):
         UsagePlan(rate, burst, quota)
+
+
+def test_the_local_plan_defaults_are_the_templates_parameter_defaults():
+    # Given the deployed usage plan's parameters, read from template.yaml
+    parameters = cfn_yaml.load(str(TEMPLATE))["Parameters"]
+
+    # When the local plan's defaults are set beside the template's
+    local = (DEFAULT_RATE, DEFAULT_BURST, DEFAULT_QUOTA)
+    deployed = tuple(
+        float(parameters[name]["Default"])
+        for name in ("ApiThrottleRateLimit", "ApiThrottleBurstLimit", "ApiQuotaLimit")
+    )
+
+    # Then they are equal, and the quota counts per day in both
+    assert local == deployed
+    assert parameters["ApiQuotaPeriod"]["Default"] == "DAY"
