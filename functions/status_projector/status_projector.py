@@ -33,7 +33,7 @@ from calculation_records import (
     RETENTION_DAYS_DEFAULT,
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,
-    Record,
+    get_record,
     record_outcome,
     record_running,
 )
@@ -93,21 +93,6 @@ class StatusChangeEvent(EventBridgeModel):
     detail: StatusChange
 
 
-def current_record(execution_name: str) -> Record | None:
-    item = (
-        dynamodb_client()
-        .get_item(
-            TableName=get_settings().calculations_table_name,
-            Key={"executionName": {"S": execution_name}},
-            ProjectionExpression="executionName, #status",
-            ExpressionAttributeNames={"#status": "status"},
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
-    return Record.from_item(item) if item else None
-
-
 def execution_result(execution_arn: str) -> Any:
     """The result document Lambda holds for an execution, or None when it has none."""
     execution = lambda_client().get_durable_execution(
@@ -134,7 +119,9 @@ def project(event: StatusChangeEvent) -> None:
 
     result = None
     if change.status == "SUCCEEDED":
-        record = current_record(change.execution_name)
+        record = get_record(
+            dynamodb_client(), settings.calculations_table_name, change.execution_name, status_only=True
+        )
         if record is not None and record.ended:
             logger.info("calculation already ended", **fields)
             return
