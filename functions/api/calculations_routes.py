@@ -11,17 +11,10 @@ from pydantic import Field
 
 import service
 import views
+from caching import cacheable
 from calculation_facts import CALCULATION_ID_PATTERN, CALCULATION_ID_RULE
 from errors import InvalidParameter
-from http_responses import (
-    NO_STORE,
-    base_path,
-    cacheable,
-    json_response,
-    location,
-    prefer_wait,
-    running_headers,
-)
+from http_responses import NO_STORE, base_path, json_response, location, running_headers
 from identity import caller_owner
 from models import (
     CURSOR_MAX_LENGTH,
@@ -42,6 +35,7 @@ from openapi_docs import responses
 from openapi_examples import CALCULATION_EXAMPLES, REQUEST_EXAMPLES, RESULT_EXAMPLES
 from routing import TableRouter
 from settings import PAGE_SIZE_CEILING, get_settings
+from waiting import prefer_wait, preference_applied
 
 router = TableRouter()
 
@@ -140,7 +134,7 @@ def start_calculation(
     if started.calculation.ended:
         headers = {"Location": location(event, calculation_id), **NO_STORE}
         if started.waited:
-            headers["Preference-Applied"] = f"wait={wait}"
+            headers["Preference-Applied"] = preference_applied(wait)
         return json_response(200, document, headers)
     return json_response(202, document, running_headers(event, calculation_id))
 
