@@ -11,7 +11,8 @@ from functools import cache
 from typing import Any
 
 import calculation_records
-from aws_calls import create_client, translated
+from aws_calls import CALL_ATTEMPTS, translated
+from aws_clients import create_client
 from calculation_records import Record
 from settings import get_settings
 
@@ -29,7 +30,7 @@ class NotOwned(Exception):
 @cache
 def dynamodb_client() -> Any:
     """The container's DynamoDB client, created on first use."""
-    return create_client("dynamodb")
+    return create_client("dynamodb", attempts=CALL_ATTEMPTS)
 
 
 def _table() -> str:

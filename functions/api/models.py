@@ -81,7 +81,6 @@ INSTANCE_MAX_LENGTH = 2048
 FIELD_ERRORS_MAX_ITEMS = 50
 HISTORY_MAX_OPERATIONS = 100  # the math function has 10: Calculate, 4 branches of 1 step each, Record
 INT32_MAX = 2**31 - 1
-RETRY_AFTER_MAX_SECONDS = 3600  # AWS's own retryAfterSeconds is capped to it
 # Lambda's own limits on a history event's operation id (the rule of an execution name, which
 # is the calculation id's), name and subtype.
 OPERATION_ID_PATTERN = CALCULATION_ID_PATTERN

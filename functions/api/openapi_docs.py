@@ -8,7 +8,8 @@ from http import HTTPStatus
 from typing import Any
 
 from http_responses import JSON, PROBLEM_JSON
-from models import LINK_MAX_LENGTH, RETRY_AFTER_MAX_SECONDS, Calculation, Problem
+from models import LINK_MAX_LENGTH, Calculation, Problem
+from settings import RETRY_AFTER_MAX_SECONDS
 
 OPENAPI: dict[str, Any] = {
     "title": "Durable Calculations API",
