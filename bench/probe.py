@@ -16,7 +16,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import bench  # noqa: F401 - puts the function folders on the import path
+import bench  # noqa: F401 - the log level every measured process shares
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, build_event, context_fields
 from local.api_keys import ApiKey

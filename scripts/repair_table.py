@@ -24,17 +24,13 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# The functions' shared layer: the item format and the conditional writes the projector uses.
-sys.path.insert(0, str(REPO_ROOT / "functions" / "shared"))
-
-from calculation_facts import TERMINAL_STATUSES, calculation_status  # noqa: E402
-from calculation_records import (  # noqa: E402
+# The functions' shared layer (on PYTHONPATH, see the Makefile): the item format and the writes.
+from calculation_facts import TERMINAL_STATUSES, calculation_status
+from calculation_records import (
     RETENTION_DAYS_DEFAULT,
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,
