@@ -49,8 +49,9 @@ class SettingsCORS(CORSConfig):
         return headers
 
 
+CORS = SettingsCORS()
 app = APIGatewayRestResolver(
-    cors=SettingsCORS(),
+    cors=CORS,
     enable_validation=True,
     serializer=serialize,
     json_body_deserializer=strict_json_body,
