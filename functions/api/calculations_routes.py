@@ -21,7 +21,10 @@ from models import (
     CURSOR_PATTERN,
     HEADER_TEXT_PATTERN,
     ID_MAX_LENGTH,
+    IDEMPOTENCY_KEY,
+    IF_NONE_MATCH,
     IF_NONE_MATCH_MAX_LENGTH,
+    PREFER,
     PREFER_MAX_LENGTH,
     Calculation,
     CalculationPage,
@@ -52,7 +55,7 @@ CalculationId = Annotated[
 IfNoneMatch = Annotated[
     str | None,
     Header(
-        alias="If-None-Match",
+        alias=IF_NONE_MATCH,
         pattern=HEADER_TEXT_PATTERN,
         max_length=IF_NONE_MATCH_MAX_LENGTH,
         description="ETag of a copy you hold (or several, or `*`); 304 when it is still current",
@@ -101,7 +104,7 @@ def start_calculation(
     idempotency_key: Annotated[
         str | None,
         Header(
-            alias="Idempotency-Key",
+            alias=IDEMPOTENCY_KEY,
             pattern=CALCULATION_ID_PATTERN,
             max_length=ID_MAX_LENGTH,
             description=f"Becomes the calculation id: {CALCULATION_ID_RULE.removeprefix('must be ')}",
@@ -110,7 +113,7 @@ def start_calculation(
     prefer: Annotated[
         str | None,
         Header(
-            alias="Prefer",
+            alias=PREFER,
             pattern=HEADER_TEXT_PATTERN,
             max_length=PREFER_MAX_LENGTH,
             description="`wait=N` (RFC 7240): wait up to N seconds for the result",
