@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 NPM_STAMP := node_modules/.installed
 NPM_RUN_STAMP := node_modules/.installed-runtime
+# Each function folder (and the shared layer) is an import root, as in Lambda: the scripts and the
+# bench import their modules from this path, as pytest does from pyproject's `pythonpath`.
+FUNCTION_PATH := functions/shared:functions/math_durable:functions/api:functions/status_projector
 
 .PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy repair
 
@@ -47,7 +50,7 @@ system-packages:
 
 # Regenerate openapi.yaml from the API's resolver (a unit test fails when it drifts).
 openapi: install-dev
-	$(BIN)/python scripts/generate_openapi.py
+	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m scripts.generate_openapi
 
 # The whole product on this machine: API on :3000, Lambda endpoint on :3001, DynamoDB on :3002
 # (`python -m local --help`).
@@ -66,12 +69,12 @@ lint: install-dev
 
 # Figures beside their baselines, one table; the JSON goes to bench-results.json.
 bench: install-dev
-	$(BIN)/python -m bench
+	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m bench
 
 # Repair or rebuild the calculations table from Lambda (README "Repairing the table"), e.g.
 # make repair ARGS="--function-name <MathFunctionName> --table <CalculationsTableName> --dry-run"
 repair: install
-	$(BIN)/python scripts/repair_table.py $(ARGS)
+	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m scripts.repair_table $(ARGS)
 
 # Build and deploy with SAM CLI 1.151.0 or newer (not installed by make; README "Deploy to AWS").
 # BUILD_ARGS=--use-container when this machine has no Python 3.13.

@@ -29,6 +29,7 @@ from bench.measure import (
     operands,
     percentile,
 )
+from bench.sdk_internals import checkpoint_service, stop_poll_seconds
 
 EXECUTION_TIMEOUT_SECONDS = 60
 
@@ -81,13 +82,8 @@ def original_stop_poll() -> Iterator[None]:
 @contextmanager
 def shortened_stop_poll(seconds: float) -> Iterator[None]:
     """The SDK with its stop poll shortened instead of woken: the other way to end sooner."""
-    with original_stop_poll():
-        shipped = state._STOP_SIGNAL_POLL_SECONDS
-        state._STOP_SIGNAL_POLL_SECONDS = seconds
-        try:
-            yield
-        finally:
-            state._STOP_SIGNAL_POLL_SECONDS = shipped
+    with original_stop_poll(), stop_poll_seconds(seconds):
+        yield
 
 
 def timed_invocations(count: int) -> dict[str, float]:
@@ -146,7 +142,7 @@ def operations_per_calculation(count: int) -> dict[str, Any]:
     they arrive together, so the number of calls varies from run to run: median and maximum.
     """
     with DurableFunctionTestRunner(handler=durable_math.lambda_handler) as runner:
-        client = runner._service_client
+        client = checkpoint_service(runner)
         checkpoint = client.checkpoint
         calls: Counter[str] = Counter()
         updates: Counter[str] = Counter()

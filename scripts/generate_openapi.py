@@ -17,16 +17,15 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPEC_PATH = REPO_ROOT / "openapi.yaml"
-API_CODE = REPO_ROOT / "functions" / "api"
-SHARED_CODE = REPO_ROOT / "functions" / "shared"
 HEADER = "# Generated from functions/api by `make openapi`; do not edit by hand.\n"
 
 
 def document() -> dict[str, Any]:
-    """The OpenAPI document as plain JSON data, exactly as the Swagger route serves it."""
-    for folder in (SHARED_CODE, API_CODE):
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
+    """The OpenAPI document as plain JSON data, exactly as the Swagger route serves it.
+
+    The API's modules come from the function folders on the import path (PYTHONPATH, see the
+    Makefile); they load here, not at import, so `--help` needs none of them.
+    """
     from app import app
     from openapi_docs import spec_document
 

@@ -24,21 +24,19 @@ import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# The functions' shared layer: the item format and the conditional writes the projector uses.
-sys.path.insert(0, str(REPO_ROOT / "functions" / "shared"))
-
-from calculation_facts import TERMINAL_STATUSES, calculation_status  # noqa: E402
-from calculation_records import (  # noqa: E402
+# The functions' shared layer (on PYTHONPATH, see the Makefile): the item format and the writes.
+from calculation_facts import TERMINAL_STATUSES, calculation_status
+from calculation_records import (
     RETENTION_DAYS_DEFAULT,
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,
-    new_item,
+    Record,
+    get_record,
+    put_new,
     record_outcome,
     record_running,
 )
@@ -98,15 +96,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def needs_repair(item: dict[str, Any] | None, lambda_status: str) -> bool:
+def needs_repair(record: Record | None, lambda_status: str) -> bool:
     """Whether Lambda knows more than the item: missing, or ended in Lambda but not in the table."""
-    if item is None:
+    if record is None:
         return True
-    ended_in_lambda = lambda_status in TERMINAL_STATUSES
-    status = item.get("status", {}).get("S")
-    if ended_in_lambda and status not in TERMINAL_STATUSES:
+    if lambda_status in TERMINAL_STATUSES and not record.ended:
         return True
-    return lambda_status == "SUCCEEDED" and "result" not in item
+    return lambda_status == "SUCCEEDED" and record.result is None
 
 
 def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days: int) -> str:
@@ -119,14 +115,10 @@ def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days
         return "skipped: started outside the API"
     request = {key: payload[key] for key in ("num1", "num2") if key in payload}
     owner, calculation_id = str(calculation["owner"]), str(calculation["id"])
-    item = new_item(name, owner, calculation_id, request, started_at, execution["DurableExecutionArn"])
-    try:
-        dynamodb.put_item(
-            TableName=table, Item=item, ConditionExpression="attribute_not_exists(executionName)"
-        )
-        outcome = "rebuilt"
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        outcome = "repaired"
+    rebuilt = put_new(
+        dynamodb, table, name, owner, calculation_id, request, started_at, execution["DurableExecutionArn"]
+    )
+    outcome = "rebuilt" if rebuilt else "repaired"
     status = execution["Status"]
     if status not in TERMINAL_STATUSES:
         record_running(
@@ -168,14 +160,12 @@ def main(argv: list[str] | None = None) -> int:
         for summary in page.get("DurableExecutions", []):
             counts["listed"] += 1
             name = summary["DurableExecutionName"]
-            item = dynamodb.get_item(
-                TableName=args.table, Key={"executionName": {"S": name}}, ConsistentRead=True
-            ).get("Item")
-            if not needs_repair(item, summary["Status"]):
+            record = get_record(dynamodb, args.table, name)
+            if not needs_repair(record, summary["Status"]):
                 counts["up to date"] += 1
                 continue
             if args.dry_run:
-                counts["would repair" if item else "would rebuild"] += 1
+                counts["would repair" if record else "would rebuild"] += 1
                 continue
             get_pace.wait()
             execution = lambda_client.get_durable_execution(

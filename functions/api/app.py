@@ -16,13 +16,14 @@ import calculations_routes
 import problems
 import swagger_routes
 from http_responses import NO_STORE, PROBLEM_JSON, problem_document, serialize
+from models import REQUEST_HEADERS
 from observability import logger, metrics, tracer
 from powertools_internals import validate_bodies_the_api_way
 from request_body import strict_json_body
 from settings import SettingsError, get_settings
 
 CORS_HEADERS: dict[str, Any] = {
-    "allow_headers": ["Idempotency-Key", "Prefer", "If-None-Match"],
+    "allow_headers": list(REQUEST_HEADERS),
     "expose_headers": ["Location", "Retry-After", "ETag", "Preference-Applied"],
     "max_age": 600,
 }
@@ -49,8 +50,9 @@ class SettingsCORS(CORSConfig):
         return headers
 
 
+CORS = SettingsCORS()
 app = APIGatewayRestResolver(
-    cors=SettingsCORS(),
+    cors=CORS,
     enable_validation=True,
     serializer=serialize,
     json_body_deserializer=strict_json_body,

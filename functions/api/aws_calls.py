@@ -1,25 +1,19 @@
-"""What every AWS call of the API shares: how clients are configured, and how botocore errors
-become the few named exceptions of errors.py (so no AWS wording reaches a caller)."""
+"""What every AWS call of the API shares: its attempts (aws_clients makes the clients), and how
+botocore errors become the few named exceptions of errors.py (so no AWS wording reaches a caller)."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from errors import Throttled, Unavailable, UpstreamError
-from models import RETRY_AFTER_MAX_SECONDS
-from settings import get_settings
+from settings import RETRY_AFTER_MAX_SECONDS, get_settings
 
 # Each call: 2 attempts of at most 2 s to connect and 5 s to read, with the standard mode's
 # backoff between them (at most 1 s; 6 s if AWS sends x-amz-retry-after): 15 s, at the very
 # worst 20 s, under API Gateway's 29 s, so a caller whose AWS call hangs gets the API's own 503.
 CALL_ATTEMPTS = 2
-CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 5
-USER_AGENT = "durable-calculations-api"
 THROTTLING_CODES = frozenset(
     {
         "TooManyRequestsException",  # Lambda
@@ -28,21 +22,6 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
     }
 )
-
-
-def create_client(
-    service: str, read_timeout: int = READ_TIMEOUT_SECONDS, attempts: int = CALL_ATTEMPTS
-) -> Any:
-    """A client configured by the standard AWS settings only (AWS_ENDPOINT_URL_<SERVICE> locally)."""
-    return boto3.client(
-        service,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": attempts},
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            read_timeout=read_timeout,
-            user_agent_extra=USER_AGENT,
-        ),
-    )
 
 
 def error_code(error: ClientError) -> str:

@@ -11,24 +11,20 @@ from pydantic import Field
 
 import service
 import views
+from caching import cacheable
 from calculation_facts import CALCULATION_ID_PATTERN, CALCULATION_ID_RULE
 from errors import InvalidParameter
-from http_responses import (
-    NO_STORE,
-    base_path,
-    cacheable,
-    json_response,
-    location,
-    prefer_wait,
-    running_headers,
-)
+from http_responses import NO_STORE, base_path, json_response, location, running_headers
 from identity import caller_owner
 from models import (
     CURSOR_MAX_LENGTH,
     CURSOR_PATTERN,
     HEADER_TEXT_PATTERN,
     ID_MAX_LENGTH,
+    IDEMPOTENCY_KEY,
+    IF_NONE_MATCH,
     IF_NONE_MATCH_MAX_LENGTH,
+    PREFER,
     PREFER_MAX_LENGTH,
     Calculation,
     CalculationPage,
@@ -42,6 +38,7 @@ from openapi_docs import responses
 from openapi_examples import CALCULATION_EXAMPLES, REQUEST_EXAMPLES, RESULT_EXAMPLES
 from routing import TableRouter
 from settings import PAGE_SIZE_CEILING, get_settings
+from waiting import prefer_wait, preference_applied
 
 router = TableRouter()
 
@@ -58,7 +55,7 @@ CalculationId = Annotated[
 IfNoneMatch = Annotated[
     str | None,
     Header(
-        alias="If-None-Match",
+        alias=IF_NONE_MATCH,
         pattern=HEADER_TEXT_PATTERN,
         max_length=IF_NONE_MATCH_MAX_LENGTH,
         description="ETag of a copy you hold (or several, or `*`); 304 when it is still current",
@@ -107,7 +104,7 @@ def start_calculation(
     idempotency_key: Annotated[
         str | None,
         Header(
-            alias="Idempotency-Key",
+            alias=IDEMPOTENCY_KEY,
             pattern=CALCULATION_ID_PATTERN,
             max_length=ID_MAX_LENGTH,
             description=f"Becomes the calculation id: {CALCULATION_ID_RULE.removeprefix('must be ')}",
@@ -116,7 +113,7 @@ def start_calculation(
     prefer: Annotated[
         str | None,
         Header(
-            alias="Prefer",
+            alias=PREFER,
             pattern=HEADER_TEXT_PATTERN,
             max_length=PREFER_MAX_LENGTH,
             description="`wait=N` (RFC 7240): wait up to N seconds for the result",
@@ -140,7 +137,7 @@ def start_calculation(
     if started.calculation.ended:
         headers = {"Location": location(event, calculation_id), **NO_STORE}
         if started.waited:
-            headers["Preference-Applied"] = f"wait={wait}"
+            headers["Preference-Applied"] = preference_applied(wait)
         return json_response(200, document, headers)
     return json_response(202, document, running_headers(event, calculation_id))
 

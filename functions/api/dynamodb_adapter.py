@@ -1,21 +1,22 @@
-"""The calculations table (DynamoDB), the API's read model: one item per calculation.
+"""The calculations table (DynamoDB), the API's read model, seen through the API's client.
 
-The item format and the conditional outcome writes are shared with the durable function and the
-status projector (calculation_records, in the shared layer); this module holds the API's own
-calls. Reads are strongly consistent, so a calculation is readable as soon as POST answers.
+calculation_records (the shared layer) owns every access to the table; this module gives it the
+container's client and table, and turns botocore errors into errors.py's exceptions and a refused
+condition into AlreadyExists / NotOwned. Reads are strongly consistent, so a calculation is
+readable as soon as POST answers.
 """
 
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from aws_calls import create_client, translated
-from calculation_records import OWNER_INDEX, OWNER_INDEX_POSITION, Record, new_item, record_outcome
+import calculation_records
+from aws_calls import CALL_ATTEMPTS, translated
+from aws_clients import create_client
+from calculation_records import Record
 from settings import get_settings
 
 SERVICE = "dynamodb"
-# Queries one listing request may make when a filter leaves pages short.
-QUERY_ROUNDS = 4
 
 
 class AlreadyExists(Exception):
@@ -29,7 +30,7 @@ class NotOwned(Exception):
 @cache
 def dynamodb_client() -> Any:
     """The container's DynamoDB client, created on first use."""
-    return create_client("dynamodb")
+    return create_client("dynamodb", attempts=CALL_ATTEMPTS)
 
 
 def _table() -> str:
@@ -39,58 +40,40 @@ def _table() -> str:
 def put_new(
     execution_name: str, owner: str, calculation_id: str, request: dict[str, Any], started_at: datetime
 ) -> None:
-    """Write a new RUNNING calculation; AlreadyExists when its execution name is taken.
-
-    An item past its expiry (which DynamoDB deletes only some time later) no longer takes the
-    name, as Lambda starts a new execution once the old one's retention has passed.
-    """
-    with translated(SERVICE, {"ConditionalCheckFailedException": AlreadyExists}):
-        dynamodb_client().put_item(
-            TableName=_table(),
-            Item=new_item(execution_name, owner, calculation_id, request, started_at),
-            ConditionExpression="attribute_not_exists(executionName) OR expiresAt <= :now",
-            ExpressionAttributeValues={":now": {"N": str(int(started_at.timestamp()))}},
+    """Write a new RUNNING calculation; AlreadyExists when its execution name is taken."""
+    with translated(SERVICE):
+        written = calculation_records.put_new(
+            dynamodb_client(), _table(), execution_name, owner, calculation_id, request, started_at
         )
+    if not written:
+        raise AlreadyExists
 
 
 def get(execution_name: str) -> Record | None:
     with translated(SERVICE):
-        response = dynamodb_client().get_item(
-            TableName=_table(), Key={"executionName": {"S": execution_name}}, ConsistentRead=True
-        )
-    item = response.get("Item")
-    return Record.from_item(item) if item else None
+        return calculation_records.get_record(dynamodb_client(), _table(), execution_name)
 
 
 def set_arn(execution_name: str, execution_arn: str) -> None:
-    """Remember the execution's ARN (history, stop and delete address Lambda by it)."""
-    with translated(SERVICE, {"ConditionalCheckFailedException": NotOwned}):
-        dynamodb_client().update_item(
-            TableName=_table(),
-            Key={"executionName": {"S": execution_name}},
-            UpdateExpression="SET executionArn = if_not_exists(executionArn, :arn)",
-            ConditionExpression="attribute_exists(executionName)",
-            ExpressionAttributeValues={":arn": {"S": execution_arn}},
+    """Remember the execution's ARN (history, stop and delete address Lambda by it); NotOwned when gone."""
+    with translated(SERVICE):
+        kept = calculation_records.set_execution_arn(
+            dynamodb_client(), _table(), execution_name, execution_arn
         )
+    if not kept:
+        raise NotOwned
 
 
 def forget_unstarted(execution_name: str) -> None:
     """Remove a calculation whose execution never started (its Invoke failed): a retry starts afresh."""
-    try:
-        with translated(SERVICE, {"ConditionalCheckFailedException": NotOwned}):
-            dynamodb_client().delete_item(
-                TableName=_table(),
-                Key={"executionName": {"S": execution_name}},
-                ConditionExpression="attribute_not_exists(executionArn)",
-            )
-    except NotOwned:
-        return
+    with translated(SERVICE):
+        calculation_records.forget_unstarted(dynamodb_client(), _table(), execution_name)
 
 
 def record_stopped(execution_name: str, stopped_at: datetime) -> None:
     """STOPPED, unless the calculation reached another end first (a terminal status never moves)."""
     with translated(SERVICE):
-        record_outcome(
+        calculation_records.record_outcome(
             dynamodb_client(),
             _table(),
             execution_name,
@@ -104,56 +87,18 @@ def record_stopped(execution_name: str, stopped_at: datetime) -> None:
 
 def delete(execution_name: str, owner: str) -> None:
     """Remove the caller's calculation; NotOwned when it is gone or another's."""
-    with translated(SERVICE, {"ConditionalCheckFailedException": NotOwned}):
-        dynamodb_client().delete_item(
-            TableName=_table(),
-            Key={"executionName": {"S": execution_name}},
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues={":owner": {"S": owner}},
-        )
+    with translated(SERVICE):
+        deleted = calculation_records.delete_owned(dynamodb_client(), _table(), execution_name, owner)
+    if not deleted:
+        raise NotOwned
 
 
 def query_owner(
-    owner: str, status: str | None, limit: int, start_key: dict[str, str] | None, now: datetime
+    owner: str, status: str | None, limit: int, start: dict[str, str] | None, now: datetime
 ) -> tuple[list[Record], dict[str, str] | None]:
-    """Up to `limit` of the owner's calculations, newest first, and where the next page starts.
-
-    DynamoDB applies Limit before the filter (status, not expired), so a filtered page may come
-    back short: the next query continues from the same place, a few times at most.
-    """
-    records: list[Record] = []
-    key = start_key
-    filters = ["(attribute_not_exists(expiresAt) OR expiresAt > :now)"]
-    values: dict[str, Any] = {":owner": {"S": owner}, ":now": {"N": str(int(now.timestamp()))}}
-    names = {"#owner": "owner"}
-    if status:
-        filters.append("#status = :status")
-        values[":status"] = {"S": status}
-        names["#status"] = "status"
-    for _ in range(QUERY_ROUNDS):
-        with translated(SERVICE):
-            response = dynamodb_client().query(
-                TableName=_table(),
-                IndexName=OWNER_INDEX,
-                KeyConditionExpression="#owner = :owner",
-                FilterExpression=" AND ".join(filters),
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ScanIndexForward=False,
-                Limit=limit - len(records),
-                **({"ExclusiveStartKey": _typed(key)} if key else {}),
-            )
-        records.extend(Record.from_item(item) for item in response.get("Items", []))
-        last = response.get("LastEvaluatedKey")
-        key = {name: last[name]["S"] for name in OWNER_INDEX_POSITION} if last else None
-        if key is None or len(records) >= limit:
-            break
-    return records, key
-
-
-def _typed(key: dict[str, str]) -> dict[str, Any]:
-    return {name: {"S": value} for name, value in key.items()}
+    """Up to `limit` of the owner's visible calculations, newest first, and where the next page starts."""
+    with translated(SERVICE):
+        return calculation_records.query_owner(dynamodb_client(), _table(), owner, status, limit, start, now)
 
 
 def clear_clients() -> None:

@@ -1,9 +1,7 @@
-"""How the API answers over HTTP: JSON bodies, problem documents, caching of finished documents,
-the links' base path and `Prefer: wait`. Shared by the routes and the problem mapping."""
+"""How the API answers over HTTP: JSON bodies, problem documents, `no-store`, the links' base path
+and Location. Shared by the routes and the problem mapping; finished documents' caching is caching.py's."""
 
-import hashlib
 import json
-import re
 from functools import partial
 from http import HTTPStatus
 from typing import Any
@@ -16,7 +14,6 @@ from settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
-PREFER_WAIT = re.compile(r"(?:^|[,;])\s*wait\s*=\s*\"?(\d{1,6})\"?\s*(?:$|[,;])", re.IGNORECASE)
 # Reason phrases RFC 9110 renamed; Python's HTTPStatus still has the old ones.
 RFC_9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 NO_STORE = {"Cache-Control": "no-store"}
@@ -51,36 +48,6 @@ def problem_response(
         body=problem_document(status, detail, instance, errors),
         headers={**NO_STORE, **{key.replace("_", "-"): value for key, value in headers.items()}},
     )
-
-
-def cacheable(document: Any, finished: bool, if_none_match: str | None) -> Response:
-    """200 with the document; finished ones get an ETag, a long max-age and 304 on revalidation."""
-    if not finished:
-        return json_response(200, document, NO_STORE)
-    body = serialize(document)
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
-    headers = {
-        "ETag": etag,
-        # private: the same URL is another calculation for another API key, so a shared cache
-        # (a proxy, a CDN) must never keep one consumer's copy for the next.
-        "Cache-Control": f"private, max-age={get_settings().finished_max_age_seconds}, immutable",
-    }
-    if if_none_match and etag_matches(if_none_match, etag):
-        return Response(status_code=304, content_type=None, body="", headers=headers)
-    return Response(status_code=200, content_type=JSON, body=body, headers=headers)
-
-
-def etag_matches(if_none_match: str, etag: str) -> bool:
-    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
-def prefer_wait(prefer: str | None) -> int:
-    """Seconds to wait from `Prefer: wait=N` (RFC 7240), capped; 0 when absent or unreadable."""
-    match = PREFER_WAIT.search(prefer or "")
-    if not match:
-        return 0
-    return min(int(match.group(1)), get_settings().prefer_wait_max_seconds)
 
 
 def base_path(event: APIGatewayProxyEvent) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from aws_calls import create_client, translated
+from aws_calls import CALL_ATTEMPTS, translated
+from aws_clients import create_client
 from errors import UpstreamError
 from settings import get_settings
 
@@ -40,7 +41,7 @@ class AlreadyEndedInLambda(Exception):
 @cache
 def lambda_client() -> Any:
     """The container's Lambda client, created on first use."""
-    return create_client("lambda")
+    return create_client("lambda", attempts=CALL_ATTEMPTS)
 
 
 @cache

@@ -60,14 +60,21 @@ ID_MAX_LENGTH = 64
 HEADER_TEXT_PATTERN = r"^[\t\x20-\x7E]*$"
 PREFER_MAX_LENGTH = 256
 IF_NONE_MATCH_MAX_LENGTH = 1024
+# The request headers the API reads, as the spec, CORS and the 422 problems name them.
+IDEMPOTENCY_KEY = "Idempotency-Key"
+PREFER = "Prefer"
+IF_NONE_MATCH = "If-None-Match"
+REQUEST_HEADERS = (IDEMPOTENCY_KEY, PREFER, IF_NONE_MATCH)
+# The header API Gateway reads each consumer's key from.
+API_KEY_HEADER = "x-api-key"
 CURSOR_MAX_LENGTH = 4096
 CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 CURSOR_RULE = "is not a cursor this API issued"
 FIELD_RULES = {
     "id": CALCULATION_ID_RULE,
-    "Idempotency-Key": CALCULATION_ID_RULE,
-    "Prefer": f"must be at most {PREFER_MAX_LENGTH} characters of visible ASCII, e.g. wait=10",
-    "If-None-Match": f"must be at most {IF_NONE_MATCH_MAX_LENGTH} characters of visible ASCII, e.g. an ETag",
+    IDEMPOTENCY_KEY: CALCULATION_ID_RULE,
+    PREFER: f"must be at most {PREFER_MAX_LENGTH} characters of visible ASCII, e.g. wait=10",
+    IF_NONE_MATCH: f"must be at most {IF_NONE_MATCH_MAX_LENGTH} characters of visible ASCII, e.g. an ETag",
     "cursor": CURSOR_RULE,
 }
 
@@ -78,14 +85,15 @@ TIME_MAX_LENGTH = 32  # 2025-12-01T12:00:00.123456+00:00
 NAME_MAX_LENGTH = 256  # an error type, a field name
 MESSAGE_MAX_LENGTH = 1024
 INSTANCE_MAX_LENGTH = 2048
+PROBLEM_TYPE_MAX_LENGTH = 256
 FIELD_ERRORS_MAX_ITEMS = 50
 HISTORY_MAX_OPERATIONS = 100  # the math function has 10: Calculate, 4 branches of 1 step each, Record
 INT32_MAX = 2**31 - 1
-RETRY_AFTER_MAX_SECONDS = 3600  # AWS's own retryAfterSeconds is capped to it
 # Lambda's own limits on a history event's operation id (the rule of an execution name, which
 # is the calculation id's), name and subtype.
 OPERATION_ID_PATTERN = CALCULATION_ID_PATTERN
-OPERATION_NAME_PATTERN = r"^[\x20-\x7E]{1,256}$"
+OPERATION_NAME_MAX_LENGTH = 256
+OPERATION_NAME_PATTERN = rf"^[\x20-\x7E]{{1,{OPERATION_NAME_MAX_LENGTH}}}$"
 OPERATION_SUBTYPE_PATTERN = r"^[A-Za-z0-9_-]{1,32}$"
 OperationType = Literal["STEP", "CONTEXT", "WAIT", "CALLBACK", "CHAINED_INVOKE"]
 OperationName = Literal[OPERATION_NAMES]  # type: ignore[valid-type]
@@ -149,19 +157,27 @@ class Links(ApiModel):
 class FailedOperation(ApiModel):
     operation: Annotated[OperationName, Field(description="Operation name", examples=["Division"])]
     message: Annotated[
-        Message, Field(description="Why it failed (cut to 1024 characters)", examples=["division by zero"])
+        Message,
+        Field(
+            description=f"Why it failed (cut to {MESSAGE_MAX_LENGTH} characters)",
+            examples=["division by zero"],
+        ),
     ]
 
 
 class ExecutionError(ApiModel):
     type: Annotated[
         ErrorType | None,
-        Field(description="Error type (cut to 256 characters)", examples=["durable_math.InvalidInputError"]),
+        Field(
+            description=f"Error type (cut to {NAME_MAX_LENGTH} characters)",
+            examples=["durable_math.InvalidInputError"],
+        ),
     ] = None
     message: Annotated[
         Message | None,
         Field(
-            description="Error message (cut to 1024 characters)", examples=["num1 must be a number, got str"]
+            description=f"Error message (cut to {MESSAGE_MAX_LENGTH} characters)",
+            examples=["num1 must be a number, got str"],
         ),
     ] = None
 
@@ -266,7 +282,7 @@ class Operation(ApiModel):
     name: Annotated[
         str | None,
         Field(
-            max_length=256,
+            max_length=OPERATION_NAME_MAX_LENGTH,
             pattern=OPERATION_NAME_PATTERN,
             description="Operation name, e.g. Calculate, Add, Division",
         ),
@@ -310,7 +326,7 @@ class FieldError(BaseModel):
         cut(NAME_MAX_LENGTH),
         Field(
             max_length=NAME_MAX_LENGTH,
-            description="The field, parameter or header at fault (cut to 256 characters)",
+            description=f"The field, parameter or header at fault (cut to {NAME_MAX_LENGTH} characters)",
             examples=["num1"],
         ),
     ]
@@ -340,7 +356,7 @@ class Problem(BaseModel):
     type: Annotated[
         str,
         Field(
-            max_length=256,
+            max_length=PROBLEM_TYPE_MAX_LENGTH,
             json_schema_extra={"format": "uri-reference"},
             description="A URI reference identifying the problem type",
         ),
@@ -352,7 +368,10 @@ class Problem(BaseModel):
         int, Field(ge=100, le=599, json_schema_extra={"format": "int32"}, description="The HTTP status code")
     ]
     detail: Annotated[
-        Message | None, Field(description="What went wrong with this request (cut to 1024 characters)")
+        Message | None,
+        Field(
+            description=f"What went wrong with this request (cut to {MESSAGE_MAX_LENGTH} characters)",
+        ),
     ] = None
     instance: Annotated[
         Annotated[str, Field(max_length=INSTANCE_MAX_LENGTH)] | None,

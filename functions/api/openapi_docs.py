@@ -8,7 +8,8 @@ from http import HTTPStatus
 from typing import Any
 
 from http_responses import JSON, PROBLEM_JSON
-from models import LINK_MAX_LENGTH, RETRY_AFTER_MAX_SECONDS, Calculation, Problem
+from models import API_KEY_HEADER, LINK_MAX_LENGTH, Calculation, Problem
+from settings import RETRY_AFTER_MAX_SECONDS
 
 OPENAPI: dict[str, Any] = {
     "title": "Durable Calculations API",
@@ -53,7 +54,7 @@ OPENAPI: dict[str, Any] = {
         "apiKey": {
             "type": "apiKey",
             "in": "header",
-            "name": "x-api-key",
+            "name": API_KEY_HEADER,
             "description": (
                 "The stage's API key (the stack's `ApiKeyId` output; `aws apigateway get-api-key "
                 "--api-key <id> --include-value`); locally, a key `make run` prints. Each key sees only "

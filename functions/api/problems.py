@@ -25,7 +25,7 @@ from errors import (
     UpstreamError,
 )
 from http_responses import JSON, problem_response
-from models import FIELD_RULES, FieldError
+from models import FIELD_RULES, REQUEST_HEADERS, FieldError
 from observability import logger, metrics
 from request_body import BodyNotText, RequestTooLarge, UnsupportedMediaType
 from settings import get_settings
@@ -148,7 +148,7 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
 
 
 # Request headers as the 422 names them, whatever case the client sent.
-HEADER_NAMES = {name.lower(): name for name in ("Idempotency-Key", "Prefer", "If-None-Match")}
+HEADER_NAMES = {name.lower(): name for name in REQUEST_HEADERS}
 
 
 def _pattern(template: str) -> re.Pattern[str]:

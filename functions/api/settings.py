@@ -1,13 +1,12 @@
-"""The API's settings: read from the environment once per container, validated, cached."""
+"""The API's settings: every environment variable it reads, read once per container (settings_reader)."""
 
-import os
 import re
+from dataclasses import dataclass
 from functools import cache
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from settings_reader import SettingsError, calculations_table, read_settings, retention_period_days, setting
 
-from calculation_records import RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN
+__all__ = ["PAGE_SIZE_CEILING", "RETRY_AFTER_MAX_SECONDS", "Settings", "SettingsError", "get_settings"]
 
 # A qualified function name or alias ARN: `name:qualifier`, `account:function:name:qualifier`
 # or `arn:aws:lambda:region:account:function:name:qualifier`. Durable functions refuse
@@ -20,98 +19,63 @@ QUALIFIED_FUNCTION = re.compile(
 
 # The largest `limit` the API documents for GET /calculations.
 PAGE_SIZE_CEILING = 100
+# The longest Retry-After the API sends; AWS's own retryAfterSeconds is capped to it.
+RETRY_AFTER_MAX_SECONDS = 3600
+# API Gateway ends every request at 29 s: a wait must end well before.
+PREFER_WAIT_CEILING_SECONDS = 25
 
 
-class SettingsError(RuntimeError):
-    """A required setting is missing or invalid: the function cannot serve requests."""
-
-
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """Every environment variable the API reads, with its default and its limits."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    math_function_name: str = setting(
+        "MATH_FUNCTION_NAME",
+        description="Alias-qualified name or alias ARN of the durable function, e.g. math-durable:live",
+    )
+    calculations_table_name: str = calculations_table()
+    retention_period_days: int = retention_period_days()
+    prefer_wait_max_seconds: int = setting(
+        "PREFER_WAIT_MAX_SECONDS",
+        20,
+        minimum=0,
+        maximum=PREFER_WAIT_CEILING_SECONDS,
+        description="Cap on `Prefer: wait=N`",
+    )
+    cors_allow_origin: str = setting(
+        "CORS_ALLOW_ORIGIN", "*", description="`*` or a comma-separated list of allowed origins"
+    )
+    list_default_limit: int = setting("LIST_DEFAULT_LIMIT", 20, minimum=1, maximum=PAGE_SIZE_CEILING)
+    list_max_limit: int = setting(
+        "LIST_MAX_LIMIT",
+        PAGE_SIZE_CEILING,
+        minimum=1,
+        maximum=PAGE_SIZE_CEILING,
+        description="Largest page size; the spec documents the ceiling, so it may only be lowered",
+    )
+    max_body_bytes: int = setting("MAX_BODY_BYTES", 16 * 1024, minimum=64, maximum=6 * 1024 * 1024)
+    cache_size: int = setting(
+        "CACHE_SIZE", 256, minimum=0, description="Finished histories kept per warm container"
+    )
+    finished_max_age_seconds: int = setting(
+        "FINISHED_MAX_AGE_SECONDS",
+        86400,
+        minimum=0,
+        description="Cache-Control max-age for finished calculations (they never change)",
+    )
+    retry_after_seconds: int = setting("RETRY_AFTER_SECONDS", 1, minimum=1, maximum=RETRY_AFTER_MAX_SECONDS)
+    metrics_namespace: str = setting(
+        "POWERTOOLS_METRICS_NAMESPACE", "DurableCalculations", pattern=r"^.{1,255}$", rule="1-255 characters"
+    )
 
-    math_function_name: Annotated[
-        str,
-        Field(
-            alias="MATH_FUNCTION_NAME",
-            description="Alias-qualified name or alias ARN of the durable function, e.g. math-durable:live",
-        ),
-    ]
-    calculations_table_name: Annotated[
-        str,
-        Field(
-            alias="CALCULATIONS_TABLE_NAME",
-            min_length=3,
-            max_length=255,
-            pattern=r"^[A-Za-z0-9_.-]+$",
-            description="The calculations table (DynamoDB), the API's read model",
-        ),
-    ]
-    retention_period_days: Annotated[
-        int,
-        Field(
-            alias="RETENTION_PERIOD_DAYS",
-            ge=RETENTION_DAYS_MIN,
-            le=RETENTION_DAYS_MAX,
-            description="The durable function's RetentionPeriodInDays: an item expires with its execution",
-        ),
-    ] = RETENTION_DAYS_DEFAULT
-    prefer_wait_max_seconds: Annotated[
-        int,
-        Field(
-            alias="PREFER_WAIT_MAX_SECONDS",
-            ge=0,
-            le=25,
-            description="Cap on `Prefer: wait=N`; API Gateway ends every request at 29 s",
-        ),
-    ] = 20
-    cors_allow_origin: Annotated[
-        str,
-        Field(alias="CORS_ALLOW_ORIGIN", description="`*` or a comma-separated list of allowed origins"),
-    ] = "*"
-    list_default_limit: Annotated[int, Field(alias="LIST_DEFAULT_LIMIT", ge=1, le=PAGE_SIZE_CEILING)] = 20
-    list_max_limit: Annotated[
-        int,
-        Field(
-            alias="LIST_MAX_LIMIT",
-            ge=1,
-            le=PAGE_SIZE_CEILING,
-            description="Largest page size; the spec documents the ceiling, so it may only be lowered",
-        ),
-    ] = PAGE_SIZE_CEILING
-    max_body_bytes: Annotated[int, Field(alias="MAX_BODY_BYTES", ge=64, le=6 * 1024 * 1024)] = 16 * 1024
-    cache_size: Annotated[
-        int, Field(alias="CACHE_SIZE", ge=0, description="Finished histories kept per warm container")
-    ] = 256
-    finished_max_age_seconds: Annotated[
-        int,
-        Field(
-            alias="FINISHED_MAX_AGE_SECONDS",
-            ge=0,
-            description="Cache-Control max-age for finished calculations (they never change)",
-        ),
-    ] = 86400
-    retry_after_seconds: Annotated[int, Field(alias="RETRY_AFTER_SECONDS", ge=1, le=3600)] = 1
-    metrics_namespace: Annotated[
-        str, Field(alias="POWERTOOLS_METRICS_NAMESPACE", min_length=1, max_length=255)
-    ] = "DurableCalculations"
-
-    @field_validator("math_function_name")
-    @classmethod
-    def _qualified(cls, value: str) -> str:
-        if not QUALIFIED_FUNCTION.match(value):
+    def __post_init__(self) -> None:
+        if not QUALIFIED_FUNCTION.match(self.math_function_name):
             raise ValueError(
-                "must be an alias-qualified function name or ARN such as 'math-durable:live' "
-                "(durable functions cannot be invoked unqualified)"
+                "MATH_FUNCTION_NAME must be an alias-qualified function name or ARN such as "
+                "'math-durable:live' (durable functions cannot be invoked unqualified)"
             )
-        return value
-
-    @model_validator(mode="after")
-    def _limits_agree(self) -> "Settings":
         if self.list_default_limit > self.list_max_limit:
             raise ValueError("LIST_DEFAULT_LIMIT must not exceed LIST_MAX_LIMIT")
-        return self
 
     @property
     def function_name(self) -> str:
@@ -130,8 +94,4 @@ class Settings(BaseModel):
 @cache
 def get_settings() -> Settings:
     """The settings, validated on first use; a missing or bad variable names itself."""
-    try:
-        return Settings.model_validate(os.environ)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise SettingsError(f"invalid API settings: {problems}") from None
+    return read_settings(Settings)

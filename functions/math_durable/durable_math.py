@@ -7,19 +7,15 @@ validates and collects, and is deterministic, so replays reach the same decision
 """
 
 import functools
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 from aws_durable_execution_sdk_python.concurrency.models import BatchResult
 from aws_durable_execution_sdk_python.config import (
     CompletionConfig,
-    Duration,
-    JitterStrategy,
     ParallelBranch,
     ParallelConfig,
     StepConfig,
@@ -27,56 +23,19 @@ from aws_durable_execution_sdk_python.config import (
 from aws_durable_execution_sdk_python.context import DurableContext, StepContext
 from aws_durable_execution_sdk_python.exceptions import StepError
 from aws_durable_execution_sdk_python.execution import durable_execution
-from aws_durable_execution_sdk_python.retries import (
-    RetryDecision,
-    RetryPresets,
-    RetryStrategyConfig,
-    create_retry_strategy,
-)
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 
 from arithmetic import OPERATIONS, Number
+from aws_clients import create_client
 from calculation_facts import calculation_status, is_finite_number, operations_failed, result_document
-from calculation_records import RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, record_outcome
+from calculation_records import record_outcome
 from durable_sdk_internals import wake_checkpoint_thread_on_stop
+from retry_rules import RETRY_RULES
+from settings_reader import calculations_table, read_settings, retention_period_days
 
 logger = Logger(service="math-durable")
 
 wake_checkpoint_thread_on_stop()
-
-RetryStrategy = Callable[[Exception, int], RetryDecision]
-
-
-def transient_only(strategy: RetryStrategy) -> RetryStrategy:
-    """Retry with `strategy`, except arithmetic failures: they fail the same way every time."""
-
-    def decide(error: Exception, attempts_made: int) -> RetryDecision:
-        if isinstance(error, ArithmeticError):
-            return RetryDecision.no_retry()
-        return strategy(error, attempts_made)
-
-    return decide
-
-
-# Retry rules per step, in one place. Transient errors: 3 attempts, 1 s then 2 s apart.
-TRANSIENT_BACKOFF = transient_only(
-    create_retry_strategy(
-        RetryStrategyConfig(
-            max_attempts=3,
-            initial_delay=Duration.from_seconds(1),
-            backoff_rate=2,
-            jitter_strategy=JitterStrategy.NONE,
-        )
-    )
-)
-RETRY_RULES: dict[str, RetryStrategy] = {
-    "Add": TRANSIENT_BACKOFF,
-    "Subtract": TRANSIENT_BACKOFF,
-    "Multiply": TRANSIENT_BACKOFF,
-    "Division": RetryPresets.none(),
-    "Record": TRANSIENT_BACKOFF,
-}
 
 # The SDK's default completion policy stops at the first failed branch; every operation's
 # outcome belongs in the result, so wait for all four.
@@ -86,37 +45,25 @@ PARALLEL_CONFIG = ParallelConfig(completion_config=CompletionConfig.all_complete
 EXECUTION_ARN_TAIL = re.compile(r"/durable-execution/(?P<name>[^/]+)/[^/]+$")
 
 
-class SettingsError(ValueError):
-    """An environment variable holds a value the function cannot use."""
-
-
 @dataclass(frozen=True)
 class Settings:
-    calculations_table_name: str | None
+    """Every environment variable the function reads."""
+
+    calculations_table_name: str | None = calculations_table(default=None)
     """The calculations table; unset, the Record step does not run."""
-    retention_period_days: int
-    """The function's RetentionPeriodInDays: a recorded item expires with its execution."""
+    retention_period_days: int = retention_period_days()
 
 
 @functools.cache
 def get_settings() -> Settings:
     """The environment, read and validated once per container."""
-    days = os.environ.get("RETENTION_PERIOD_DAYS", str(RETENTION_DAYS_DEFAULT))
-    if not (days.isascii() and days.isdigit() and RETENTION_DAYS_MIN <= int(days) <= RETENTION_DAYS_MAX):
-        raise SettingsError(
-            f"RETENTION_PERIOD_DAYS must be a whole number from {RETENTION_DAYS_MIN} to "
-            f"{RETENTION_DAYS_MAX}, got {days!r}"
-        )
-    return Settings(
-        calculations_table_name=os.environ.get("CALCULATIONS_TABLE_NAME") or None,
-        retention_period_days=int(days),
-    )
+    return read_settings(Settings)
 
 
 @functools.cache
 def dynamodb_client() -> Any:
     """The container's DynamoDB client, made on first use (AWS_ENDPOINT_URL_DYNAMODB reaches a local twin)."""
-    return boto3.client("dynamodb", config=Config(connect_timeout=2, read_timeout=5))
+    return create_client("dynamodb")
 
 
 class InvalidInputError(ValueError):

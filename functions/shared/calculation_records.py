@@ -13,9 +13,14 @@ for the low-level DynamoDB client (`new_item` makes a started calculation's):
 - `expiresAt` (N): epoch seconds, the table's TTL: the end plus the function's retention, so the
   table never points at an execution Lambda has forgotten.
 
-Writers (the durable function's Record step, the status projector, the API) all use the same
-conditional updates: a terminal status is never moved back, so duplicate and out-of-order
-status changes change nothing. Clients are passed in; standard library only.
+Every access to the table goes through this module, so the key, the conditions and what a
+reader may see are written once: `put_new` and `get_record` (one item), `is_visible` (whether a
+consumer may see it), `set_execution_arn`, `forget_unstarted`, `delete_owned`, `query_owner`
+(the owner index, newest first), and the outcome writes `record_running` and `record_outcome`.
+Writers (the durable function's Record step, the status projector, the API, the repair command)
+all use the same conditional updates: a terminal status is never moved back, so duplicate and
+out-of-order status changes change nothing. Clients are passed in (a conditional write that does
+not hold is answered here; every other botocore error propagates); standard library only.
 """
 
 import json
@@ -57,6 +62,9 @@ KEY_SCHEMA: dict[str, Any] = {
 # A position in the owner index (a query's LastEvaluatedKey): the table's key and the index's.
 OWNER_INDEX_POSITION = ("executionName", "owner", "startedAt")
 
+# Queries one listing may make when the filter (status, expiry) leaves pages short.
+QUERY_ROUNDS = 4
+
 # Every attribute through a placeholder: status, result, input, owner... are reserved words.
 ATTRIBUTE_NAMES = {
     "#executionName": "executionName",
@@ -74,6 +82,11 @@ ATTRIBUTE_NAMES = {
 }
 # Met when the item is new or still running: a terminal status is never replaced.
 NOT_ENDED = "attribute_not_exists(#status) OR #status = :running"
+
+
+def key(execution_name: str) -> dict[str, dict[str, str]]:
+    """The item's key, typed for the low-level client: the only place it is spelt."""
+    return {"executionName": {"S": execution_name}}
 
 
 def format_time(moment: datetime) -> str:
@@ -193,7 +206,9 @@ def record_outcome(
 
     One UpdateItem, conditioned on the item being new or RUNNING: a duplicate or late status
     change finds the terminal status and changes nothing. `endedAt`, `executionArn` and
-    `startedAt` keep a value already there. Other DynamoDB errors propagate.
+    `startedAt` keep a value already there. Other DynamoDB errors propagate. The ARN is written
+    here too because an end may be the first thing the table hears of an execution (one started
+    outside the API, or whose RUNNING event is late).
     """
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"not a terminal status: {status}")
@@ -228,7 +243,7 @@ def record_outcome(
     try:
         client.update_item(
             TableName=table,
-            Key={"executionName": {"S": execution_name}},
+            Key=key(execution_name),
             UpdateExpression=update,
             ConditionExpression=NOT_ENDED,
             ExpressionAttributeNames=_names(update + NOT_ENDED),
@@ -245,7 +260,8 @@ def record_running(
     """Record that a calculation runs: ARN and start time if missing, RUNNING unless it has a status.
 
     Unconditional and idempotent: it never overwrites a status, so a RUNNING event that arrives
-    after the end leaves the end in place.
+    after the end leaves the end in place. The ARN is written here too for executions the API
+    did not start, and for a start that died between Invoke and set_execution_arn.
     """
     update = (
         "SET #executionArn = if_not_exists(#executionArn, :executionArn),"
@@ -254,7 +270,7 @@ def record_running(
     )
     client.update_item(
         TableName=table,
-        Key={"executionName": {"S": execution_name}},
+        Key=key(execution_name),
         UpdateExpression=update,
         ExpressionAttributeNames=_names(update),
         ExpressionAttributeValues={
@@ -263,3 +279,149 @@ def record_running(
             ":running": {"S": RUNNING},
         },
     )
+
+
+def put_new(
+    client: Any,
+    table: str,
+    execution_name: str,
+    owner: str,
+    calculation_id: str,
+    request: dict[str, Any],
+    started_at: datetime,
+    execution_arn: str | None = None,
+) -> bool:
+    """Write a new RUNNING calculation (new_item); False when its execution name is taken.
+
+    An item that had expired by `started_at` (DynamoDB deletes it only some time later) no
+    longer takes the name: it is a previous execution's, as Lambda starts a new execution once
+    the old one's retention has passed.
+    """
+    try:
+        client.put_item(
+            TableName=table,
+            Item=new_item(execution_name, owner, calculation_id, request, started_at, execution_arn),
+            ConditionExpression="attribute_not_exists(executionName) OR expiresAt <= :now",
+            ExpressionAttributeValues={":now": {"N": str(int(started_at.timestamp()))}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def get_record(client: Any, table: str, execution_name: str, *, status_only: bool = False) -> Record | None:
+    """The item, read strongly consistent (whole, or its status only); None when there is none."""
+    projection: dict[str, Any] = (
+        {"ProjectionExpression": "executionName, #status", "ExpressionAttributeNames": {"#status": "status"}}
+        if status_only
+        else {}
+    )
+    item = client.get_item(TableName=table, Key=key(execution_name), **projection, ConsistentRead=True).get(
+        "Item"
+    )
+    return Record.from_item(item) if item else None
+
+
+def is_visible(record: Record | None, owner: str, now: datetime) -> bool:
+    """Whether a consumer may see the item: its own, and not past its retention."""
+    if record is None or record.owner != owner:
+        return False
+    return record.expires_at is None or record.expires_at > now.timestamp()
+
+
+# The same rule, as the owner index's query filters it.
+VISIBLE_FILTER = "(attribute_not_exists(expiresAt) OR expiresAt > :now)"
+
+
+def set_execution_arn(client: Any, table: str, execution_name: str, execution_arn: str) -> bool:
+    """Remember the execution's ARN, where the item has none; False when the item is gone.
+
+    The API writes it right after Invoke, so that history, stop and delete can address the
+    execution at once, before any status change arrives.
+    """
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key(execution_name),
+            UpdateExpression="SET executionArn = if_not_exists(executionArn, :arn)",
+            ConditionExpression="attribute_exists(executionName)",
+            ExpressionAttributeValues={":arn": {"S": execution_arn}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def forget_unstarted(client: Any, table: str, execution_name: str) -> None:
+    """Remove a calculation whose execution never started (no ARN yet); one that did start stays."""
+    try:
+        client.delete_item(
+            TableName=table,
+            Key=key(execution_name),
+            ConditionExpression="attribute_not_exists(executionArn)",
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return
+
+
+def delete_owned(client: Any, table: str, execution_name: str, owner: str) -> bool:
+    """Remove the owner's item; False when it is gone or another's."""
+    try:
+        client.delete_item(
+            TableName=table,
+            Key=key(execution_name),
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={":owner": {"S": owner}},
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
+
+
+def query_owner(
+    client: Any,
+    table: str,
+    owner: str,
+    status: str | None,
+    limit: int,
+    start: dict[str, str] | None,
+    now: datetime,
+) -> tuple[list[Record], dict[str, str] | None]:
+    """Up to `limit` of the owner's visible items, newest first, and the position the next page starts at.
+
+    Positions are plain `{name: text}` for OWNER_INDEX_POSITION's names. DynamoDB applies Limit
+    before the filter (status, not expired), so a filtered page may come back short: the next
+    query continues from the same place, QUERY_ROUNDS times at most.
+    """
+    records: list[Record] = []
+    position = start
+    filters = [VISIBLE_FILTER]
+    values: dict[str, Any] = {":owner": {"S": owner}, ":now": {"N": str(int(now.timestamp()))}}
+    names = {"#owner": "owner"}
+    if status:
+        filters.append("#status = :status")
+        values[":status"] = {"S": status}
+        names["#status"] = "status"
+    for _ in range(QUERY_ROUNDS):
+        response = client.query(
+            TableName=table,
+            IndexName=OWNER_INDEX,
+            KeyConditionExpression="#owner = :owner",
+            FilterExpression=" AND ".join(filters),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,
+            Limit=limit - len(records),
+            **({"ExclusiveStartKey": _typed(position)} if position else {}),
+        )
+        records.extend(Record.from_item(item) for item in response.get("Items", []))
+        last = response.get("LastEvaluatedKey")
+        position = {name: last[name]["S"] for name in OWNER_INDEX_POSITION} if last else None
+        if position is None or len(records) >= limit:
+            break
+    return records, position
+
+
+def _typed(position: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {name: {"S": text} for name, text in position.items()}

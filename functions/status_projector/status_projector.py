@@ -15,67 +15,47 @@ RUNNING that arrives after the end leaves the end in place.
 
 import functools
 import json
-import os
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
+from aws_clients import create_client
 from calculation_facts import TERMINAL_STATUSES, calculation_status
-from calculation_records import (
-    RETENTION_DAYS_DEFAULT,
-    RETENTION_DAYS_MAX,
-    RETENTION_DAYS_MIN,
-    Record,
-    record_outcome,
-    record_running,
-)
+from calculation_records import get_record, record_outcome, record_running
+from settings_reader import calculations_table, read_settings, retention_period_days
 
 logger = Logger(service="status-projector")
 
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5)
 
-
-class SettingsError(RuntimeError):
-    """A required setting is missing or invalid: the function cannot project events."""
-
-
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """Every environment variable the projector reads."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    calculations_table_name: Annotated[str, Field(alias="CALCULATIONS_TABLE_NAME", min_length=3)]
-    retention_period_days: Annotated[
-        int, Field(alias="RETENTION_PERIOD_DAYS", ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)
-    ] = RETENTION_DAYS_DEFAULT
+    calculations_table_name: str = calculations_table()
+    retention_period_days: int = retention_period_days()
 
 
 @functools.cache
 def get_settings() -> Settings:
     """The environment, read and validated once per container."""
-    try:
-        return Settings.model_validate(dict(os.environ))
-    except ValidationError as error:
-        problems = "; ".join(f"{problem['loc'][0]}: {problem['msg']}" for problem in error.errors())
-        raise SettingsError(problems) from None
+    return read_settings(Settings)
 
 
 @functools.cache
 def dynamodb_client() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return create_client("dynamodb")
 
 
 @functools.cache
 def lambda_client() -> Any:
-    return boto3.client("lambda", config=CLIENT_CONFIG)
+    return create_client("lambda")
 
 
 class StatusChange(BaseModel):
@@ -91,21 +71,6 @@ class StatusChange(BaseModel):
 
 class StatusChangeEvent(EventBridgeModel):
     detail: StatusChange
-
-
-def current_record(execution_name: str) -> Record | None:
-    item = (
-        dynamodb_client()
-        .get_item(
-            TableName=get_settings().calculations_table_name,
-            Key={"executionName": {"S": execution_name}},
-            ProjectionExpression="executionName, #status",
-            ExpressionAttributeNames={"#status": "status"},
-            ConsistentRead=True,
-        )
-        .get("Item")
-    )
-    return Record.from_item(item) if item else None
 
 
 def execution_result(execution_arn: str) -> Any:
@@ -134,7 +99,9 @@ def project(event: StatusChangeEvent) -> None:
 
     result = None
     if change.status == "SUCCEEDED":
-        record = current_record(change.execution_name)
+        record = get_record(
+            dynamodb_client(), settings.calculations_table_name, change.execution_name, status_only=True
+        )
         if record is not None and record.ended:
             logger.info("calculation already ended", **fields)
             return

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -44,6 +45,13 @@ def local_lambda_client(url: str, read_timeout: int = 60):
 def child_environment() -> dict[str, str]:
     """This environment without the developer's LOCAL_* settings: the flags alone configure the runtime."""
     return {name: value for name, value in os.environ.items() if not name.startswith("LOCAL_")}
+
+
+def function_path() -> str:
+    """The function folders as PYTHONPATH (pyproject's list), as `make` runs the scripts and the bench."""
+    with (REPO_ROOT / "pyproject.toml").open("rb") as file:
+        folders = tomllib.load(file)["tool"]["pytest"]["ini_options"]["pythonpath"]
+    return os.pathsep.join(str(REPO_ROOT / folder) for folder in folders)
 
 
 def raw_request(

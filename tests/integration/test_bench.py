@@ -7,10 +7,11 @@ is the benchmark's business, never a test's.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
-from runtime_process import REPO_ROOT
+from runtime_process import REPO_ROOT, function_path
 
 TINY_RUN = [
     sys.executable,
@@ -34,6 +35,7 @@ def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp
     completed = subprocess.run(
         [*TINY_RUN, "--output", str(output)],
         cwd=REPO_ROOT,
+        env=os.environ | {"PYTHONPATH": function_path()},
         capture_output=True,
         text=True,
         timeout=300,

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from api_helpers import TEN_AND_ZERO, consumer, url
-from runtime_process import REPO_ROOT, child_environment
+from runtime_process import REPO_ROOT, child_environment, function_path
 from test_local_table import TABLE, dynamodb
 
-REPAIR = [sys.executable, "scripts/repair_table.py", "--function-name", "math-durable", "--table", TABLE]
+REPAIR = [sys.executable, "-m", "scripts.repair_table", "--function-name", "math-durable", "--table", TABLE]
 
 
 @pytest.fixture
@@ -33,6 +33,7 @@ def stack(needs_local):
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
+            "PYTHONPATH": function_path(),
         }
         completed = subprocess.run(
             [*REPAIR, "--since", since, *args],

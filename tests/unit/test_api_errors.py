@@ -360,8 +360,8 @@ def test_swagger_builds_the_spec_and_the_page_once_per_container(call, stubs, mo
     ("variable", "value", "reason"),
     [
         ("MATH_FUNCTION_NAME", "math-durable", "alias-qualified"),
-        ("CALCULATIONS_TABLE_NAME", None, "Field required"),
-        ("RETENTION_PERIOD_DAYS", "0", "greater than or equal to 1"),
+        ("CALCULATIONS_TABLE_NAME", None, "is required"),
+        ("RETENTION_PERIOD_DAYS", "0", "must be a whole number from 1 to 90, got '0'"),
     ],
 )
 def test_a_misconfigured_api_is_a_500_problem_and_a_clear_log(
@@ -404,7 +404,7 @@ def test_missing_function_name_is_a_clear_startup_error(api_environment, monkeyp
     monkeypatch.delenv("MATH_FUNCTION_NAME")
     get_settings.cache_clear()
 
-    with pytest.raises(SettingsError, match="MATH_FUNCTION_NAME: Field required"):
+    with pytest.raises(SettingsError, match="MATH_FUNCTION_NAME is required"):
         get_settings()
 
 

@@ -296,15 +296,26 @@ def test_post_whose_item_went_before_its_arn_was_recorded_is_503_to_retry(
     assert response.headers["Retry-After"] == "1"
 
 
-def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(call, stubs, table_stub, capsys):
+@pytest.mark.parametrize(
+    ("body", "input_json"),
+    [
+        ({"num1": 1, "num2": 2}, '{"num1":1,"num2":2}'),
+        ({"num1": 1, "num2": 5}, '{"num1":1,"num2":5}'),
+        ({"num1": 10, "num2": 2}, '{"num1":10,"num2":2}'),
+    ],
+    ids=["both-numbers", "num1-only", "num2-only"],
+)
+def test_post_with_same_idempotency_key_and_another_body_is_a_conflict(
+    call, stubs, table_stub, capsys, body, input_json
+):
     # Given the key belongs to a calculation of 10 and 5
     table_stub.add_client_error(
-        "put_item", **conditional_check_failed(), expected_params=put_params(input_json='{"num1":1,"num2":2}')
+        "put_item", **conditional_check_failed(), expected_params=put_params(input_json=input_json)
     )
     table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
 
-    # When the key is sent with other numbers
-    response = post(call, {"num1": 1, "num2": 2})
+    # When the key is sent with other numbers, whichever differs
+    response = post(call, body)
 
     # Then it is a 409 problem that says why, without AWS's words
     assert response.status == 409

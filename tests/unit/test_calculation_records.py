@@ -11,6 +11,7 @@ from calculation_records import (
     Record,
     expires_at,
     format_time,
+    is_visible,
     new_item,
     parse_time,
     record_outcome,
@@ -262,3 +263,24 @@ def test_an_index_item_reads_with_the_rest_absent():
 
     assert (record.id, record.status, record.started_at) == ("order-42", "RUNNING", STARTED)
     assert (record.ended_at, record.result, record.input, record.expires_at) == (None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("record", "visible"),
+    [
+        (None, False),
+        (Record(execution_name=NAME, status="RUNNING", owner="key:k1"), True),
+        (Record(execution_name=NAME, status="RUNNING", owner="key:k2"), False),
+        (Record(execution_name=NAME, status="RUNNING"), False),
+        (Record(execution_name=NAME, status="SUCCEEDED", owner="key:k1", expires_at=1797163203), True),
+        (Record(execution_name=NAME, status="SUCCEEDED", owner="key:k1", expires_at=1797163202), False),
+        (Record(execution_name=NAME, status="SUCCEEDED", owner="key:k1", expires_at=1797163201), False),
+    ],
+    ids=["none", "own", "another's", "no-owner", "a-second-before-expiry", "at-expiry", "after-expiry"],
+)
+def test_an_item_is_visible_to_its_owner_until_its_expiry(record, visible):
+    # Given it is 2026-12-13T12:00:02Z (epoch 1797163202)
+    now = datetime(2026, 12, 13, 12, 0, 2, tzinfo=UTC)
+
+    # Then only the owner sees the item, and not from its expiry second on
+    assert is_visible(record, "key:k1", now) is visible

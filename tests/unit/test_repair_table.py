@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from calculation_records import Record
+
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "repair_table.py"
 
 
@@ -129,11 +131,11 @@ def test_list_calls_are_paced_at_the_list_rate(repair_table, monkeypatch):
     ("item", "lambda_status", "needed"),
     [
         (None, "RUNNING", True),
-        ({"status": {"S": "RUNNING"}}, "SUCCEEDED", True),
-        ({"status": {"S": "SUCCEEDED"}}, "SUCCEEDED", True),
-        ({"status": {"S": "SUCCEEDED"}, "result": {"S": "{}"}}, "SUCCEEDED", False),
-        ({"status": {"S": "RUNNING"}}, "RUNNING", False),
-        ({"status": {"S": "STOPPED"}}, "STOPPED", False),
+        (Record("calc-1", "RUNNING"), "SUCCEEDED", True),
+        (Record("calc-1", "SUCCEEDED"), "SUCCEEDED", True),
+        (Record("calc-1", "SUCCEEDED", result={}), "SUCCEEDED", False),
+        (Record("calc-1", "RUNNING"), "RUNNING", False),
+        (Record("calc-1", "STOPPED"), "STOPPED", False),
     ],
     ids=["missing", "end-lost", "succeeded-without-result", "up-to-date", "still-running", "stopped"],
 )

@@ -255,7 +255,7 @@ def test_cors_preflight_allows_every_header_the_api_reads(
     monkeypatch.setenv("MATH_FUNCTION_NAME", "math-durable:live")
     import app
 
-    api_headers = {header.lower() for header in app.app._cors.allow_headers}
+    api_headers = {header.lower() for header in app.CORS.allow_headers}
     # Then API Gateway's preflight (it answers OPTIONS itself) allows the ones clients send
     allowed = template["Resources"]["CalculationsApi"]["Properties"]["Cors"]["AllowHeaders"].strip("'")
     template_headers = {header.lower() for header in allowed.split(",")}
