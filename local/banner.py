@@ -19,7 +19,8 @@ EXAMPLE = '{"num1": 10, "num2": 5}'
 FUNCTION_REF = f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}"
 READY_LINE = "Ctrl-C stops it."
 _ENDPOINT_URL = re.compile(
-    r"^\s+(?P<label>API|Lambda|DynamoDB)\b[^\n]*?(?P<url>http://[\w.-]+:\d+)", re.MULTILINE
+    r"^\s+(?P<label>API|Lambda|DynamoDB)\b[^\n]*?(?P<url>http://(?:[\w.-]+|\[[0-9A-Fa-f:.]+\]):\d+)",
+    re.MULTILINE,
 )
 
 
@@ -44,6 +45,18 @@ def banner(
         lines.append(
             f"  Timed out        {reopened.timed_out} execution(s) whose timeout passed while it was stopped"
         )
+    return lines
+
+
+def listening_lines(addresses: dict[str, str], exposed: bool) -> list[str]:
+    """Where each endpoint's socket is bound (`addresses` by endpoint), and a warning when the
+    internal ones (Lambda, DynamoDB) follow --host."""
+    lines = [
+        f"  Listening on     API {addresses['API']}, Lambda {addresses['Lambda']}, "
+        f"DynamoDB {addresses['DynamoDB']}"
+    ]
+    if exposed:
+        lines.append("  Exposed          Lambda and DynamoDB answer whoever reaches them, unauthenticated")
     return lines
 
 
