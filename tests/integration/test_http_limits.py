@@ -106,6 +106,23 @@ def test_a_body_shorter_than_its_content_length_is_answered_408_at_the_request_l
         assert closed_after(connection) < 1
 
 
+def test_a_body_cut_short_by_the_client_is_refused_before_the_function_runs(api_address):
+    # Given a request that declares 100 bytes, sends 2 and then ends its side of the connection
+    with connect(api_address) as connection:
+        connection.sendall(
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nx-api-key: " + KEY.value.encode() + b"\r\n"
+            b"Content-Length: 100\r\n\r\n{}"
+        )
+        connection.shutdown(socket.SHUT_WR)
+
+        # When the gateway reads its body
+        status, headers, body = answer(connection)
+
+    # Then the gateway refuses it rather than hand the function 2 bytes of 100
+    problem = assert_problem(status, headers, body, 400)
+    assert problem["detail"] == "The body is shorter than its Content-Length"
+
+
 def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_request_limit(api_address):
     # Given a client that sends its headers one byte every 0.1 s, for far longer than the limit
     with connect(api_address) as connection:
