@@ -123,6 +123,20 @@ def test_a_body_cut_short_by_the_client_is_refused_before_the_function_runs(api_
     assert problem["detail"] == "The body is shorter than its Content-Length"
 
 
+def test_headers_that_never_end_are_answered_408_at_the_request_limit(api_address):
+    # Given a request whose headers never reach their blank line
+    with connect(api_address) as connection:
+        started = time.monotonic()
+        connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\n")
+
+        # When the request limit (1 s here) passes
+        status, headers, body = answer(connection)
+
+        # Then the gateway answers 408 as a problem document and closes the connection
+        assert_problem(status, headers, body, 408)
+        assert 0.9 <= time.monotonic() - started < 3
+
+
 def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_request_limit(api_address):
     # Given a client that sends its headers one byte every 0.1 s, for far longer than the limit
     with connect(api_address) as connection:
