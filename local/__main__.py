@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from local import hosted_function
+from local.addresses import LOOPBACK, local_url, socket_address
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
 from local.api_keys import KeyGate, KeysFileError, banner_lines, open_keys
 from local.banner import FUNCTION_REF, banner, listening_lines, try_lines
@@ -30,7 +31,6 @@ from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.dynamodb_twin import DynamoDBTwin, TwinError
 from local.hosted_function import TABLE_NAME
-from local.http_base import LOOPBACK, local_url, socket_address
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.usage_plan import UsagePlan
 

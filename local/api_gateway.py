@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import hosted_function
+from local.addresses import client_ip
 from local.api_keys import INVALID_API_KEY, ApiKey, KeyGate, Refused
 from local.function_pool import FunctionError, FunctionPool, IntegrationTimeout
 from local.http_base import (
@@ -43,7 +44,6 @@ from local.http_base import (
     ErrorAnswer,
     LocalServer,
     PromptRequestHandler,
-    client_ip,
 )
 from local.usage_plan import QUOTA_EXCEEDED, THROTTLED
 

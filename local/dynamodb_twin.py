@@ -29,8 +29,8 @@ import boto3
 from botocore.config import Config
 
 from local import hosted_function
+from local.addresses import local_url
 from local.hosted_function import TABLE_NAME
-from local.http_base import local_url
 
 logger = logging.getLogger("local.dynamodb")
 

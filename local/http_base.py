@@ -13,7 +13,6 @@ or headers, a body it cannot read, the limits above) are in the endpoint's own e
 from __future__ import annotations
 
 import io
-import ipaddress
 import socket
 import threading
 import time
@@ -24,7 +23,6 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-LOOPBACK = "127.0.0.1"
 RETRY_AFTER_SECONDS = 1
 
 
@@ -84,28 +82,6 @@ def http_message(status: HTTPStatus, answer: ErrorAnswer) -> bytes:
     head += [f"{name}: {value}" for name, value in answer.headers]
     head += [f"Content-Length: {len(answer.body)}", "Connection: close", "", ""]
     return "\r\n".join(head).encode("latin-1") + answer.body
-
-
-def socket_address(address: tuple[Any, ...]) -> str:
-    """A bound socket's address as `host:port`, an IPv6 host in brackets."""
-    host, port = address[0], address[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def local_url(address: tuple[Any, ...]) -> str:
-    """The URL that reaches a bound socket from this machine: a wildcard address through loopback."""
-    host, port = address[0], address[1]
-    if host in ("", "0.0.0.0"):
-        host = LOOPBACK
-    elif host == "::":
-        host = "::1"
-    return f"http://{socket_address((host, port))}"
-
-
-def client_ip(address: str) -> str:
-    """A client's address; an IPv4 client of a dual-stack socket without its ::ffff: prefix."""
-    mapped = ipaddress.ip_address(address.split("%")[0]).ipv4_mapped if ":" in address else None
-    return str(mapped) if mapped else address
 
 
 class RequestClock(io.RawIOBase):
