@@ -28,6 +28,9 @@ RETRY_AFTER_SECONDS = 1
 
 @dataclass(frozen=True)
 class ConnectionLimits:
+    """A connection's time limits in seconds, and how many one endpoint holds at once (the
+    runtime's defaults here; the tests pass short ones)."""
+
     idle_seconds: float = 30.0
     request_seconds: float = 30.0
     write_seconds: float = 30.0
