@@ -22,9 +22,10 @@ from typing import IO
 
 from calculation_records import KEY_SCHEMA
 from local import hosted_function
+from local.addresses import LOOPBACK, local_url, socket_address
 from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
 from local.api_keys import KeysFileError, open_keys
-from local.banner import FUNCTION_REF, banner, key_lines, try_lines
+from local.banner import FUNCTION_REF, banner, key_lines, listening_lines, try_lines
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.dynamodb_twin import DynamoDBTwin, TwinError
@@ -110,10 +111,6 @@ def api_environment(verbose: bool) -> dict[str, str]:
     }
 
 
-def connect_host(host: str) -> str:
-    return "127.0.0.1" if host in ("", "0.0.0.0") else host
-
-
 def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
     configure_logging(settings.verbose)
@@ -121,11 +118,13 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())
 
+    # Only the API endpoint follows --host: the Lambda and DynamoDB endpoints have no authentication.
+    internal_host = settings.host if settings.expose_internal_endpoints else LOOPBACK
     with contextlib.ExitStack() as cleanup:
         data_dir = settings.data_dir if settings.store == "sqlite" else None
         if data_dir is not None:
             cleanup.callback(lock_data_dir(data_dir).close)
-        twin = DynamoDBTwin(settings.host, settings.dynamodb_port, data_dir, KEY_SCHEMA)
+        twin = DynamoDBTwin(internal_host, settings.dynamodb_port, data_dir, KEY_SCHEMA)
         cleanup.callback(twin.stop)
         try:
             dynamodb_url = twin.start()
@@ -149,14 +148,14 @@ def main(argv: list[str] | None = None) -> int:
         quotas = ControlPlaneQuotas(settings.control_plane_quotas)
         lambda_server = bind(
             LambdaServer,
-            settings.host,
+            internal_host,
             settings.lambda_port,
             "Lambda endpoint",
             "--lambda-port",
             runtime,
             quotas,
         )
-        lambda_url = f"http://{connect_host(settings.host)}:{lambda_server.server_address[1]}"
+        lambda_url = local_url(lambda_server.server_address)
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
         pool = FunctionPool(API_HANDLER, API_CODE, api_environment(settings.verbose), settings.api_workers)
         try:
@@ -168,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         api_server = bind(
             ApiServer, settings.host, settings.api_port, "API endpoint", "--api-port", pool, gate
         )
-        api_url = f"http://{connect_host(settings.host)}:{api_server.server_address[1]}"
+        api_url = local_url(api_server.server_address)
 
         reopened = runtime.open()
         for close in (runtime.close, pool.close, lambda_server.server_close, api_server.server_close):
@@ -181,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
         storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
         table_storage = f"dynalite, {twin.path}" if twin.path else "dynalite in memory (lost on stop)"
         lines = banner(urls, storage, table_storage, reopened, settings.control_plane_quotas)
+        listening = {
+            "API": socket_address(api_server.server_address),
+            "Lambda": socket_address(lambda_server.server_address),
+            "DynamoDB": socket_address((twin.host, twin.port)),
+        }
+        lines += listening_lines(listening, settings.expose_internal_endpoints)
         lines += key_lines(keys, settings.keys)
         print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 

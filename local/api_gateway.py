@@ -4,7 +4,9 @@ Each request becomes the event API Gateway would send (method, path, resource, p
 parameters, single and multi-value headers, body with its base64 flag, request context), runs
 in one of a few worker processes (see api_worker), and the function's proxy answer becomes the
 HTTP response. Failures are answered as API Gateway answers them: 502 for a function error or a
-malformed answer, 504 after the 29 s integration timeout. Before the function runs, the API key
+malformed answer, 504 after the 29 s integration timeout, and every error the gateway answers
+itself (these, a request it cannot read, the HTTP server's own refusals) is a problem document
+(RFC 9457), as the template's gateway responses are. Before the function runs, the API key
 and the usage plan are checked as the deployed stage checks them (key_gate, usage_plan); a
 refusal is the template's gateway response, and the function never sees the request.
 
@@ -27,14 +29,22 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from http.server import BaseHTTPRequestHandler
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from local import hosted_function
+from local.addresses import client_ip
 from local.api_keys import ApiKey
 from local.function_pool import FunctionError, FunctionPool, IntegrationTimeout
-from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
+from local.http_base import (
+    DEFAULT_LIMITS,
+    BodyRefused,
+    ConnectionLimits,
+    ErrorAnswer,
+    LocalServer,
+    PromptRequestHandler,
+)
 from local.key_gate import INVALID_API_KEY, KeyGate, Refused
 from local.usage_plan import QUOTA_EXCEEDED, THROTTLED
 
@@ -195,14 +205,10 @@ class HttpAnswer:
     body: bytes
 
 
-def gateway_message(status: int, message: str) -> HttpAnswer:
-    body = json.dumps({"message": message}).encode()
-    return HttpAnswer(status, [("Content-Type", "application/json"), ("x-amzn-ErrorType", message)], body)
-
-
-def gateway_problem(response_type: str) -> HttpAnswer:
-    """A refusal as the deployed stage answers it: the template's problem document (RFC 9457)."""
-    status, title, detail, extra_headers = GATEWAY_RESPONSES[response_type]
+def problem_answer(
+    status: int, title: str, detail: str, extra_headers: tuple[tuple[str, str], ...] = ()
+) -> HttpAnswer:
+    """An answer of the gateway's own: a problem document (RFC 9457), as the template declares them."""
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
     headers = [
         ("Access-Control-Allow-Origin", CORS_ALLOW_ORIGIN),
@@ -210,6 +216,22 @@ def gateway_problem(response_type: str) -> HttpAnswer:
         *extra_headers,
     ]
     return HttpAnswer(status, headers, body.encode())
+
+
+def gateway_problem(response_type: str) -> HttpAnswer:
+    """A refusal as the deployed stage answers it: the template's gateway response."""
+    return problem_answer(*GATEWAY_RESPONSES[response_type])
+
+
+def gateway_error(status: int, detail: str) -> HttpAnswer:
+    """Any other error the gateway answers itself (a 502, a 504, a request it cannot read)."""
+    return problem_answer(status, HTTPStatus(status).phrase, detail)
+
+
+def server_error_answer(status: HTTPStatus, detail: str) -> ErrorAnswer:
+    """What the HTTP server refuses itself (http_base), as the gateway's problem documents."""
+    answer = gateway_error(status, detail)
+    return ErrorAnswer([*answer.headers, ("x-amzn-RequestId", str(uuid.uuid4()))], answer.body)
 
 
 def to_http(result: Any) -> HttpAnswer:
@@ -242,9 +264,10 @@ def to_http(result: Any) -> HttpAnswer:
     return HttpAnswer(result["statusCode"], headers, payload)
 
 
-def make_handler(pool: FunctionPool, gate: KeyGate) -> type[BaseHTTPRequestHandler]:
+def make_handler(pool: FunctionPool, gate: KeyGate) -> type[PromptRequestHandler]:
     class ApiRequestHandler(PromptRequestHandler):
         server_version = "local-api-gateway"
+        error_answer = staticmethod(server_error_answer)
 
         def __getattr__(self, name: str) -> Any:
             # Every method reaches the function (TRACE and made-up ones too), which answers
@@ -259,7 +282,7 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[BaseHTTPRequestHandl
             try:
                 body = self.read_body(MAX_BODY_BYTES)
             except BodyRefused as refused:
-                answer = gateway_message(refused.status, refused.message)
+                answer = gateway_error(refused.status, refused.message)
             else:
                 answer = self._answer(method, body, request_id)
             self.send_response(answer.status)
@@ -288,17 +311,17 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[BaseHTTPRequestHandl
                 self.path,
                 list(self.headers.items()),
                 body,
-                self.client_address[0],
+                client_ip(self.client_address[0]),
                 request_id,
                 api_key,
             )
             try:
                 return to_http(pool.invoke(event, context_fields(request_id), INTEGRATION_TIMEOUT_SECONDS))
             except IntegrationTimeout:
-                return gateway_message(504, "Endpoint request timed out")
+                return gateway_error(504, "Endpoint request timed out")
             except FunctionError as error:
                 logger.error("api function error: %s", error)
-                return gateway_message(502, "Internal server error")
+                return gateway_error(502, "Internal server error")
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.debug("%s %s", self.address_string(), format % args)
@@ -307,5 +330,11 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[BaseHTTPRequestHandl
 
 
 class ApiServer(LocalServer):
-    def __init__(self, address: tuple[str, int], pool: FunctionPool, gate: KeyGate) -> None:
-        super().__init__(address, make_handler(pool, gate))
+    def __init__(
+        self,
+        address: tuple[str, int],
+        pool: FunctionPool,
+        gate: KeyGate,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
+    ) -> None:
+        super().__init__(address, make_handler(pool, gate), limits)

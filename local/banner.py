@@ -20,7 +20,8 @@ EXAMPLE = '{"num1": 10, "num2": 5}'
 FUNCTION_REF = f"{hosted_function.FUNCTION_NAME}:{hosted_function.ALIAS}"
 READY_LINE = "Ctrl-C stops it."
 _ENDPOINT_URL = re.compile(
-    r"^\s+(?P<label>API|Lambda|DynamoDB)\b[^\n]*?(?P<url>http://[\w.-]+:\d+)", re.MULTILINE
+    r"^\s+(?P<label>API|Lambda|DynamoDB)\b[^\n]*?(?P<url>http://(?:[\w.-]+|\[[0-9A-Fa-f:.]+\]):\d+)",
+    re.MULTILINE,
 )
 
 
@@ -58,6 +59,18 @@ def key_lines(keys: list[ApiKey], options: KeyOptions) -> list[str]:
         f"  Usage plan       {options.rate:g} requests/s, burst {options.burst}, "
         f"{options.quota} a day, per key"
     )
+    return lines
+
+
+def listening_lines(addresses: dict[str, str], exposed: bool) -> list[str]:
+    """Where each endpoint's socket is bound (`addresses` by endpoint), and a warning when the
+    internal ones (Lambda, DynamoDB) follow --host."""
+    lines = [
+        f"  Listening on     API {addresses['API']}, Lambda {addresses['Lambda']}, "
+        f"DynamoDB {addresses['DynamoDB']}"
+    ]
+    if exposed:
+        lines.append("  Exposed          Lambda and DynamoDB answer whoever reaches them, unauthenticated")
     return lines
 
 

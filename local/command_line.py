@@ -26,6 +26,7 @@ Number = TypeVar("Number", int, float)
 @dataclass(frozen=True)
 class Settings:
     host: str
+    expose_internal_endpoints: bool
     api_port: int
     lambda_port: int
     dynamodb_port: int
@@ -107,7 +108,20 @@ def _env_value(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m local", description=DESCRIPTION)
-    parser.add_argument("--host", default=os.environ.get("LOCAL_HOST", "127.0.0.1"), help="address to bind")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("LOCAL_HOST", "127.0.0.1"),
+        help="address the API endpoint listens on (default 127.0.0.1; 0.0.0.0 or :: for every interface); "
+        "the Lambda and DynamoDB endpoints stay on 127.0.0.1",
+    )
+    parser.add_argument(
+        "--expose-internal-endpoints",
+        action="store_true",
+        default=_switch("LOCAL_EXPOSE_INTERNAL_ENDPOINTS", False),
+        help="let the Lambda and DynamoDB endpoints listen on --host too: this exposes their unauthenticated "
+        "APIs (every execution, every consumer's calculations) to whoever reaches that address "
+        "(LOCAL_EXPOSE_INTERNAL_ENDPOINTS=on does the same)",
+    )
     parser.add_argument("--api-port", type=port, help="API endpoint port (default 3000; 0: any free one)")
     parser.add_argument(
         "--lambda-port", type=port, help="Lambda endpoint port (default 3001; 0: any free one)"
@@ -205,6 +219,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         parser.error(f"LOCAL_STORE must be sqlite or memory, got {args.store!r}")
     return Settings(
         host=args.host,
+        expose_internal_endpoints=args.expose_internal_endpoints,
         api_port=args.api_port,
         lambda_port=args.lambda_port,
         dynamodb_port=args.dynamodb_port,

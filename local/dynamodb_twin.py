@@ -29,6 +29,7 @@ import boto3
 from botocore.config import Config
 
 from local import hosted_function
+from local.addresses import local_url
 from local.hosted_function import TABLE_NAME
 
 logger = logging.getLogger("local.dynamodb")
@@ -136,7 +137,7 @@ class DynamoDBTwin:
             line = line.rstrip()
             if not self._listening.is_set() and (match := _LISTENING.search(line)):
                 self.port = int(match["port"])
-                self.url = f"http://{'127.0.0.1' if self.host in ('', '0.0.0.0') else self.host}:{self.port}"
+                self.url = local_url((self.host, self.port))
                 self._listening.set()
             elif line:
                 self._output.append(line)

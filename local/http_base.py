@@ -1,9 +1,51 @@
-"""What the two local endpoints (Lambda and API) share as HTTP servers."""
+"""What the two local endpoints (Lambda and API) share as HTTP servers.
+
+Each connection has time limits (ConnectionLimits): an idle keep-alive connection closes after
+`idle_seconds`; a request must arrive whole (request line, headers and body) within
+`request_seconds` of its first byte, however slowly it trickles, or it is answered 408 and
+closed; the client must take an answer within `write_seconds`. At most `max_connections` are
+open at once: one more is answered 503 with Retry-After and closed at once, on the accepting
+thread, so it costs no thread. The errors the server answers itself (a malformed request line
+or headers, a body it cannot read, the limits above) are in the endpoint's own error style:
+`error_answer`, never the standard library's HTML page.
+"""
 
 from __future__ import annotations
 
+import io
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+
+RETRY_AFTER_SECONDS = 1
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """A connection's time limits in seconds, and how many one endpoint holds at once (the
+    runtime's defaults here; the tests pass short ones)."""
+
+    idle_seconds: float = 30.0
+    request_seconds: float = 30.0
+    write_seconds: float = 30.0
+    max_connections: int = 128
+
+
+DEFAULT_LIMITS = ConnectionLimits()
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error the server answers itself, in its endpoint's style: headers (no length) and body."""
+
+    headers: list[tuple[str, str]]
+    body: bytes
 
 
 class BodyRefused(Exception):
@@ -15,15 +57,131 @@ class BodyRefused(Exception):
         self.message = message
 
 
+def body_length(headers: Message, limit: int) -> int:
+    """The body's length by its one Content-Length (0 without one); BodyRefused if none is usable.
+
+    Chunked bodies are refused with 411 rather than read: the server does not decode transfer
+    codings. Two Content-Length headers are refused even when they agree, as a proxy in front
+    could read either one.
+    """
+    if "Transfer-Encoding" in headers:
+        raise BodyRefused(HTTPStatus.LENGTH_REQUIRED, "Length Required: send the body with a Content-Length")
+    declared = headers.get_all("Content-Length") or []
+    if len(declared) > 1:
+        raise BodyRefused(HTTPStatus.BAD_REQUEST, "Send one Content-Length header, not several")
+    if not declared:
+        return 0
+    if not (declared[0].isascii() and declared[0].isdigit()):
+        raise BodyRefused(HTTPStatus.BAD_REQUEST, "Invalid Content-Length")
+    length = int(declared[0])
+    if length > limit:
+        raise BodyRefused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request must be smaller than {limit} bytes")
+    return length
+
+
+def http_message(status: HTTPStatus, answer: ErrorAnswer) -> bytes:
+    """A whole HTTP/1.1 answer that closes its connection, as bytes to write to a socket."""
+    head = [f"HTTP/1.1 {status.value} {status.phrase}"]
+    head += [f"{name}: {value}" for name, value in answer.headers]
+    head += [f"Content-Length: {len(answer.body)}", "Connection: close", "", ""]
+    return "\r\n".join(head).encode("latin-1") + answer.body
+
+
+class RequestClock(io.RawIOBase):
+    """A connection's reads, each allowed only the time its limit leaves.
+
+    Idle, a read waits up to `idle_seconds`; the first byte of a request starts its clock, and
+    every later read until `await_request` gets only what remains of `request_seconds`, so a
+    client that trickles a byte at a time cannot keep the request open.
+    """
+
+    def __init__(self, connection: socket.socket, limits: ConnectionLimits) -> None:
+        super().__init__()
+        self._connection = connection
+        self._limits = limits
+        self._deadline: float | None = None
+
+    def await_request(self) -> None:
+        self._deadline = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._deadline is None:
+            self._connection.settimeout(self._limits.idle_seconds)
+        else:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the request did not arrive within its time limit")
+            self._connection.settimeout(remaining)
+        received = self._connection.recv_into(buffer)
+        if received and self._deadline is None:
+            self._deadline = time.monotonic() + self._limits.request_seconds
+        return received
+
+
 class LocalServer(ThreadingHTTPServer):
-    """A thread per connection; a deep accept queue for bursts of concurrent clients."""
+    """A thread per connection, up to `limits.max_connections`; a deep accept queue for bursts.
+
+    Listens on IPv6 when its host is an IPv6 address; `::` also takes IPv4 clients (dual stack).
+    """
 
     daemon_threads = True
     request_queue_size = 128
 
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler_class: type[PromptRequestHandler],
+        limits: ConnectionLimits = DEFAULT_LIMITS,
+    ) -> None:
+        self.limits = limits
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        self._slots = threading.BoundedSemaphore(limits.max_connections)
+        super().__init__(address, handler_class)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6 and self.server_address[0] == "::":
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        """503 and close, without blocking the accepting thread: the answer fits the send buffer."""
+        status = HTTPStatus.SERVICE_UNAVAILABLE
+        answer = self.RequestHandlerClass.error_answer(
+            status, f"More than {self.limits.max_connections} open connections: retry later"
+        )
+        answer = ErrorAnswer([*answer.headers, ("Retry-After", str(RETRY_AFTER_SECONDS))], answer.body)
+        try:
+            request.setblocking(False)
+            request.send(http_message(status, answer))
+            # What the client already sent is read, so that closing does not reset the connection
+            # before the client reads the answer.
+            request.recv(65536)
+        except OSError:
+            pass
+        self.shutdown_request(request)
+
 
 class PromptRequestHandler(BaseHTTPRequestHandler):
-    """Keep-alive HTTP/1.1 whose answers leave at once.
+    """Keep-alive HTTP/1.1 whose answers leave at once, within the server's ConnectionLimits.
 
     A buffered writer sends headers and body together when the request is done, and
     TCP_NODELAY sends them at once: no response waits ~40 ms for the client's delayed ACK.
@@ -32,33 +190,71 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     wbufsize = -1
     disable_nagle_algorithm = True
+    server: LocalServer
+    # An error the server answers itself, in the endpoint's style: each endpoint sets its own.
+    error_answer: ClassVar[Callable[[HTTPStatus, str], ErrorAnswer]]
+
+    def setup(self) -> None:
+        super().setup()
+        self.rfile.close()  # the standard reader, replaced by one that keeps the time limits
+        self._clock = RequestClock(self.connection, self.server.limits)
+        self.rfile = io.BufferedReader(self._clock)
+
+    def handle_one_request(self) -> None:
+        self._clock.await_request()
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        try:
+            parsed = super().parse_request()
+        except TimeoutError:
+            self.send_error(HTTPStatus.REQUEST_TIMEOUT, "The request's headers did not arrive in time")
+            return False
+        if parsed and self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "Send HTTP/1.1 or HTTP/1.0")
+            return False
+        return parsed
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The standard library's refusals (400, 414, 431, 505...) in the endpoint's style; then close."""
+        status = HTTPStatus(code)
+        detail = f"{message or status.phrase}: {explain}" if explain else message or status.description
+        self.log_error("code %d, message %s", code, detail)
+        self.close_connection = True
+        if self.request_version == "HTTP/0.9":  # a status line and headers, never HTTP/0.9's bare body
+            self.request_version = self.protocol_version
+        answer = self.error_answer(status, detail)
+        self.send_response(status)
+        for name, value in answer.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
 
     def end_headers(self) -> None:
+        self.connection.settimeout(self.server.limits.write_seconds)
         if self.close_connection:  # tell the client this answer is the connection's last
             self.send_header("Connection", "close")
         super().end_headers()
 
     def read_body(self, limit: int) -> bytes:
-        """The request's body, read by its Content-Length; BodyRefused if it has none usable or is too large.
+        """The request's body, read by its Content-Length; BodyRefused if it has none usable, is too
+        large, or does not arrive whole in time.
 
-        A refused body is left unread, so the connection closes after the answer. Chunked bodies
-        are refused with 411 rather than read: the server does not decode transfer codings.
+        A refused body is left unread, so the connection closes after the answer.
         """
-        if "Transfer-Encoding" in self.headers:
+        try:
+            length = body_length(self.headers, limit)
+            body = self.rfile.read(length) if length else b""
+        except BodyRefused:
             self.close_connection = True
-            raise BodyRefused(
-                HTTPStatus.LENGTH_REQUIRED, "Length Required: send the body with a Content-Length"
-            )
-        declared = self.headers.get("Content-Length")
-        if declared is None:
-            return b""
-        if not (declared.isascii() and declared.isdigit()):
+            raise
+        except TimeoutError as error:
             self.close_connection = True
-            raise BodyRefused(HTTPStatus.BAD_REQUEST, "Invalid Content-Length")
-        length = int(declared)
-        if length > limit:
+            message = "The request's body did not arrive in time"
+            raise BodyRefused(HTTPStatus.REQUEST_TIMEOUT, message) from error
+        if len(body) < length:
             self.close_connection = True
-            raise BodyRefused(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request must be smaller than {limit} bytes"
-            )
-        return self.rfile.read(length) if length else b""
+            raise BodyRefused(HTTPStatus.BAD_REQUEST, "The body is shorter than its Content-Length")
+        return body

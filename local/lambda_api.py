@@ -30,7 +30,14 @@ from aws_durable_execution_sdk_python_testing.execution import Execution, Execut
 from calculation_facts import CALCULATION_ID_PATTERN
 from local import hosted_function
 from local.control_plane_quotas import ControlPlaneQuotas
-from local.http_base import BodyRefused, LocalServer, PromptRequestHandler
+from local.http_base import (
+    DEFAULT_LIMITS,
+    BodyRefused,
+    ConnectionLimits,
+    ErrorAnswer,
+    LocalServer,
+    PromptRequestHandler,
+)
 from local.runtime import EXECUTION_TIMEOUT_SECONDS, DurableRuntime
 
 logger = logging.getLogger("local.lambda")
@@ -38,11 +45,14 @@ logger = logging.getLogger("local.lambda")
 # Lambda's payload quotas: 6 MB for a synchronous invocation, 1 MB for an asynchronous one.
 MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
 MAX_ASYNC_PAYLOAD = 1024 * 1024
-# A body the endpoint will not read, as the Lambda error codes botocore raises.
-BODY_REFUSED_CODES = {
+# What the HTTP server refuses itself (a body it will not read, a malformed request, a time or
+# connection limit), as the Lambda error codes botocore raises; any other 4xx is the first one.
+SERVER_REFUSAL_CODES = {
     HTTPStatus.BAD_REQUEST: "InvalidRequestContentException",
+    HTTPStatus.REQUEST_TIMEOUT: "RequestTimeoutException",
     HTTPStatus.LENGTH_REQUIRED: "InvalidRequestContentException",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RequestTooLargeException",
+    HTTPStatus.SERVICE_UNAVAILABLE: "ServiceException",
 }
 _EXECUTION_NAME = re.compile(CALCULATION_ID_PATTERN)
 
@@ -311,9 +321,10 @@ def _invocation_result(execution: Execution, headers: dict[str, str]) -> Respons
     return Response(200, json.dumps(document).encode(), headers)
 
 
-def make_handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
+def make_handler(api: LambdaApi) -> type[PromptRequestHandler]:
     class LambdaRequestHandler(PromptRequestHandler):
         server_version = "local-lambda"
+        error_answer = staticmethod(server_error_answer)
 
         def do_GET(self) -> None:
             self._handle("GET")
@@ -334,8 +345,7 @@ def make_handler(api: LambdaApi) -> type[BaseHTTPRequestHandler]:
                 action, params = api.route(method, self.path)
                 response = action(Request(self, params, body))
             except BodyRefused as refused:
-                code = BODY_REFUSED_CODES[refused.status]
-                response = _error_response(LambdaApiError(refused.status, code, refused.message))
+                response = _error_response(_server_refusal(refused.status, refused.message))
             except LambdaApiError as error:
                 response = _error_response(error)
             except AwsApiException as error:
@@ -369,6 +379,20 @@ def _error_response(error: LambdaApiError) -> Response:
     )
 
 
+def _server_refusal(status: HTTPStatus, message: str) -> LambdaApiError:
+    code = SERVER_REFUSAL_CODES.get(
+        status, "InvalidRequestContentException" if status < 500 else "ServiceException"
+    )
+    return LambdaApiError(status, code, message)
+
+
+def server_error_answer(status: HTTPStatus, detail: str) -> ErrorAnswer:
+    """What the HTTP server refuses itself (http_base), as Lambda's error documents."""
+    response = _error_response(_server_refusal(status, detail))
+    headers = [*response.headers.items(), ("x-amzn-RequestId", str(uuid.uuid4()))]
+    return ErrorAnswer(headers, response.body)
+
+
 @functools.cache
 def lambda_execution_statuses() -> frozenset[str]:
     """The statuses Lambda's API accepts (botocore's model of it). The testing package knows
@@ -378,5 +402,11 @@ def lambda_execution_statuses() -> frozenset[str]:
 
 
 class LambdaServer(LocalServer):
-    def __init__(self, address: tuple[str, int], runtime: DurableRuntime, quotas: ControlPlaneQuotas) -> None:
-        super().__init__(address, make_handler(LambdaApi(runtime, quotas)))
+    def __init__(
+        self,
+        address: tuple[str, int],
+        runtime: DurableRuntime,
+        quotas: ControlPlaneQuotas,
+        limits: ConnectionLimits = DEFAULT_LIMITS,
+    ) -> None:
+        super().__init__(address, make_handler(LambdaApi(runtime, quotas)), limits)

@@ -144,7 +144,13 @@ def test_a_function_error_or_malformed_answer_is_api_gateways_502(echo_url, path
     response = requests.get(f"{echo_url}{path}", headers=WITH_KEY, timeout=30)
 
     assert response.status_code == 502
-    assert response.json() == {"message": "Internal server error"}
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Bad Gateway",
+        "status": 502,
+        "detail": "Internal server error",
+    }
 
 
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": "not-a-key-of-this-endpoint-at-all"}])
@@ -207,9 +213,10 @@ def test_a_body_that_cannot_be_read_is_refused_before_the_function_runs(echo_url
         b"3\r\n{}\n\r\n0\r\n\r\n" if "Transfer-Encoding" in headers else b"",
     )
 
-    # Then API Gateway's own message answers it and the connection closes
+    # Then the gateway's own problem document answers it and the connection closes
     assert answer_status == status
-    assert json.loads(body)["message"]
+    assert answer_headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["status"] == status
     assert "event" not in json.loads(body)
     assert answer_headers["Connection"] == "close"
 

@@ -1,0 +1,289 @@
+"""The local HTTP servers' own limits and refusals, spoken to over raw sockets on 127.0.0.1.
+
+The endpoints run in this process with short limits (ConnectionLimits), so that a slow or idle
+client is cut off within a second or two; the runtime's defaults are longer (README).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from local.api_gateway import ApiServer, FunctionPool
+from local.api_keys import ApiKey, KeyGate
+from local.control_plane_quotas import ControlPlaneQuotas
+from local.http_base import ConnectionLimits, LocalServer
+from local.lambda_api import LambdaServer
+from local.usage_plan import UsagePlan
+
+KEY = ApiKey("limitkey01", "limits", "limits-key-value-0123456789-abcdefghijk")
+LIMITS = ConnectionLimits(idle_seconds=1.0, request_seconds=1.0, write_seconds=5.0, max_connections=5)
+OK_FUNCTION = """
+def handler(event, context):
+    return {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "ok"}
+"""
+
+
+def serve(server: LocalServer) -> Iterator[tuple[str, int]]:
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[:2]
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def api_address(tmp_path_factory) -> Iterator[tuple[str, int]]:
+    code = tmp_path_factory.mktemp("ok_function")
+    (code / "ok_function.py").write_text(OK_FUNCTION)
+    pool = FunctionPool("ok_function.handler", [str(code)], {}, max_workers=1)
+    gate = KeyGate([KEY], UsagePlan(rate=10_000, burst=10_000, quota=1_000_000))
+    yield from serve(ApiServer(("127.0.0.1", 0), pool, gate, LIMITS))
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def lambda_address() -> Iterator[tuple[str, int]]:
+    # Refused before any route runs: the runtime behind it is never reached.
+    yield from serve(LambdaServer(("127.0.0.1", 0), None, ControlPlaneQuotas(False), LIMITS))  # type: ignore[arg-type]
+
+
+def connect(address: tuple[str, int]) -> socket.socket:
+    return socket.create_connection(address, timeout=10)
+
+
+def answer(connection: socket.socket) -> tuple[int, http.client.HTTPMessage, bytes]:
+    response = http.client.HTTPResponse(connection)
+    response.begin()
+    return response.status, response.headers, response.read()
+
+
+def closed_after(connection: socket.socket) -> float:
+    """Seconds until the server ends the connection (reads and drops whatever it answers)."""
+    started = time.monotonic()
+    try:
+        while connection.recv(65536):
+            pass
+    except ConnectionResetError:
+        pass
+    return time.monotonic() - started
+
+
+def assert_problem(status: int, headers: http.client.HTTPMessage, body: bytes, expected: int) -> dict:
+    assert status == expected, body
+    assert headers["Content-Type"] == "application/problem+json"
+    assert headers["Connection"] == "close"
+    problem = json.loads(body)
+    assert set(problem) == {"type", "title", "status", "detail"}
+    assert problem["status"] == expected
+    assert problem["title"] == http.HTTPStatus(expected).phrase
+    assert "Traceback" not in problem["detail"]
+    return problem
+
+
+def test_a_body_shorter_than_its_content_length_is_answered_408_at_the_request_limit(api_address):
+    # Given a request that declares 100 bytes and sends 2, then waits
+    with connect(api_address) as connection:
+        started = time.monotonic()
+        connection.sendall(
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"x-api-key: " + KEY.value.encode() + b"\r\nContent-Length: 100\r\n\r\n{}"
+        )
+
+        # When the request limit (1 s here) passes
+        status, headers, body = answer(connection)
+        waited = time.monotonic() - started
+
+        # Then the gateway answers 408 as a problem document and closes the connection
+        assert_problem(status, headers, body, 408)
+        assert 0.9 <= waited < 3
+        assert closed_after(connection) < 1
+
+
+def test_a_body_cut_short_by_the_client_is_refused_before_the_function_runs(api_address):
+    # Given a request that declares 100 bytes, sends 2 and then ends its side of the connection
+    with connect(api_address) as connection:
+        connection.sendall(
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nx-api-key: " + KEY.value.encode() + b"\r\n"
+            b"Content-Length: 100\r\n\r\n{}"
+        )
+        connection.shutdown(socket.SHUT_WR)
+
+        # When the gateway reads its body
+        status, headers, body = answer(connection)
+
+    # Then the gateway refuses it rather than hand the function 2 bytes of 100
+    problem = assert_problem(status, headers, body, 400)
+    assert problem["detail"] == "The body is shorter than its Content-Length"
+
+
+def test_headers_that_never_end_are_answered_408_at_the_request_limit(api_address):
+    # Given a request whose headers never reach their blank line
+    with connect(api_address) as connection:
+        started = time.monotonic()
+        connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\n")
+
+        # When the request limit (1 s here) passes
+        status, headers, body = answer(connection)
+
+        # Then the gateway answers 408 as a problem document and closes the connection
+        assert_problem(status, headers, body, 408)
+        assert 0.9 <= time.monotonic() - started < 3
+
+
+def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_request_limit(api_address):
+    # Given a client that sends its headers one byte every 0.1 s, for far longer than the limit
+    with connect(api_address) as connection:
+        request = b"GET /calculations HTTP/1.1\r\n" + b"X-Slow: " + b"a" * 60
+
+        def trickle() -> None:
+            for byte in request:
+                try:
+                    connection.send(bytes([byte]))
+                except OSError:
+                    return
+                time.sleep(0.1)
+
+        # When the server reads it
+        threading.Thread(target=trickle, daemon=True).start()
+        lasted = closed_after(connection)
+
+        # Then the connection ends at the 1 s request limit, not after the 9 s the client would take
+        assert 0.9 <= lasted < 3
+
+
+def test_an_idle_keep_alive_connection_is_closed_at_the_idle_limit(api_address):
+    # Given a connection that has sent one whole request and read its answer
+    with connect(api_address) as connection:
+        connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, _, _ = answer(connection)
+        assert status == 200
+
+        # When the client then sends nothing
+        idle = closed_after(connection)
+
+        # Then the server closes it once the idle limit (1 s here) has passed
+        assert 0.9 <= idle < 3
+
+
+def test_connections_beyond_the_cap_are_answered_503_and_cost_no_thread(api_address):
+    # Given a server capped at 5 connections
+    threads_before = threading.active_count()
+
+    # When 50 clients connect and stay idle
+    connections = [connect(api_address) for _ in range(50)]
+    try:
+        time.sleep(0.3)
+        threads_while_open = threading.active_count()
+        refused = []
+        for connection in connections:
+            connection.settimeout(5)
+            first = connection.recv(12)
+            if first:
+                connection_rest = first + b"".join(iter(lambda c=connection: c.recv(65536), b""))
+                refused.append(connection_rest)
+    finally:
+        for connection in connections:
+            connection.close()
+
+    # Then only 5 of them have a thread, and the 45 others are answered 503 with Retry-After
+    assert threads_while_open - threads_before <= 5
+    assert len(refused) == 45
+    head, _, body = refused[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert b"\r\nRetry-After: 1\r\n" in head
+    assert b"\r\nContent-Type: application/problem+json\r\n" in head
+    assert json.loads(body)["status"] == 503
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        pytest.param(
+            b"GET /swagger HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, id="header-line"
+        ),
+        pytest.param(
+            b"GET /swagger HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(101)) + b"\r\n",
+            431,
+            id="too-many-headers",
+        ),
+        pytest.param(b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, id="uri-too-long"),
+        pytest.param(b"GARBAGE\r\n\r\n", 400, id="bad-request-line"),
+        pytest.param(b"GET /swagger HTTP/1.x\r\n\r\n", 400, id="bad-version-syntax"),
+        pytest.param(b"GET /swagger HTTP/2.0\r\n\r\n", 505, id="http-2"),
+        pytest.param(b"GET /swagger\r\n\r\n", 505, id="http-0.9"),
+        pytest.param(b"POST /calculations HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, id="bad-length"),
+        pytest.param(
+            b"POST /calculations HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+            400,
+            id="two-equal-lengths",
+        ),
+        pytest.param(
+            b"POST /calculations HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 7\r\n\r\n{}",
+            400,
+            id="two-different-lengths",
+        ),
+    ],
+)
+def test_a_malformed_request_is_answered_with_a_problem_document(api_address, request_bytes, status):
+    # When a request the HTTP server itself cannot take arrives
+    with connect(api_address) as connection:
+        connection.sendall(request_bytes)
+        answer_status, headers, body = answer(connection)
+
+    # Then it is answered with its status as a problem document, and the connection closes
+    assert_problem(answer_status, headers, body, status)
+
+
+def test_two_content_lengths_are_refused_before_the_function_runs(api_address):
+    with connect(api_address) as connection:
+        connection.sendall(
+            b"POST /calculations HTTP/1.1\r\nx-api-key: " + KEY.value.encode() + b"\r\n"
+            b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"
+        )
+        status, headers, body = answer(connection)
+
+    problem = assert_problem(status, headers, body, 400)
+    assert problem["detail"] == "Send one Content-Length header, not several"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        pytest.param(
+            b"GET /x HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+            431,
+            "InvalidRequestContentException",
+            id="header-line",
+        ),
+        pytest.param(b"GET /x HTTP/2.0\r\n\r\n", 505, "ServiceException", id="http-2"),
+        pytest.param(
+            b"POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+            400,
+            "InvalidRequestContentException",
+            id="two-lengths",
+        ),
+        pytest.param(
+            b"POST /x HTTP/1.1\r\nContent-Length: 9\r\n\r\n{}", 408, "RequestTimeoutException", id="slow-body"
+        ),
+    ],
+)
+def test_the_lambda_endpoint_refuses_malformed_requests_with_lambdas_own_errors(
+    lambda_address, request_bytes, status, code
+):
+    # When a request the HTTP server itself cannot take reaches the Lambda endpoint
+    with connect(lambda_address) as connection:
+        connection.sendall(request_bytes)
+        answer_status, headers, body = answer(connection)
+
+    # Then it is answered as Lambda answers errors: its code in X-Amzn-ErrorType, a JSON message
+    assert answer_status == status
+    assert headers["X-Amzn-ErrorType"] == code
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(body)["message"]
