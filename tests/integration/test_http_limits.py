@@ -16,9 +16,10 @@ from collections.abc import Iterator
 import pytest
 
 from local.api_gateway import ApiServer, FunctionPool
-from local.api_keys import ApiKey, KeyGate
+from local.api_keys import ApiKey
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.http_base import ConnectionLimits, LocalServer
+from local.key_gate import KeyGate
 from local.lambda_api import LambdaServer
 from local.usage_plan import UsagePlan
 
@@ -42,7 +43,7 @@ def serve(server: LocalServer) -> Iterator[tuple[str, int]]:
 def api_address(tmp_path_factory) -> Iterator[tuple[str, int]]:
     code = tmp_path_factory.mktemp("ok_function")
     (code / "ok_function.py").write_text(OK_FUNCTION)
-    pool = FunctionPool("ok_function.handler", [str(code)], {}, max_workers=1)
+    pool = FunctionPool("ok_function:handler", code, {}, max_workers=1)
     gate = KeyGate([KEY], UsagePlan(rate=10_000, burst=10_000, quota=1_000_000))
     yield from serve(ApiServer(("127.0.0.1", 0), pool, gate, LIMITS))
     pool.close()
