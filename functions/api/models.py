@@ -414,11 +414,10 @@ class Problem(Answer):
             "examples": [
                 {
                     "type": "about:blank",
-                    "title": "Unprocessable Content",
-                    "status": 422,
-                    "detail": "the request has invalid fields",
-                    "instance": "/calculations",
-                    "errors": [{"field": "num1", "message": "must be a JSON number, got a string"}],
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "no calculation has this id",
+                    "instance": "/calculations/c0ffee",
                 }
             ]
         }
@@ -446,15 +445,25 @@ class Problem(Answer):
         _drop_longer_than(INSTANCE_MAX_LENGTH),
         Field(description="The request path (left out when longer than 2048 characters)"),
     ] = None
-    errors: Annotated[
-        Annotated[list[FieldError], cut(FIELD_ERRORS_MAX_ITEMS), Field(max_length=FIELD_ERRORS_MAX_ITEMS)]
-        | None,
-        Field(description="Each refused field, the first 50 (422 only)"),
-    ] = None
 
 
 class ValidationProblem(Problem):
     """A 422 problem: `errors` names each refused field and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "the request has invalid fields",
+                    "instance": "/calculations",
+                    "errors": [{"field": "num1", "message": "must be a JSON number, got a string"}],
+                }
+            ]
+        }
+    )
 
     errors: Annotated[
         list[FieldError],
