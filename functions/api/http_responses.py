@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEvent
 
-from models import FieldError, Problem
+from models import FieldError, Problem, ValidationProblem
 from settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"
@@ -29,13 +29,9 @@ def json_response(status: int, document: Any, headers: dict[str, str] | None = N
 def problem_document(
     status: int, detail: str, instance: str | None, errors: list[FieldError] | None = None
 ) -> str:
-    problem = Problem(
-        title=RFC_9110_TITLES.get(status) or HTTPStatus(status).phrase,
-        status=status,
-        detail=detail,
-        instance=instance,
-        errors=errors,
-    )
+    title = RFC_9110_TITLES.get(status) or HTTPStatus(status).phrase
+    fields = {"title": title, "status": status, "detail": detail, "instance": instance}
+    problem = ValidationProblem(**fields, errors=errors) if errors else Problem(**fields)
     return serialize(problem.model_dump(mode="json", exclude_none=True))
 
 

@@ -9,13 +9,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    JsonValue,
+    GetJsonSchemaHandler,
     StrictFloat,
     StrictInt,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from calculation_facts import (
     CALCULATION_ID_PATTERN,
@@ -116,7 +117,33 @@ Message = Annotated[str, cut(MESSAGE_MAX_LENGTH), Field(max_length=MESSAGE_MAX_L
 OperationId = Annotated[str, Field(max_length=ID_MAX_LENGTH, pattern=OPERATION_ID_PATTERN)]
 
 
-class ApiModel(BaseModel):
+def _title_in_words(name: str, _: object) -> str:
+    """`started_at` → "Started at", `self_` → "Self": what generated docs show, not "Startedat"."""
+    return name.strip("_").replace("_", " ").capitalize()
+
+
+class Answer(BaseModel):
+    """A document the API answers with. Its fields that are None are left out of the JSON
+    (`exclude_none`), so the schema gives them no null branch: absent, never null."""
+
+    model_config = ConfigDict(field_title_generator=_title_in_words)
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        reference = handler(core_schema)
+        for field in handler.resolve_ref_schema(reference).get("properties", {}).values():
+            branches = [branch for branch in field.get("anyOf", []) if branch != {"type": "null"}]
+            if len(branches) == 1:
+                del field["anyOf"]
+                field.update(branches[0])
+            if "default" in field and field["default"] is None:
+                del field["default"]
+        return reference
+
+
+class ApiModel(Answer):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     def document(self) -> dict[str, Any]:
@@ -124,13 +151,27 @@ class ApiModel(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+def _request_schema(schema: dict[str, Any]) -> None:
+    """The defaults are said in words only: openapi-typescript and others make a field that has a
+    `default` required, while either number may be left out."""
+    for field in schema["properties"].values():
+        del field["default"]
+    schema["examples"] = [{"num1": 10, "num2": 5}]
+
+
 class CalculationRequest(BaseModel):
     """Two JSON numbers; a missing one is 0."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"num1": 10, "num2": 5}]})
+    model_config = ConfigDict(
+        extra="forbid", field_title_generator=_title_in_words, json_schema_extra=_request_schema
+    )
 
-    num1: Annotated[JsonNumber, Field(description="First operand, a finite JSON number", examples=[10])] = 0
-    num2: Annotated[JsonNumber, Field(description="Second operand, a finite JSON number", examples=[5])] = 0
+    num1: Annotated[
+        JsonNumber, Field(description="First operand, a finite JSON number; 0 when left out", examples=[10])
+    ] = 0
+    num2: Annotated[
+        JsonNumber, Field(description="Second operand, a finite JSON number; 0 when left out", examples=[5])
+    ] = 0
 
 
 class CalculationStatus(StrEnum):
@@ -187,6 +228,54 @@ class ExecutionError(ApiModel):
         return cls(type=error_type, message=message) if error_type or message else None
 
 
+class CalculationInput(Answer):
+    """The two numbers the calculation started with (a missing one as the 0 it stood for)."""
+
+    num1: Annotated[ResultNumber, Field(description="First operand", examples=[10])]
+    num2: Annotated[ResultNumber, Field(description="Second operand", examples=[5])]
+
+    @classmethod
+    def of(cls, document: Any) -> "CalculationInput | None":
+        """The numbers a record holds, a missing one as the 0 the function reads; None when they are
+        not numbers (an execution started outside the API, with input the function refused)."""
+        if not isinstance(document, dict):
+            return None
+        numbers = {name: document.get(name, 0) for name in ("num1", "num2")}
+        return cls(**numbers) if all(map(is_finite_number, numbers.values())) else None
+
+
+class OperationResults(Answer):
+    """The four results of a calculation whose operations all succeeded."""
+
+    Add: Annotated[ResultNumber, Field(description="num1 + num2", examples=[15])]
+    Subtract: Annotated[ResultNumber, Field(description="num1 - num2", examples=[5])]
+    Multiply: Annotated[ResultNumber, Field(description="num1 * num2", examples=[50])]
+    Division: Annotated[ResultNumber, Field(description="num1 / num2", examples=[2.0])]
+
+
+class PartialResults(Answer):
+    """The results of the operations that succeeded when others failed; a failed one is absent."""
+
+    Add: Annotated[ResultNumber | None, Field(description="num1 + num2")] = None
+    Subtract: Annotated[ResultNumber | None, Field(description="num1 - num2")] = None
+    Multiply: Annotated[ResultNumber | None, Field(description="num1 * num2")] = None
+    Division: Annotated[ResultNumber | None, Field(description="num1 / num2")] = None
+
+
+OperationMessage = Annotated[str | None, Field(max_length=MESSAGE_MAX_LENGTH)]
+
+
+class OperationErrors(Answer):
+    """Why each failed operation failed; an operation that succeeded is absent."""
+
+    Add: Annotated[OperationMessage, Field(description="Why Add failed")] = None
+    Subtract: Annotated[OperationMessage, Field(description="Why Subtract failed")] = None
+    Multiply: Annotated[OperationMessage, Field(description="Why Multiply failed")] = None
+    Division: Annotated[
+        OperationMessage, Field(description="Why Division failed", examples=["division by zero"])
+    ] = None
+
+
 class Calculation(ApiModel):
     """A calculation: one durable execution of the math function."""
 
@@ -195,25 +284,18 @@ class Calculation(ApiModel):
         Field(description="Calculation id: the Idempotency-Key, or one the API made", examples=["c0ffee"]),
     ]
     status: Annotated[CalculationStatus, Field(description="FAILED also when any operation failed")]
-    input: Annotated[
-        dict[str, JsonValue] | None,
-        Field(description="The input the calculation started with", examples=[{"num1": 10, "num2": 5}]),
-    ] = None
+    input: Annotated[CalculationInput | None, Field(description="The numbers it started with")] = None
     started_at: Annotated[Timestamp | None, Field(description="When the execution started (UTC)")] = None
     ended_at: Annotated[Timestamp | None, Field(description="When the execution ended (UTC)")] = None
     result: Annotated[
-        dict[str, JsonValue] | None,
-        Field(
-            description="The four results, when the calculation succeeded",
-            examples=[{"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}],
-        ),
+        OperationResults | None, Field(description="The four results, when the calculation succeeded")
     ] = None
     failed_operations: Annotated[
         list[FailedOperation] | None,
         Field(max_length=len(OPERATION_NAMES), description="Operations that failed, and why"),
     ] = None
     partial_results: Annotated[
-        dict[str, JsonValue] | None,
+        PartialResults | None,
         Field(description="Results of the operations that succeeded when others failed"),
     ] = None
     error: Annotated[
@@ -223,22 +305,21 @@ class Calculation(ApiModel):
     links: Links
 
 
-class ResultDocument(BaseModel):
+class ResultDocument(Answer):
     """The durable function's own result: the four results, or error_details with the failures."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
-    Add: ResultNumber | None = None
-    Subtract: ResultNumber | None = None
-    Multiply: ResultNumber | None = None
-    Division: ResultNumber | None = None
+    Add: Annotated[ResultNumber | None, Field(description="num1 + num2, unless Add failed")] = None
+    Subtract: Annotated[ResultNumber | None, Field(description="num1 - num2, unless Subtract failed")] = None
+    Multiply: Annotated[ResultNumber | None, Field(description="num1 * num2, unless Multiply failed")] = None
+    Division: Annotated[ResultNumber | None, Field(description="num1 / num2, unless Division failed")] = None
     error_details: Annotated[
         Literal[ERROR_DETAILS] | None,  # type: ignore[valid-type]
         Field(description="Present when any operation failed"),
     ] = None
     errors: Annotated[
-        dict[OperationName, Annotated[str, Field(max_length=MESSAGE_MAX_LENGTH)]] | None,
-        Field(description="Failed operation → reason"),
+        OperationErrors | None, Field(description="Present when any operation failed: why each one failed")
     ] = None
 
 
@@ -254,15 +335,21 @@ class CalculationSummary(ApiModel):
 
 
 class CalculationPage(ApiModel):
+    """A page of the caller's calculations; it can be empty, also as the last page after a full one."""
+
     items: Annotated[
-        list[CalculationSummary], Field(max_length=PAGE_SIZE_CEILING, description="Newest first")
+        list[CalculationSummary],
+        Field(max_length=PAGE_SIZE_CEILING, description="Newest first; empty when no more are left"),
     ]
     next_cursor: Annotated[
         str | None,
         Field(
             max_length=CURSOR_MAX_LENGTH,
             pattern=CURSOR_PATTERN,
-            description="Pass as `cursor` for the next page",
+            description=(
+                "Pass as `cursor` for the next page; absent on the last page. The page it leads to "
+                "can be empty: a full page is not known to be the last one"
+            ),
         ),
     ] = None
 
@@ -320,7 +407,7 @@ class History(ApiModel):
     ]
 
 
-class FieldError(BaseModel):
+class FieldError(Answer):
     field: Annotated[
         str,
         cut(NAME_MAX_LENGTH),
@@ -335,7 +422,7 @@ class FieldError(BaseModel):
     ]
 
 
-class Problem(BaseModel):
+class Problem(Answer):
     """An RFC 9457 problem document (application/problem+json)."""
 
     model_config = ConfigDict(
@@ -343,11 +430,10 @@ class Problem(BaseModel):
             "examples": [
                 {
                     "type": "about:blank",
-                    "title": "Unprocessable Content",
-                    "status": 422,
-                    "detail": "the request has invalid fields",
-                    "instance": "/calculations",
-                    "errors": [{"field": "num1", "message": "must be a JSON number, got a string"}],
+                    "title": "Not Found",
+                    "status": 404,
+                    "detail": "no calculation has this id",
+                    "instance": "/calculations/c0ffee",
                 }
             ]
         }
@@ -378,8 +464,30 @@ class Problem(BaseModel):
         _drop_longer_than(INSTANCE_MAX_LENGTH),
         Field(description="The request path (left out when longer than 2048 characters)"),
     ] = None
+
+
+class ValidationProblem(Problem):
+    """A 422 problem: `errors` names each refused field and why."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Unprocessable Content",
+                    "status": 422,
+                    "detail": "the request has invalid fields",
+                    "instance": "/calculations",
+                    "errors": [{"field": "num1", "message": "must be a JSON number, got a string"}],
+                }
+            ]
+        }
+    )
+
     errors: Annotated[
-        Annotated[list[FieldError], cut(FIELD_ERRORS_MAX_ITEMS), Field(max_length=FIELD_ERRORS_MAX_ITEMS)]
-        | None,
-        Field(description="Each refused field, the first 50 (422 only)"),
-    ] = None
+        list[FieldError],
+        cut(FIELD_ERRORS_MAX_ITEMS),
+        Field(
+            min_length=1, max_length=FIELD_ERRORS_MAX_ITEMS, description="Each refused field, the first 50"
+        ),
+    ]

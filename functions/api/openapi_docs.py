@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Any
 
 from http_responses import JSON, PROBLEM_JSON
-from models import API_KEY_HEADER, LINK_MAX_LENGTH, Calculation, Problem
+from models import API_KEY_HEADER, LINK_MAX_LENGTH, Calculation, Problem, ValidationProblem
 from settings import RETRY_AFTER_MAX_SECONDS
 
 OPENAPI: dict[str, Any] = {
@@ -25,10 +25,11 @@ OPENAPI: dict[str, Any] = {
         "each key is a consumer that sees only its own calculations."
     ),
     "servers": [
+        # A plain URL, not a template: generators take the first server as a client's default
+        # base URL (and its type), where `{port}` would be taken literally.
         {
-            "url": "http://127.0.0.1:{port}",
-            "description": "The local runtime (`make run`)",
-            "variables": {"port": {"default": "3000", "description": "The API endpoint's port"}},
+            "url": "http://127.0.0.1:3000",
+            "description": "The local runtime (`make run`; another port with `--api-port`)",
             "x-internal": True,
         },
         {
@@ -157,7 +158,8 @@ def responses(
             responses[status]["content"][JSON]["examples"] = examples[status]
     for status in (*problems, *PROBLEMS):
         description, *headers = PROBLEMS.get(status) or (HTTPStatus(status).phrase,)
-        responses[status] = response_declaration(description, PROBLEM_JSON, Problem, headers)
+        model = ValidationProblem if status == HTTPStatus.UNPROCESSABLE_ENTITY else Problem
+        responses[status] = response_declaration(description, PROBLEM_JSON, model, headers)
     return responses
 
 
@@ -176,10 +178,12 @@ def response_declaration(
 def spec_document(resolver: Any) -> dict[str, Any]:
     """The OpenAPI document as plain JSON data: what `/swagger` serves and openapi.yaml holds.
 
-    Two changes to what Powertools generates. It documents an optional parameter as nullable,
-    which none can be: a header or query parameter is absent or a string, so the null goes. And it
-    adds schemas for its own validation errors (HTTPValidationError and the ones it refers to);
-    the API answers those with its Problem instead, so schemas nothing refers to go.
+    Three changes to what Powertools generates. It documents an optional parameter as nullable,
+    which none can be: a header or query parameter is absent or a string, so the null goes. It
+    needs `content: {}` on an answer without a body (204, 304) not to give it one, and an empty
+    `content` goes: generators read it as a body of no known type. And it adds schemas for its own
+    validation errors (HTTPValidationError and the ones it refers to); the API answers those with
+    its Problem instead, so schemas nothing refers to go.
     """
     from aws_lambda_powertools.event_handler.openapi.compat import model_json
 
@@ -189,6 +193,9 @@ def spec_document(resolver: Any) -> dict[str, Any]:
         for operation in path_item.values():
             for parameter in operation.get("parameters", []):
                 parameter["schema"] = _not_null(parameter["schema"])
+            for response in operation["responses"].values():
+                if response.get("content") == {}:
+                    del response["content"]
     schemas = document.get("components", {}).get("schemas", {})
     used: set[str] = set()
     pending = _schema_refs({key: value for key, value in document.items() if key != "components"})

@@ -6,6 +6,7 @@ from calculation_facts import operations_failed
 from calculation_records import Record
 from models import (
     Calculation,
+    CalculationInput,
     CalculationStatus,
     CalculationSummary,
     ExecutionError,
@@ -13,7 +14,9 @@ from models import (
     History,
     Links,
     Operation,
+    OperationResults,
     OperationStatus,
+    PartialResults,
 )
 
 ERROR_DETAILS_KEYS = ("error_details", "errors")
@@ -24,7 +27,7 @@ def calculation(record: Record, base_path: str = "") -> Calculation:
     view = Calculation(
         id=record.id,
         status=CalculationStatus(record.status),
-        input=record.input if isinstance(record.input, dict) else None,
+        input=CalculationInput.of(record.input),
         started_at=record.started_at,
         ended_at=record.ended_at,
         links=Links.of(record.id, base_path),
@@ -35,9 +38,11 @@ def calculation(record: Record, base_path: str = "") -> Calculation:
         view.failed_operations = [
             FailedOperation(operation=name, message=str(message)) for name, message in errors.items()
         ]
-        view.partial_results = {k: v for k, v in document.items() if k not in ERROR_DETAILS_KEYS}
+        view.partial_results = PartialResults.model_validate(
+            {k: v for k, v in document.items() if k not in ERROR_DETAILS_KEYS}
+        )
     elif record.status == CalculationStatus.SUCCEEDED and isinstance(document, dict):
-        view.result = document
+        view.result = OperationResults.model_validate(document)
     elif record.status in (CalculationStatus.FAILED, CalculationStatus.TIMED_OUT, CalculationStatus.STOPPED):
         view.error = ExecutionError.of(record.error_type, record.error_message)
     return view

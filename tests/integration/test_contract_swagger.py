@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, Route, sync_playwright
 
 from runtime_process import REPO_ROOT
 from system_tools import chromium
@@ -23,6 +22,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 TIMEOUT_MS = 30_000
+LOCAL_SERVER = "http://127.0.0.1:3000"
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +80,18 @@ def authorize(swagger: Page, api_key: str) -> None:
 
 
 def test_try_it_out_starts_a_calculation_and_shows_the_202(swagger: Page, api_url: str, api):
-    # Given the page pointed at this runtime's port, the consumer's API key entered
-    port = str(urlsplit(api_url).port)
-    swagger.fill('input[data-variable="port"]', port)
-    assert swagger.locator(".computed-url code").inner_text() == f"http://127.0.0.1:{port}"
+    # Given the page's first server, `make run`'s address, is where this runtime listens (its page
+    # reloaded with that address replaced by this runtime's), the consumer's API key entered
+    assert swagger.locator(".servers select").input_value() == LOCAL_SERVER
+
+    def this_runtime(route: Route) -> None:
+        page = route.fetch()
+        route.fulfill(response=page, body=page.text().replace(LOCAL_SERVER, api_url))
+
+    swagger.route(f"{api_url}/swagger", this_runtime)
+    swagger.reload()
+    swagger.wait_for_selector(".opblock")
+    assert swagger.locator(".servers select").input_value() == api_url
     authorize(swagger, api.headers["x-api-key"])
 
     # When the start operation is tried out with its example body

@@ -121,8 +121,8 @@ def test_metadata_names_the_api_its_servers_and_tags(spec):
     assert spec["info"]["version"]
     assert spec["info"]["description"]
     local, deployed = spec["servers"]
-    assert local["url"] == "http://127.0.0.1:{port}"
-    assert local["variables"]["port"]["default"] == "3000"
+    assert local["url"] == "http://127.0.0.1:3000"
+    assert "variables" not in local  # a client's default base URL is the first server, taken as is
     assert deployed["url"] == "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}"
     assert set(deployed["variables"]) == {"restApiId", "region", "stage"}
     assert [tag["name"] for tag in spec["tags"]] == ["calculations"]
@@ -169,16 +169,17 @@ def test_throttling_problems_document_retry_after(spec):
 
 
 def test_every_error_is_a_problem_document(spec):
-    problem = {"$ref": "#/components/schemas/Problem"}
     for path, item in spec["paths"].items():
         for operation in item.values():
             for status, response in operation["responses"].items():
                 if int(status) >= 400:
-                    assert response["content"] == {"application/problem+json": {"schema": problem}}, (
+                    model = "ValidationProblem" if status == "422" else "Problem"
+                    schema = {"$ref": f"#/components/schemas/{model}"}
+                    assert response["content"] == {"application/problem+json": {"schema": schema}}, (
                         path,
                         status,
                     )
-    assert {"type", "title", "status", "detail", "instance", "errors"} <= set(
+    assert {"type", "title", "status", "detail", "instance"} <= set(
         spec["components"]["schemas"]["Problem"]["properties"]
     )
 
@@ -267,6 +268,7 @@ def test_the_spec_holds_only_the_schemas_it_refers_to(spec):
     # Then the spec (and so the Swagger route) holds only the contract's own
     assert sorted(spec["components"]["schemas"]) == [
         "Calculation",
+        "CalculationInput",
         "CalculationPage",
         "CalculationRequest",
         "CalculationStatus",
@@ -275,12 +277,15 @@ def test_the_spec_holds_only_the_schemas_it_refers_to(spec):
         "FailedOperation",
         "FieldError",
         "History",
-        "JsonValue",
         "Links",
         "Operation",
+        "OperationErrors",
+        "OperationResults",
         "OperationStatus",
+        "PartialResults",
         "Problem",
         "ResultDocument",
+        "ValidationProblem",
     ]
 
 
@@ -340,7 +345,7 @@ def test_a_long_execution_error_is_cut_to_its_documented_length(spec, call, tabl
 
     # Then the type and message are cut to the lengths the spec gives them
     error = spec["components"]["schemas"]["ExecutionError"]["properties"]
-    assert [error["type"]["anyOf"][0]["maxLength"], error["message"]["anyOf"][0]["maxLength"]] == [256, 1024]
+    assert [error["type"]["maxLength"], error["message"]["maxLength"]] == [256, 1024]
     assert response.json["error"] == {"type": "E" * 256, "message": "x" * 1024}
 
 
@@ -363,3 +368,126 @@ def test_a_history_answers_at_most_100_operations():
     assert [operation.id for operation in views.history("calc-1", events, True).operations] == [
         f"op-{number}" for number in range(100)
     ]
+
+
+# What a typed client generated from the spec needs to compile ordinary code under strict checks.
+
+OPERATION_NAMES = ["Add", "Subtract", "Multiply", "Division"]
+
+
+def _nodes(node):
+    """Every object in a JSON document, at any depth."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _nodes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _nodes(value)
+
+
+def test_results_and_input_are_named_numbers(spec):
+    schemas = spec["components"]["schemas"]
+    calculation = schemas["Calculation"]["properties"]
+
+    assert calculation["result"]["$ref"] == "#/components/schemas/OperationResults"
+    assert calculation["partialResults"]["$ref"] == "#/components/schemas/PartialResults"
+    assert calculation["input"]["$ref"] == "#/components/schemas/CalculationInput"
+    for name, required in (
+        ("OperationResults", OPERATION_NAMES),
+        ("PartialResults", None),
+        ("CalculationInput", ["num1", "num2"]),
+    ):
+        schema = schemas[name]
+        assert schema.get("required") == required, name
+        assert {key: value["type"] for key, value in schema["properties"].items()} == dict.fromkeys(
+            required or OPERATION_NAMES, "number"
+        ), name
+
+
+def test_no_answer_has_a_null_branch_since_absent_fields_are_left_out(spec, call, table_stub):
+    # Given the spec of every answer
+    # Then no property may be null: a field that has no value is left out, never sent as null
+    assert {"type": "null"} not in list(_nodes(spec))
+    assert all("null" not in str(node.get("type")) for node in _nodes(spec))
+
+    # And a calculation that has none of its optional fields answers without them
+    table_stub.add_response(
+        "get_item", found(table_item("calc-1", "RUNNING")), get_item_params(name_of("calc-1"))
+    )
+    response = call("GET", "/calculations/calc-1")
+    assert set(response.json) == {"id", "status", "input", "startedAt", "links"}
+
+
+def test_a_request_number_with_a_default_is_optional_and_documented_in_words(spec):
+    # Given openapi-typescript makes a property with a `default` required
+    request = spec["components"]["schemas"]["CalculationRequest"]
+
+    # Then neither number is required nor has a default, and the description says what one is
+    assert "required" not in request
+    for name in ("num1", "num2"):
+        assert "default" not in request["properties"][name], name
+        assert request["properties"][name]["description"].endswith("0 when left out"), name
+
+
+def test_the_result_document_names_its_properties_and_allows_no_others(spec):
+    schemas = spec["components"]["schemas"]
+    document = schemas["ResultDocument"]
+    errors = schemas["OperationErrors"]
+
+    assert document["additionalProperties"] is False
+    assert list(document["properties"]) == [*OPERATION_NAMES, "error_details", "errors"]
+    assert document["properties"]["errors"]["$ref"] == "#/components/schemas/OperationErrors"
+    assert list(errors["properties"]) == OPERATION_NAMES
+    assert "additionalProperties" not in errors
+
+
+def test_answers_without_a_body_declare_no_content(spec):
+    declared = {
+        (path, method, status): response
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        for status, response in operation["responses"].items()
+        if status in ("204", "304")
+    }
+
+    assert sorted(declared) == [
+        ("/calculations/{id}", "delete", "204"),
+        ("/calculations/{id}", "get", "304"),
+        ("/calculations/{id}/history", "get", "304"),
+        ("/calculations/{id}/result", "get", "304"),
+    ]
+    for key, response in declared.items():
+        assert "content" not in response, key
+
+
+def test_a_422_answer_is_a_problem_whose_errors_are_required(spec, call, stubs):
+    problem = spec["components"]["schemas"]["ValidationProblem"]
+
+    refused = call("GET", "/calculations?limit=0")
+
+    assert problem["required"] == ["title", "status", "errors"]
+    assert problem["properties"]["errors"]["minItems"] == 1
+    assert refused.status == 422
+    assert refused.json["errors"][0]["field"] == "limit"
+
+
+def test_property_titles_read_as_words(spec):
+    titles = {
+        (schema_name, name): field.get("title")
+        for schema_name, schema in spec["components"]["schemas"].items()
+        for name, field in schema.get("properties", {}).items()
+    }
+
+    assert titles[("Calculation", "startedAt")] == "Started at"
+    assert titles[("CalculationPage", "nextCursor")] == "Next cursor"
+    assert titles[("Operation", "parentId")] == "Parent id"
+    assert titles[("ResultDocument", "error_details")] == "Error details"
+    assert titles[("Links", "self")] == "Self"
+
+
+def test_the_list_says_a_page_can_be_empty(spec):
+    page = spec["components"]["schemas"]["CalculationPage"]
+
+    assert "can be empty" in page["description"]
+    assert "can be empty" in page["properties"]["nextCursor"]["description"]
