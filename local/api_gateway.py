@@ -56,6 +56,9 @@ RESOURCES = [
     "/calculations/{id}/history",
     "/calculations/{id}/stop",
     "/swagger",
+    "/console",
+    "/console/console.js",
+    "/console/console.css",
 ]
 PROXY_RESOURCE = "/{proxy+}"
 

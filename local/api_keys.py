@@ -145,7 +145,7 @@ class KeyGate:
 
     def admit(self, method: str, resource: str, api_key: str | None) -> ApiKey | None:
         """The caller's key (None on a route that needs none); Refused when the gateway answers."""
-        if method == "OPTIONS" or (method == "GET" and resource == "/swagger"):
+        if method == "OPTIONS" or (method == "GET" and resource.startswith(("/swagger", "/console"))):
             return None
         key = self._by_value.get(api_key) if api_key is not None else None
         if key is None:

@@ -616,7 +616,12 @@ def test_history_lists_each_attempt_of_a_step_with_the_wait_between_them(call, t
         ),
         history_event("StepStarted", "step-0", "Add", 1.3),
         history_event(
-            "StepSucceeded", "step-0", "Add", 1.4, Result={"Payload": "15"}, RetryDetails={"CurrentAttempt": 2}
+            "StepSucceeded",
+            "step-0",
+            "Add",
+            1.4,
+            Result={"Payload": "15"},
+            RetryDetails={"CurrentAttempt": 2},
         ),
     ]
     stub_get(table_stub, item("calc-1", "RUNNING"))
