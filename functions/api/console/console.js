@@ -21,6 +21,7 @@
   const list = { cursor: null, nextCursor: null, items: [] };
   let refreshTimer = null;
   let shownId = null;
+  let notice = ""; // said once, with the next list: what the last action did
 
   // ---- building the page with text only ----
 
@@ -49,6 +50,7 @@
   }
 
   function duration(ms) {
+    if (ms < 1) return "<1 ms";
     if (ms < 1000) return `${Math.round(ms)} ms`;
     if (ms < 60000) return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
     return `${Math.floor(ms / 60000)} min ${Math.round((ms % 60000) / 1000)} s`;
@@ -176,7 +178,8 @@
       list.nextCursor = page.nextCursor || null;
       renderList();
       const running = list.items.some((item) => item.status === "RUNNING");
-      $("list-status").textContent = `${list.items.length} shown${running ? "; refreshing while any runs" : ""}`;
+      $("list-status").textContent = `${notice}${list.items.length} shown${running ? "; refreshing while any runs" : ""}`;
+      notice = "";
       if (running && $("list-view").hidden === false) refreshTimer = setTimeout(loadList, REFRESH_MS);
     } catch (error) {
       $("list-status").textContent = "";
@@ -230,6 +233,7 @@
       const body = { num1: Number($("num1").value), num2: Number($("num2").value) };
       const started = (await call("POST", "/calculations", { body, headers })).body;
       $("start-status").textContent = `Started ${started.id}: ${started.status}`;
+      $("idempotency-key").value = "";
       list.cursor = null;
       loadList();
     } catch (error) {
@@ -314,8 +318,8 @@
         loadDetail(id, false);
       } else {
         await call("DELETE", `/calculations/${encodeURIComponent(id)}`);
+        notice = `Deleted ${id}. `;
         location.hash = "#/";
-        $("list-status").textContent = `Deleted ${id}.`;
       }
     } catch (error) {
       $("action-status").textContent = kind === "stop" ? "Not stopped." : "Not deleted.";
@@ -362,7 +366,7 @@
           label: `${operation.name || operation.id} (parallel)`, depth: 0, block: operation, span: 1 + branches.length, segments: [],
         });
         for (const branch of branches) {
-          lanes.push({ label: branch.name || branch.id, depth: 1, segments: segmentsOf(branch, children, now) });
+          lanes.push({ label: branch.name || branch.id, depth: 1, branch, segments: segmentsOf(branch, children, now) });
         }
       } else {
         lanes.push({ label: operation.name || operation.type, depth: 0, segments: segmentsOf(operation, children, now) });
@@ -480,6 +484,14 @@
         marks.append(svgElement("text", { class: "duration", x: x(end) + 6, y: top + 19 }, duration(end - start)));
         return;
       }
+      if (lane.branch && millis(lane.branch.startedAt) !== null) {
+        // The branch's own span, under its attempts: a branch that started late or ran long shows.
+        const start = millis(lane.branch.startedAt);
+        const end = millis(lane.branch.endedAt) ?? last;
+        blocks.append(svgElement("rect", {
+          class: "branch-span", x: x(start), y: top + 9, height: 12, width: Math.max(2, x(end) - x(start)),
+        }));
+      }
       for (const segment of lane.segments) drawSegment(marks, segment, x, top, lane.label);
     });
     chart.append(stripes, blocks, marks);
@@ -496,7 +508,7 @@
       parts.push(svgElement("line", { class: "axis", x1: x(t), x2: x(t), y1: AXIS_HEIGHT - 6, y2: height }));
       parts.push(svgElement("text", {
         class: "tick", x: x(t), y: 16, "text-anchor": tick === 0 ? "start" : tick === TICKS ? "end" : "middle",
-      }, `+${duration(t - first)}`));
+      }, tick === 0 ? "0" : `+${duration(t - first)}`));
     }
     return parts;
   }
