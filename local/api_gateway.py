@@ -67,6 +67,9 @@ RESOURCES = [
     "/calculations/{id}/history",
     "/calculations/{id}/stop",
     "/swagger",
+    "/console",
+    "/console/console.js",
+    "/console/console.css",
 ]
 PROXY_RESOURCE = "/{proxy+}"
 

@@ -51,7 +51,9 @@ def banner(
 
 def key_lines(keys: list[ApiKey], options: KeyOptions) -> list[str]:
     """The banner's lines about keys: each key's name and value, and the usage plan."""
-    lines = ["  API keys         send one as x-api-key (every route but GET /swagger and preflights)"]
+    lines = [
+        "  API keys         send one as x-api-key (every route but GET /swagger, /console and preflights)"
+    ]
     lines += [f"    {key.name:<14} {key.value}" for key in keys] or [
         "    none: add one with --add-api-key NAME"
     ]

@@ -1,8 +1,9 @@
 """The check the deployed stage makes before calling the API: a known API key, then the usage plan.
 
 As deployed (template.yaml: Auth ApiKeyRequired, AddApiKeyRequiredToCorsPreflight false, the
-Swagger route ApiKeyRequired false), every request needs a known key in `x-api-key` except
-`GET /swagger` and CORS preflights (OPTIONS); a request with one then passes the usage plan.
+Swagger and console routes ApiKeyRequired false), every request needs a known key in `x-api-key`
+except `GET /swagger`, `GET /console` (and its assets) and CORS preflights (OPTIONS); a request with
+one then passes the usage plan.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class KeyGate:
 
     def admit(self, method: str, resource: str, api_key: str | None) -> ApiKey | None:
         """The caller's key (None on a route that needs none); Refused when the gateway answers."""
-        if method == "OPTIONS" or (method == "GET" and resource == "/swagger"):
+        if method == "OPTIONS" or (method == "GET" and resource.startswith(("/swagger", "/console"))):
             return None
         key = self._by_value.get(api_key) if api_key is not None else None
         if key is None:

@@ -117,6 +117,41 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * Attempt
+         * @description One attempt of a step: when it ran, how it ended, and the wait before the next one.
+         */
+        Attempt: {
+            /**
+             * Number
+             * Format: int32
+             * @description 1 for the first
+             */
+            number: number;
+            /**
+             * Status
+             * @description STARTED while it runs, then how it ended
+             */
+            status: components["schemas"]["OperationStatus"];
+            /**
+             * Started at
+             * Format: date-time
+             */
+            startedAt?: string;
+            /**
+             * Ended at
+             * Format: date-time
+             */
+            endedAt?: string;
+            /** Error */
+            error?: components["schemas"]["ExecutionError"];
+            /**
+             * Retry delay seconds
+             * Format: int32
+             * @description After a failure that is retried: the wait before the next attempt
+             */
+            retryDelaySeconds?: number;
+        };
+        /**
          * Calculation
          * @description A calculation: one durable execution of the math function.
          */
@@ -393,6 +428,11 @@ export interface components {
             endedAt?: string;
             /** Error */
             error?: components["schemas"]["ExecutionError"];
+            /**
+             * Attempt details
+             * @description Steps only: each attempt in order, the first 20
+             */
+            attemptDetails?: components["schemas"]["Attempt"][];
         };
         /**
          * OperationErrors

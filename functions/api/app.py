@@ -3,6 +3,7 @@
 Where things live: calculations_routes.py (the routes), service.py (the rules), dynamodb_adapter.py
 and lambda_adapter.py (AWS), models.py (the contract), views.py (records → documents),
 problems.py (errors → RFC 9457), openapi_docs.py and swagger_routes.py (the spec), settings.py.
+console_routes.py serves the browser console.
 """
 
 from http import HTTPStatus
@@ -13,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import calculations_routes
+import console_routes
 import problems
 import swagger_routes
 from http_responses import NO_STORE, PROBLEM_JSON, problem_document, serialize
@@ -60,8 +62,13 @@ app = APIGatewayRestResolver(
 validate_bodies_the_api_way(app)
 app.include_router(calculations_routes.router)
 app.include_router(swagger_routes.router)
+app.include_router(console_routes.router)
 # Every path and its methods, as the routers declared them: unknown paths are 404, others 405.
-PATHS: dict[str, tuple[str, ...]] = {**calculations_routes.router.table, **swagger_routes.router.table}
+PATHS: dict[str, tuple[str, ...]] = {
+    **calculations_routes.router.table,
+    **swagger_routes.router.table,
+    **console_routes.router.table,
+}
 problems.register(app, PATHS)
 
 

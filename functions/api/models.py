@@ -89,6 +89,7 @@ INSTANCE_MAX_LENGTH = 2048
 PROBLEM_TYPE_MAX_LENGTH = 256
 FIELD_ERRORS_MAX_ITEMS = 50
 HISTORY_MAX_OPERATIONS = 100  # the math function has 10: Calculate, 4 branches of 1 step each, Record
+HISTORY_MAX_ATTEMPTS = 20  # per step; the math function's retry rules make at most 3
 INT32_MAX = 2**31 - 1
 # Lambda's own limits on a history event's operation id (the rule of an execution name, which
 # is the calculation id's), name and subtype.
@@ -364,6 +365,27 @@ class OperationStatus(StrEnum):
     STOPPED = "STOPPED"
 
 
+class Attempt(ApiModel):
+    """One attempt of a step: when it ran, how it ended, and the wait before the next one."""
+
+    number: Annotated[
+        int, Field(ge=1, le=INT32_MAX, json_schema_extra={"format": "int32"}, description="1 for the first")
+    ]
+    status: Annotated[OperationStatus, Field(description="STARTED while it runs, then how it ended")]
+    started_at: Timestamp | None = None
+    ended_at: Timestamp | None = None
+    error: ExecutionError | None = None
+    retry_delay_seconds: Annotated[
+        int | None,
+        Field(
+            ge=0,
+            le=INT32_MAX,
+            json_schema_extra={"format": "int32"},
+            description="After a failure that is retried: the wait before the next attempt",
+        ),
+    ] = None
+
+
 class Operation(ApiModel):
     id: Annotated[OperationId, Field(description="Operation id, unique within the execution")]
     name: Annotated[
@@ -392,6 +414,13 @@ class Operation(ApiModel):
     started_at: Timestamp | None = None
     ended_at: Timestamp | None = None
     error: ExecutionError | None = None
+    attempt_details: Annotated[
+        list[Attempt] | None,
+        Field(
+            max_length=HISTORY_MAX_ATTEMPTS,
+            description=f"Steps only: each attempt in order, the first {HISTORY_MAX_ATTEMPTS}",
+        ),
+    ] = None
 
 
 class History(ApiModel):

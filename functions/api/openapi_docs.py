@@ -21,7 +21,8 @@ OPENAPI: dict[str, Any] = {
         "the list of recent calculations, stopping, deleting. Starting is asynchronous (`202` with "
         "`Location` and `Retry-After`), safe to retry with `Idempotency-Key`, and can wait for the "
         "result with `Prefer: wait=N`. Every error is an RFC 9457 problem document "
-        "(`application/problem+json`). Every route but `/swagger` needs an API key in `x-api-key`; "
+        "(`application/problem+json`). Every route but `/swagger` and `/console` needs an API key in "
+        "`x-api-key`; "
         "each key is a consumer that sees only its own calculations."
     ),
     "servers": [

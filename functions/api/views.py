@@ -5,6 +5,8 @@ from typing import Any
 from calculation_facts import operations_failed
 from calculation_records import Record
 from models import (
+    HISTORY_MAX_ATTEMPTS,
+    Attempt,
     Calculation,
     CalculationInput,
     CalculationStatus,
@@ -110,9 +112,12 @@ def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_en
     timestamp = event.get("EventTimestamp")
     details = next((value for key, value in event.items() if key.endswith("Details")), None) or {}
     retry = details.get("RetryDetails") or {}
+    payload = (details.get("Error") or {}).get("Payload") or {}
+    error = ExecutionError.of(payload.get("ErrorType"), payload.get("ErrorMessage"))
     if operation.type == "STEP":
         started = 1 if phase == "Started" else 0
         operation.attempts = max((operation.attempts or 0) + started, retry.get("CurrentAttempt") or 0)
+        _track_attempt(operation, phase, timestamp, error, retry.get("NextAttemptDelaySeconds") or 0)
     if phase == "Started":
         operation.started_at = operation.started_at or timestamp
         operation.status = OperationStatus.STARTED
@@ -120,11 +125,35 @@ def _apply(operation: Operation, phase: str, event: dict[str, Any], execution_en
         return
     operation.status = PHASES[phase]
     operation.ended_at = timestamp
-    payload = (details.get("Error") or {}).get("Payload") or {}
-    if error := ExecutionError.of(payload.get("ErrorType"), payload.get("ErrorMessage")):
+    if error:
         operation.error = error
     elif phase == "Succeeded":
         operation.error = None
     if phase == "Failed" and (retry.get("NextAttemptDelaySeconds") or 0) > 0 and not execution_ended:
         operation.status = OperationStatus.PENDING
         operation.ended_at = None
+
+
+def _track_attempt(
+    operation: Operation, phase: str, timestamp: Any, error: ExecutionError | None, retry_delay: int
+) -> None:
+    """A step's Started opens an attempt and its next end closes it; the first HISTORY_MAX_ATTEMPTS."""
+    attempts = operation.attempt_details = operation.attempt_details or []
+    if phase == "Started" or not attempts or attempts[-1].ended_at is not None:
+        if len(attempts) >= HISTORY_MAX_ATTEMPTS:
+            return
+        attempts.append(
+            Attempt(
+                number=len(attempts) + 1,
+                status=OperationStatus.STARTED,
+                started_at=timestamp if phase == "Started" else None,
+            )
+        )
+        if phase == "Started":
+            return
+    attempt = attempts[-1]
+    attempt.status = PHASES[phase]
+    attempt.ended_at = timestamp
+    attempt.error = error
+    if phase == "Failed" and retry_delay > 0:
+        attempt.retry_delay_seconds = retry_delay

@@ -561,6 +561,14 @@ def test_history_reads_lambda_by_the_arn_across_pages_and_keeps_it_once_ended(ca
         "attempts": 1,
         "startedAt": "2026-01-01T12:00:00.200000Z",
         "endedAt": "2026-01-01T12:00:00.300000Z",
+        "attemptDetails": [
+            {
+                "number": 1,
+                "status": "SUCCEEDED",
+                "startedAt": "2026-01-01T12:00:00.200000Z",
+                "endedAt": "2026-01-01T12:00:00.300000Z",
+            }
+        ],
     }
     assert steps["Division"]["status"] == "FAILED"
     assert steps["Division"]["error"] == {"type": "ZeroDivisionError", "message": "division by zero"}
@@ -635,6 +643,84 @@ def test_history_of_a_retrying_step_shows_pending_then_attempts(call, table_stub
     assert done.json["operations"][0]["status"] == "SUCCEEDED"
     assert done.json["operations"][0]["attempts"] == 2
     assert "error" not in done.json["operations"][0]
+
+
+def test_history_lists_each_attempt_of_a_step_with_the_wait_between_them(call, table_stub, lambda_stub):
+    # Given a step that failed once, waited a second, and succeeded on its second attempt
+    events = [
+        history_event("StepStarted", "step-0", "Add", 0.2),
+        history_event(
+            "StepFailed",
+            "step-0",
+            "Add",
+            0.3,
+            Error={"Payload": {"ErrorType": "ConnectionError", "ErrorMessage": "reset"}},
+            RetryDetails={"CurrentAttempt": 1, "NextAttemptDelaySeconds": 1},
+        ),
+        history_event("StepStarted", "step-0", "Add", 1.3),
+        history_event(
+            "StepSucceeded",
+            "step-0",
+            "Add",
+            1.4,
+            Result={"Payload": "15"},
+            RetryDetails={"CurrentAttempt": 2},
+        ),
+    ]
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+    lambda_stub.add_response(
+        "get_durable_execution_history", {"Events": events}, history_params(execution_arn(name_of("calc-1")))
+    )
+
+    # When the history is read
+    response = call("GET", "/calculations/calc-1/history")
+
+    # Then each attempt has its own times and outcome, the failed one its error and the wait after it
+    assert response.json["operations"][0]["attemptDetails"] == [
+        {
+            "number": 1,
+            "status": "FAILED",
+            "startedAt": "2026-01-01T12:00:00.200000Z",
+            "endedAt": "2026-01-01T12:00:00.300000Z",
+            "error": {"type": "ConnectionError", "message": "reset"},
+            "retryDelaySeconds": 1,
+        },
+        {
+            "number": 2,
+            "status": "SUCCEEDED",
+            "startedAt": "2026-01-01T12:00:01.300000Z",
+            "endedAt": "2026-01-01T12:00:01.400000Z",
+        },
+    ]
+
+
+def test_history_keeps_the_first_twenty_attempts_of_a_step(call, table_stub, lambda_stub):
+    # Given a step that failed 25 times, a second apart
+    events = []
+    for attempt in range(25):
+        events.append(history_event("StepStarted", "step-0", "Add", attempt + 0.1))
+        events.append(
+            history_event(
+                "StepFailed",
+                "step-0",
+                "Add",
+                attempt + 0.2,
+                Error={"Payload": {"ErrorType": "ConnectionError", "ErrorMessage": "reset"}},
+                RetryDetails={"CurrentAttempt": attempt + 1, "NextAttemptDelaySeconds": 1},
+            )
+        )
+    stub_get(table_stub, item("calc-1", "RUNNING"))
+    lambda_stub.add_response(
+        "get_durable_execution_history", {"Events": events}, history_params(execution_arn(name_of("calc-1")))
+    )
+
+    # When the history is read
+    operation = call("GET", "/calculations/calc-1/history").json["operations"][0]
+
+    # Then the count says 25, and the details stop at the first 20
+    assert operation["attempts"] == 25
+    assert [attempt["number"] for attempt in operation["attemptDetails"]] == list(range(1, 21))
+    assert operation["attemptDetails"][-1]["endedAt"] == "2026-01-01T12:00:19.200000Z"
 
 
 def test_history_of_a_calculation_still_starting_is_empty(call, table_stub):

@@ -101,7 +101,7 @@ def test_every_route_is_documented_with_a_stable_operation_id(spec):
 
 def test_the_route_table_answering_404_and_405_holds_every_documented_route_and_the_docs():
     # Given the table the resolver recorded from the route decorators (404 against 405)
-    # Then it is exactly the documented operations, plus the Swagger page
+    # Then it is exactly the documented operations, plus the Swagger page and the console
     assert {path: sorted(methods) for path, methods in app.PATHS.items()} == {
         "/calculations": ["GET", "POST"],
         "/calculations/{id}": ["DELETE", "GET"],
@@ -109,10 +109,16 @@ def test_the_route_table_answering_404_and_405_holds_every_documented_route_and_
         "/calculations/{id}/history": ["GET"],
         "/calculations/{id}/stop": ["POST"],
         "/swagger": ["GET"],
+        "/console": ["GET"],
+        "/console/console.js": ["GET"],
+        "/console/console.css": ["GET"],
     }
     documented = {(method.upper(), path) for method, path in OPERATIONS}
     assert documented == {(method, path) for path, methods in app.PATHS.items() for method in methods} - {
-        ("GET", "/swagger")
+        ("GET", "/swagger"),
+        ("GET", "/console"),
+        ("GET", "/console/console.js"),
+        ("GET", "/console/console.css"),
     }
 
 
@@ -267,6 +273,7 @@ def test_the_spec_holds_only_the_schemas_it_refers_to(spec):
     # Given Powertools adds schemas for validation errors the API answers with its Problem instead
     # Then the spec (and so the Swagger route) holds only the contract's own
     assert sorted(spec["components"]["schemas"]) == [
+        "Attempt",
         "Calculation",
         "CalculationInput",
         "CalculationPage",

@@ -183,3 +183,32 @@ def test_requirements_have_wheels_for_the_deployed_runtime(logical_id: str, cach
     tag = f"cp{python_version.replace('.', '')}"
     assert names
     assert all(tag in name and machine in name for name in compiled), compiled
+
+
+SERVE_CONSOLE = """
+import json, console_routes
+print(json.dumps({
+    "folder": str(console_routes.CONSOLE_FILES),
+    "page": len(console_routes.page_html()),
+    "assets": {name: len(console_routes.asset_text(name)) for name in console_routes.ASSETS},
+}))
+"""
+
+
+def test_the_api_package_ships_the_console_page_and_its_assets(cache_dir: Path, tmp_path: Path) -> None:
+    # Given the API function's package, built as sam build copies its code folder
+    properties = FUNCTIONS["ApiFunction"]
+    code = ROOT / properties["CodeUri"]
+    deps = installed_requirements(code / "requirements.txt", cache_dir, "ApiFunction")
+    package = shutil.copytree(code, tmp_path / "ApiFunction", ignore=shutil.ignore_patterns("__pycache__"))
+
+    # When a clean interpreter serves the console from that package alone
+    result = run_isolated(SERVE_CONSOLE, [package, deps], environment(properties))
+
+    # Then the page and both assets are read from the package's own console folder
+    assert result.returncode == 0, result.stderr
+    served = json.loads(result.stdout)
+    assert Path(served["folder"]) == package / "console"
+    assert served["page"] > 0
+    assert set(served["assets"]) == {"console.js", "console.css"}
+    assert all(size > 0 for size in served["assets"].values())

@@ -532,8 +532,14 @@ def test_every_route_but_the_docs_requires_an_api_key_under_a_usage_plan(transla
         for method, operation in operations.items()
         if (method.upper(), path) not in keyed
     }
-    # CORS preflights and the Swagger UI are the only calls without a key.
-    assert {route for route in public if route[0] != "OPTIONS"} == {("GET", "/swagger")}
+    # CORS preflights, the Swagger UI and the console (whose script sends the key) are the only
+    # calls without a key.
+    assert {route for route in public if route[0] != "OPTIONS"} == {
+        ("GET", "/swagger"),
+        ("GET", "/console"),
+        ("GET", "/console/console.js"),
+        ("GET", "/console/console.css"),
+    }
     assert ("POST", "/calculations") in keyed
     assert ("DELETE", "/calculations/{id}") in keyed
 
