@@ -7,7 +7,7 @@ import json
 from http import HTTPStatus
 from typing import Any
 
-from http_responses import JSON, PROBLEM_JSON
+from http_responses import JSON, PROBLEM_JSON, reason_phrase
 from models import LINK_MAX_LENGTH, RETRY_AFTER_MAX_SECONDS, Calculation, Problem
 
 OPENAPI: dict[str, Any] = {
@@ -155,7 +155,7 @@ def responses(
         if examples and status in examples:
             responses[status]["content"][JSON]["examples"] = examples[status]
     for status in (*problems, *PROBLEMS):
-        description, *headers = PROBLEMS.get(status) or (HTTPStatus(status).phrase,)
+        description, *headers = PROBLEMS.get(status) or (reason_phrase(status),)
         responses[status] = response_declaration(description, PROBLEM_JSON, Problem, headers)
     return responses
 
