@@ -1,8 +1,14 @@
 # The few verbs people type. Each one installs what it needs into .venv first.
-PYTHON ?= python3
+# .venv runs the functions on the Python that template.yaml deploys them on (Runtime); a unit test
+# holds the two equal. Another interpreter would answer differently (limits, status phrases).
+PYTHON_VERSION := 3.13
+# The first python$(PYTHON_VERSION) that runs: on PATH, else pyenv's (whose shim fails outside its version).
+PYTHON ?= $(shell for p in python$(PYTHON_VERSION) $$(pyenv root 2>/dev/null)/versions/$(PYTHON_VERSION)*/bin/python$(PYTHON_VERSION); do \
+	$$p -c '' 2>/dev/null && { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Named for the version, so a .venv made by another Python is made again.
+STAMP := $(VENV)/.installed-python$(PYTHON_VERSION)
 DEV_STAMP := $(VENV)/.installed-dev
 NPM_STAMP := node_modules/.installed
 NPM_RUN_STAMP := node_modules/.installed-runtime
@@ -24,6 +30,9 @@ test-tools: install-dev $(NPM_STAMP) system-packages
 
 # Reinstall whenever a pinned requirement changes.
 $(STAMP): requirements-local.txt functions/*/requirements.txt
+	@[ -n "$(PYTHON)" ] || { echo "make needs Python $(PYTHON_VERSION) (template.yaml Runtime: python$(PYTHON_VERSION)) on PATH as python$(PYTHON_VERSION), or PYTHON=/path/to/python$(PYTHON_VERSION)"; exit 1; }
+	@[ ! -e $(BIN)/python ] || $(BIN)/python -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(PYTHON_VERSION)".split("."))))' \
+		|| { echo "$(VENV) was made by another Python: making it again with $(PYTHON)"; rm -rf $(VENV); }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-local.txt
@@ -77,7 +86,7 @@ repair: install
 	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m scripts.repair_table $(ARGS)
 
 # Build and deploy with SAM CLI 1.151.0 or newer (not installed by make; README "Deploy to AWS").
-# BUILD_ARGS=--use-container when this machine has no Python 3.13.
+# BUILD_ARGS=--use-container when this machine has no Python $(PYTHON_VERSION).
 BUILD_ARGS ?=
 DEPLOY_ARGS ?= --guided
 deploy:

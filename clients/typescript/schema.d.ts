@@ -730,7 +730,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -863,7 +863,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -1033,7 +1033,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -1173,7 +1173,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -1308,7 +1308,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -1421,7 +1421,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -1583,7 +1583,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Request Entity Too Large */
+            /** @description Content Too Large */
             413: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
@@ -1609,7 +1609,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description Unprocessable Content */
             422: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */

@@ -14,8 +14,13 @@ from settings import get_settings
 
 PROBLEM_JSON = "application/problem+json"
 JSON = "application/json"
-# Reason phrases RFC 9110 renamed; Python's HTTPStatus still has the old ones.
-RFC_9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+# Reason phrases RFC 9110 renamed; Python's HTTPStatus has the old ones before 3.13.
+RFC_9110_TITLES = {
+    413: "Content Too Large",
+    414: "URI Too Long",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
 NO_STORE = {"Cache-Control": "no-store"}
 
 # Compact JSON that can never carry NaN or Infinity.
@@ -26,11 +31,15 @@ def json_response(status: int, document: Any, headers: dict[str, str] | None = N
     return Response(status_code=status, content_type=JSON, body=serialize(document), headers=headers or {})
 
 
+def reason_phrase(status: int) -> str:
+    """RFC 9110's phrase for `status`, the same on every Python."""
+    return RFC_9110_TITLES.get(status) or HTTPStatus(status).phrase
+
+
 def problem_document(
     status: int, detail: str, instance: str | None, errors: list[FieldError] | None = None
 ) -> str:
-    title = RFC_9110_TITLES.get(status) or HTTPStatus(status).phrase
-    fields = {"title": title, "status": status, "detail": detail, "instance": instance}
+    fields = {"title": reason_phrase(status), "status": status, "detail": detail, "instance": instance}
     problem = ValidationProblem(**fields, errors=errors) if errors else Problem(**fields)
     return serialize(problem.model_dump(mode="json", exclude_none=True))
 

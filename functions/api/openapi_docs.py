@@ -7,7 +7,7 @@ import json
 from http import HTTPStatus
 from typing import Any
 
-from http_responses import JSON, PROBLEM_JSON
+from http_responses import JSON, PROBLEM_JSON, reason_phrase
 from models import API_KEY_HEADER, LINK_MAX_LENGTH, Calculation, Problem, ValidationProblem
 from settings import RETRY_AFTER_MAX_SECONDS
 
@@ -158,7 +158,7 @@ def responses(
         if examples and status in examples:
             responses[status]["content"][JSON]["examples"] = examples[status]
     for status in (*problems, *PROBLEMS):
-        description, *headers = PROBLEMS.get(status) or (HTTPStatus(status).phrase,)
+        description, *headers = PROBLEMS.get(status) or (reason_phrase(status),)
         model = ValidationProblem if status == HTTPStatus.UNPROCESSABLE_ENTITY else Problem
         responses[status] = response_declaration(description, PROBLEM_JSON, model, headers)
     return responses

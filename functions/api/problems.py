@@ -27,7 +27,7 @@ from errors import (
 from http_responses import JSON, problem_response
 from models import FIELD_RULES, REQUEST_HEADERS, FieldError
 from observability import logger, metrics
-from request_body import BodyNotText, RequestTooLarge, UnsupportedMediaType
+from request_body import BodyNotText, DuplicateKey, RequestTooLarge, UnsupportedMediaType
 from settings import get_settings
 
 
@@ -58,7 +58,13 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
 
     @app.exception_handler(UnsupportedMediaType)
     def unsupported_media_type(error: UnsupportedMediaType) -> Response:
+        if not error.content_type:
+            return problem(415, f"the body has no Content-Type; send it as {JSON}")
         return problem(415, f"send the body as {JSON}, not {error.content_type}")
+
+    @app.exception_handler(DuplicateKey)
+    def duplicate_key(error: DuplicateKey) -> Response:
+        return field_problem(error.key, "appears more than once in the body; send each field once")
 
     @app.exception_handler(BodyNotText)
     def body_not_text(error: BodyNotText) -> Response:

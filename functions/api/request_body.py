@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import APIGatewayProxyEvent
@@ -10,13 +11,28 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_proxy_event import
 from http_responses import JSON
 from settings import get_settings
 
+# Deeper than any body the API reads (its object is one level), far below any interpreter's
+# recursion limit: the answer is the same 400 whichever Python parses it.
+MAX_NESTING_DEPTH = 32
+# A JSON string (skipped whole, so brackets inside it do not count) or a bracket.
+STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
 
 class RequestTooLarge(Exception):
     """The body is over the configured limit; it is refused before it is parsed."""
 
 
+class DuplicateKey(Exception):
+    """An object in the body names a key twice: which value was meant is anybody's guess."""
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
 class UnsupportedMediaType(Exception):
-    """The body is sent as something other than JSON (the only media type the API reads)."""
+    """The body is sent as something other than JSON (the only media type the API reads), or
+    without a Content-Type at all (content_type is then empty)."""
 
     def __init__(self, content_type: str):
         super().__init__(content_type)
@@ -28,13 +44,13 @@ class BodyNotText(Exception):
 
 
 def strict_json_body(text: str) -> Any:
-    """Parse a request body: refuse it unparsed when too large, and absurd nesting cleanly."""
+    """Parse a request body: refuse it unparsed when too large or too deeply nested, and refuse
+    objects that name a key twice."""
     if len(text.encode()) > get_settings().max_body_bytes:
         raise RequestTooLarge
+    _check_depth(text)
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise json.JSONDecodeError("nesting too deep", text, 0) from None
+        return json.loads(text, object_pairs_hook=_object_without_duplicates)
     except json.JSONDecodeError:
         raise
     except ValueError:
@@ -42,11 +58,36 @@ def strict_json_body(text: str) -> Any:
         raise json.JSONDecodeError("a number has too many digits", text, 0) from None
 
 
+def _check_depth(text: str) -> None:
+    depth = 0
+    for match in STRING_OR_BRACKET.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_NESTING_DEPTH:
+                raise json.JSONDecodeError(
+                    f"nested deeper than {MAX_NESTING_DEPTH} levels", text, match.start()
+                )
+        elif token in "]}":
+            depth -= 1
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise DuplicateKey(key)
+        document[key] = value
+    return document
+
+
 def check_body_readable(event: APIGatewayProxyEvent) -> None:
-    """Refuse what Powertools would fail on with a bare ValueError: a media type other than JSON
-    (a multipart body without a boundary, say), and a base64 body that is not UTF-8."""
+    """Refuse what the API does not read, before Powertools parses it: a body sent without a
+    Content-Type (Powertools would read it as JSON) or as another media type (it fails with a
+    bare ValueError on some, such as multipart without a boundary), and a base64 body that is
+    not UTF-8."""
     content_type = event.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("", JSON):
+    if content_type != JSON and (content_type or event.body):
         raise UnsupportedMediaType(content_type)
     if event.is_base64_encoded and event.body:
         try:

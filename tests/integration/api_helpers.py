@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from urllib.parse import urljoin
 
 import requests
 
@@ -41,6 +42,12 @@ def consumer(base_url: str, api_key: str | None) -> requests.Session:
 
 def url(api: requests.Session, path: str) -> str:
     return f"{api.base_url}{path}"  # type: ignore[attr-defined]
+
+
+def follow(api: requests.Session, link: str) -> str:
+    """A Location or link resolved against the API's URL, as any HTTP client resolves it. Deployed,
+    links hold the stage (`/v1/calculations/…`); locally, where the URL has no path, they do not."""
+    return urljoin(api.base_url, link)  # type: ignore[attr-defined]
 
 
 def post(api: requests.Session, body, **headers) -> requests.Response:

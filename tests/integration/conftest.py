@@ -6,6 +6,8 @@ CALCULATIONS_API_KEY_2 the second's (another key in the usage plan); the API tes
 it, and tests that need local control (restarts, the local Lambda endpoint, the slow function,
 the throttle) skip: a deployed stack has none, so those skips never fail. A second key that is
 missing skips the isolation tests, and fails them under CI (system_tools.missing_requirement).
+Tests marked `deployed_only` check what only a deployed stage does, and skip locally. Every run
+ends with how many integration tests ran and how many were skipped, and why (run_counts.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 import requests
 
 from api_helpers import consumer
+from run_counts import DEPLOYED_ONLY, summary_lines
 from runtime_process import LocalRuntime, local_lambda_client
 from system_tools import missing_requirement
 
@@ -41,6 +44,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.parents:
             item.add_marker(pytest.mark.integration)
+            if item.get_closest_marker("deployed_only") and not DEPLOYED_API_URL:
+                item.add_marker(pytest.mark.skip(reason=f"{DEPLOYED_ONLY}: needs CALCULATIONS_API_URL"))
 
 
 def start_runtime(factory: pytest.TempPathFactory, name: str, *extra_args: str, **options) -> LocalRuntime:
@@ -152,4 +157,9 @@ def pytest_terminal_summary(terminalreporter) -> None:
     if REPORTS:
         terminalreporter.section("integration figures")
         for line in REPORTS:
+            terminalreporter.write_line(line)
+    reports = [report for outcome in terminalreporter.stats.values() for report in outcome]
+    if any(getattr(report, "nodeid", "").startswith("tests/integration/") for report in reports):
+        terminalreporter.section("integration tests run and skipped")
+        for line in summary_lines((r for r in reports if hasattr(r, "outcome")), DEPLOYED_API_URL):
             terminalreporter.write_line(line)

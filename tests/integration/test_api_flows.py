@@ -244,9 +244,21 @@ def test_an_idempotency_key_over_64_characters_is_a_422_problem(api):
 @pytest.mark.parametrize("method", ["TRACE", "PUT", "BREW"])
 def test_an_undeclared_method_is_a_405_problem_with_allow(api, needs_local, method):
     # When /calculations is sent a method it does not declare (deployed, API Gateway answers
-    # undeclared methods itself, before the function)
+    # undeclared methods itself, before the function: see the next test)
     response = api.request(method, url(api, "/calculations"), timeout=30)
 
     # Then the answer names the methods it has
     assert_problem(response, 405)
     assert set(response.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+
+@pytest.mark.deployed_only
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_deployed_an_undeclared_method_is_the_gateways_404_problem(api, method):
+    # (Locally the function answers it: the 405 of the test above.)
+    # When the deployed /calculations is sent a method no route declares
+    response = api.request(method, url(api, "/calculations"), timeout=30)
+
+    # Then API Gateway refuses it itself, with the template's problem for a route it does not have
+    problem = assert_problem(response, 404)
+    assert problem["detail"] == "no such route"

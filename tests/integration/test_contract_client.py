@@ -22,6 +22,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from api_helpers import follow, url
 from runtime_process import REPO_ROOT
 from system_tools import missing_requirement
 
@@ -115,7 +116,7 @@ def poll_result(generated: SimpleNamespace, client, calculation_id: str, timeout
         time.sleep(0.1)
 
 
-def test_generated_client_follows_a_calculation_from_start_to_history(generated, client):
+def test_generated_client_follows_a_calculation_from_start_to_history(generated, client, api):
     models = generated.models
 
     started = generated.start_calculation.sync_detailed(
@@ -130,13 +131,15 @@ def test_generated_client_follows_a_calculation_from_start_to_history(generated,
     assert started.status_code == 202
     assert isinstance(calculation, models.Calculation)
     assert calculation.status == models.CalculationStatus.RUNNING
-    assert started.headers["location"] == f"/calculations/{calculation.id}"
+    # Location and links resolve against the API's URL, deployed (stage in the path) and locally
+    assert follow(api, started.headers["location"]) == url(api, f"/calculations/{calculation.id}")
     assert result.status_code == 200
     assert isinstance(result.parsed, models.ResultDocument)
     assert result.parsed.to_dict() == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
     assert status.status == models.CalculationStatus.SUCCEEDED
     assert status.result.to_dict() == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}
-    assert status.links.result == f"/calculations/{calculation.id}/result"
+    assert follow(api, status.links.result) == url(api, f"/calculations/{calculation.id}/result")
+    assert api.get(follow(api, started.headers["location"]), timeout=30).json()["id"] == calculation.id
     steps = {operation.name: operation for operation in history.operations if operation.type_ == "STEP"}
     assert sorted(steps) == ["Add", "Division", "Multiply", "Record", "Subtract"]
     assert {step.status for step in steps.values()} == {models.OperationStatus.SUCCEEDED}

@@ -118,7 +118,8 @@ def test_every_bad_field_is_listed(call, stubs):
         ('{"num1": ', "the request body is not valid JSON: Expecting value"),
         ("not json", "the request body is not valid JSON: Expecting value"),
         ("", "the request body is empty; send a JSON object such as {}"),
-        ("[" * 5000 + "]" * 5000, "the request body is not valid JSON: nesting too deep"),
+        ("[" * 5000 + "]" * 5000, "the request body is not valid JSON: nested deeper than 32 levels"),
+        ('{"a":' * 33 + "1" + "}" * 33, "the request body is not valid JSON: nested deeper than 32 levels"),
     ],
 )
 def test_malformed_bodies_are_400(call, stubs, body, detail):
@@ -127,6 +128,56 @@ def test_malformed_bodies_are_400(call, stubs, body, detail):
     assert response.status == 400
     assert response.headers["Content-Type"] == PROBLEM
     assert response.json["detail"] == detail
+
+
+def test_nesting_up_to_the_limit_is_parsed_and_brackets_in_strings_do_not_count(call, stubs):
+    # Given bodies nested exactly 32 levels deep, and a string holding many brackets
+    nested = "[" * 32 + "]" * 32
+    brackets_in_a_string = '{"num1": "' + "[" * 100 + '"}'
+
+    # When each is posted
+    responses = [
+        call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+        for body in (nested, brackets_in_a_string)
+    ]
+
+    # Then both are parsed, and refused for their fields, not their depth
+    assert [response.status for response in responses] == [422, 422]
+    assert responses[1].json["errors"] == [
+        {"field": "num1", "message": "must be a JSON number, got a string"}
+    ]
+
+
+def test_a_key_given_twice_is_422_naming_it(call, stubs):
+    # Given a body that names num1 twice (a JSON parser would keep either value)
+    body = '{"num1": 1, "num2": 2, "num1": 3}'
+
+    # When it is posted
+    response = call("POST", "/calculations", body, headers={"Content-Type": "application/json"})
+
+    # Then it is refused, naming the key, and nothing starts
+    assert response.status == 422
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["errors"] == [
+        {"field": "num1", "message": "appears more than once in the body; send each field once"}
+    ]
+
+
+def test_a_body_without_a_content_type_is_415(call, stubs):
+    # Given a JSON body sent with no Content-Type at all
+    response = call("POST", "/calculations", '{"num1": 10, "num2": 5}', headers={})
+
+    # Then it is refused like a body of another media type
+    assert response.status == 415
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["detail"] == "the body has no Content-Type; send it as application/json"
+
+
+def test_an_empty_post_without_a_content_type_is_the_empty_body_400(call, stubs):
+    response = call("POST", "/calculations", "", headers={})
+
+    assert response.status == 400
+    assert response.json["detail"] == "the request body is empty; send a JSON object such as {}"
 
 
 @pytest.mark.parametrize(

@@ -498,3 +498,20 @@ def test_the_list_says_a_page_can_be_empty(spec):
 
     assert "can be empty" in page["description"]
     assert "can be empty" in page["properties"]["nextCursor"]["description"]
+
+
+def test_status_descriptions_use_rfc_9110_words_on_any_python(monkeypatch):
+    # Given an interpreter whose status phrases are the ones RFC 9110 replaced (Python 3.12 and older)
+    from http import HTTPStatus
+
+    import openapi_docs
+
+    monkeypatch.setattr(HTTPStatus.UNPROCESSABLE_ENTITY, "phrase", "Unprocessable Entity")
+    monkeypatch.setattr(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "phrase", "Request Entity Too Large")
+
+    # When a route's responses are declared there
+    declared = openapi_docs.responses({}, 413, 422)
+
+    # Then their descriptions say what the problem titles say
+    assert declared[413]["description"] == "Content Too Large"
+    assert declared[422]["description"] == "Unprocessable Content"

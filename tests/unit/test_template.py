@@ -16,6 +16,7 @@ import pytest
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from cfnlint.decode import cfn_yaml
 
+from deployed_values import deployed
 from isolated_python import installed_requirements, run_isolated
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,8 @@ ALIAS = {"Ref": "MathFunctionAliaslive"}
 EXECUTION_ARNS = {
     "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${MathFunction}:*"
 }
-DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
+MATH_FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${MathFunction}"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 TABLE_ARN = {"Fn::GetAtt": ["CalculationsTable", "Arn"]}
 OWNER_INDEX_ARN = {"Fn::Sub": "${CalculationsTable.Arn}/index/byOwner"}
@@ -59,10 +61,31 @@ API_STATEMENTS = [
         "Resource": EXECUTION_ARNS,
     },
 ]
-# The durable function's Record step updates its calculation's item, nothing else.
+# The durable function writes its logs, traces and dead letters; its Record step updates its
+# calculation's item; nothing else (the checkpoint and state actions are in their own policy).
 MATH_STATEMENTS = [
-    {"Sid": "RecordOutcome", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE_ARN}
+    {
+        "Sid": "WriteLogs",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": {"Fn::GetAtt": ["MathFunctionLogGroup", "Arn"]},
+    },
+    {
+        "Sid": "WriteTraces",
+        "Effect": "Allow",
+        "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+        "Resource": "*",
+    },
+    {
+        "Sid": "DeadLetters",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["MathFunctionDeadLetterQueue", "Arn"]},
+    },
+    {"Sid": "RecordOutcome", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE_ARN},
 ]
+# X-Ray's write actions take no resource but "*".
+STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 PROJECTOR_STATEMENTS = [
     {
         "Sid": "ProjectStatus",
@@ -122,6 +145,10 @@ def resources(template: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def translated(template: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
+    return translate(template, DEPLOY_PARAMETERS, request.config)
+
+
+def translate(template: dict[str, Any], parameters: dict[str, Any], config: pytest.Config) -> dict[str, Any]:
     """The template after the SAM transform, with CodeUri replaced by S3 URIs as `sam package` does."""
     packaged = json.loads(json.dumps(template))
     for logical_id, resource in packaged["Resources"].items():
@@ -130,13 +157,13 @@ def translated(template: dict[str, Any], request: pytest.FixtureRequest) -> dict
         if resource["Type"] == "AWS::Serverless::LayerVersion":
             resource["Properties"]["ContentUri"] = f"s3://artifacts/{logical_id}.zip"
     translator = installed_requirements(
-        TRANSLATOR_REQUIREMENTS, request.config.cache.mkdir("sam-translator"), "aws-sam-translator"
+        TRANSLATOR_REQUIREMENTS, config.cache.mkdir("sam-translator"), "aws-sam-translator"
     )
     result = run_isolated(
         TRANSLATE,
         [translator],
         {"AWS_DEFAULT_REGION": "us-east-1"},
-        stdin=json.dumps({"template": packaged, "parameters": DEPLOY_PARAMETERS}),
+        stdin=json.dumps({"template": packaged, "parameters": parameters}),
     )
     assert result.returncode == 0, f"the SAM transform refused template.yaml:\n{result.stderr}"
     return json.loads(result.stdout)
@@ -151,31 +178,46 @@ def test_cfn_lint_reports_nothing() -> None:
 
 
 def test_api_function_may_only_use_the_table_and_start_follow_stop_and_delete_executions(
-    resources: dict[str, Any],
+    template: dict[str, Any],
 ) -> None:
-    policies = resources["ApiFunction"]["Properties"]["Policies"]
-    assert policies == [{"Version": "2012-10-17", "Statement": API_STATEMENTS}]
+    policies = deployed(template, {"KmsKeyArn": ""})["ApiFunction"]
+    assert policies["Properties"]["Policies"] == [{"Version": "2012-10-17", "Statement": API_STATEMENTS}]
 
 
-def test_no_statement_grants_a_wildcard_action_or_resource(resources: dict[str, Any]) -> None:
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def written_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every policy statement written in the template, in a function's, a role's or a role policy's
+    document, the KMS ones included (with a key set)."""
+    documents = []
+    for resource in deployed(template, {"KmsKeyArn": KEY_ARN}).values():
+        properties = resource.get("Properties", {})
+        for policy in properties.get("Policies", []):
+            if isinstance(policy, dict):
+                documents.append(policy.get("PolicyDocument", policy))
+        if resource["Type"] == "AWS::IAM::RolePolicy":
+            documents.append(properties["PolicyDocument"])
+    return [statement for document in documents for statement in document.get("Statement", [])]
+
+
+def test_no_statement_grants_a_wildcard_action_or_resource(template: dict[str, Any]) -> None:
     # Given every policy statement written in the template
-    statements = [
-        statement
-        for resource in resources.values()
-        for policy in resource.get("Properties", {}).get("Policies", [])
-        if isinstance(policy, dict)
-        for statement in policy.get("Statement", [])
-    ]
+    statements = written_statements(template)
     assert statements
     for statement in statements:
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources_ = (
-            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        )
-        # Then no action has a wildcard or scans, and no resource is "*" or a plain string pattern
+        actions = as_list(statement["Action"])
+        # Then no action has a wildcard or scans, and no resource is "*" or a plain string pattern,
+        # but for the actions that take no other
         assert all("*" not in action for action in actions), statement
         assert "dynamodb:Scan" not in actions, statement
-        assert all(isinstance(resource, dict) for resource in resources_), statement
+        if set(actions) <= STAR_RESOURCE_ACTIONS:
+            assert statement["Resource"] == "*", statement
+        else:
+            # (an intrinsic, or the key ARN given as KmsKeyArn)
+            named = as_list(statement["Resource"])
+            assert all(isinstance(resource, dict) or resource == KEY_ARN for resource in named), statement
 
 
 def test_math_function_is_published_behind_the_live_alias_the_api_calls(resources: dict[str, Any]) -> None:
@@ -284,31 +326,52 @@ def test_sam_generates_the_live_alias_the_api_is_wired_to(translated: dict[str, 
     assert translated["Outputs"]["MathFunctionAliasArn"]["Value"] == ALIAS
 
 
-def test_sam_gives_the_durable_function_the_managed_durable_execution_policy(
-    translated: dict[str, Any],
+def test_the_durable_function_runs_with_its_own_role_and_no_managed_policy(
+    template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
-    generated = translated["Resources"]
+    generated = deployed(translated, {})
     function = generated["MathFunction"]["Properties"]
-    role = generated[function["Role"]["Fn::GetAtt"][0]]["Properties"]
 
-    assert function["DurableConfig"] == {
+    # Given the role the durable function runs with (no key set)
+    assert function["Role"] == {"Fn::GetAtt": ["MathFunctionRole", "Arn"]}
+    role = generated["MathFunctionRole"]["Properties"]
+
+    # Then Lambda alone assumes it, it carries no managed policy, and its statements are the list
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ]
+    assert "ManagedPolicyArns" not in role
+    assert [policy["PolicyDocument"]["Statement"] for policy in role["Policies"]] == [MATH_STATEMENTS]
+    assert template["Resources"]["MathFunction"]["Properties"]["DurableConfig"] == {
         "ExecutionTimeout": {"Ref": "ExecutionTimeoutSeconds"},
         "RetentionPeriodInDays": {"Ref": "RetentionPeriodInDays"},
         "KMSKeyArn": KMS_KEY,
     }
-    # The managed policy grants logs plus lambda:CheckpointDurableExecution and
-    # lambda:GetDurableExecutionState; beyond it, the Record step's update and the dead-letter queue.
-    assert DURABLE_POLICY in role["ManagedPolicyArns"]
-    assert {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]} == {
-        "DeadLetterQueuePolicy": [
+
+
+def test_the_durable_function_checkpoints_only_its_own_executions(translated: dict[str, Any]) -> None:
+    generated = deployed(translated, {})
+    policies = [
+        resource["Properties"]
+        for resource in generated.values()
+        if resource["Type"] == "AWS::IAM::RolePolicy"
+        and resource["Properties"]["RoleName"] == {"Ref": "MathFunctionRole"}
+    ]
+
+    # The SDK's two actions, on the function's unqualified ARN and its versions, nowhere else
+    assert [policy["PolicyDocument"]["Statement"] for policy in policies] == [
+        [
             {
-                "Action": "sqs:SendMessage",
-                "Resource": {"Fn::GetAtt": ["MathFunctionDeadLetterQueue", "Arn"]},
+                "Sid": "CheckpointOwnExecutions",
                 "Effect": "Allow",
+                "Action": ["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"],
+                "Resource": [
+                    {"Fn::Sub": MATH_FUNCTION_ARN},
+                    {"Fn::Sub": MATH_FUNCTION_ARN + ":*"},
+                ],
             }
-        ],
-        "MathFunctionRolePolicy0": MATH_STATEMENTS,
-    }
+        ]
+    ]
 
 
 def role_of(generated: dict[str, Any], function: str) -> dict[str, Any]:
@@ -316,7 +379,7 @@ def role_of(generated: dict[str, Any], function: str) -> dict[str, Any]:
 
 
 def test_sam_keeps_the_api_role_to_the_declared_statements(translated: dict[str, Any]) -> None:
-    role = role_of(translated["Resources"], "ApiFunction")
+    role = role_of(deployed(translated, {}), "ApiFunction")
 
     assert [policy["PolicyDocument"]["Statement"] for policy in role["Policies"]] == [API_STATEMENTS]
     assert role["ManagedPolicyArns"] == [
@@ -328,7 +391,7 @@ def test_sam_keeps_the_api_role_to_the_declared_statements(translated: dict[str,
 def test_sam_keeps_the_projector_role_to_the_table_the_fallback_read_and_its_queue(
     translated: dict[str, Any],
 ) -> None:
-    role = role_of(translated["Resources"], "StatusProjectorFunction")
+    role = role_of(deployed(translated, {}), "StatusProjectorFunction")
 
     assert {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]} == {
         "DeadLetterQueuePolicy": [
@@ -474,6 +537,51 @@ def test_asynchronous_functions_send_failed_invocations_to_encrypted_dead_letter
     assert "DeadLetterConfig" not in generated["ApiFunction"]["Properties"]
 
 
+# The roles the three functions run with, and the key statement each gets when a key is set.
+ROLES = {
+    "MathFunction": "MathFunctionRole",
+    "ApiFunction": "ApiFunctionRole",
+    "StatusProjectorFunction": "StatusProjectorFunctionRole",
+}
+KEY_STATEMENT = {
+    "Sid": "UseTheKeyThroughLambdaAndDynamoDB",
+    "Effect": "Allow",
+    "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+    "Resource": KEY_ARN,
+    "Condition": {
+        "StringEquals": {
+            "kms:ViaService": ["lambda.us-east-1.amazonaws.com", "dynamodb.us-east-1.amazonaws.com"]
+        }
+    },
+}
+
+
+def role_statements(generated: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in generated[role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_with_a_key_each_role_may_use_it_through_lambda_and_dynamodb_only(translated: dict[str, Any]) -> None:
+    # Given the stack deployed with a customer managed key
+    generated = deployed(translated, {"KmsKeyArn": KEY_ARN})
+
+    # Then every function's role holds exactly one key statement: that key, through those services
+    for function, role in ROLES.items():
+        assert generated[function]["Properties"]["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+        key_statements = [s for s in role_statements(generated, role) if s["Action"][0].startswith("kms:")]
+        assert key_statements == [KEY_STATEMENT], role
+
+
+def test_without_a_key_no_role_names_kms(translated: dict[str, Any]) -> None:
+    generated = deployed(translated, {"KmsKeyArn": ""})
+
+    for role in ROLES.values():
+        assert "kms:" not in json.dumps(generated[role]), role
+
+
 def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
     template: dict[str, Any], translated: dict[str, Any]
 ) -> None:
@@ -495,25 +603,23 @@ def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
 
 
 @pytest.mark.parametrize(
-    ("function", "parameter", "default"),
+    ("function", "parameter"),
     [
-        ("MathFunction", "MathFunctionReservedConcurrency", 100),
-        ("ApiFunction", "ApiFunctionReservedConcurrency", 100),
-        ("StatusProjectorFunction", "StatusProjectorReservedConcurrency", 20),
+        ("MathFunction", "MathFunctionReservedConcurrency"),
+        ("ApiFunction", "ApiFunctionReservedConcurrency"),
+        ("StatusProjectorFunction", "StatusProjectorReservedConcurrency"),
     ],
 )
-def test_each_function_reserves_its_concurrency_from_a_parameter_where_0_reserves_nothing(
-    template: dict[str, Any], translated: dict[str, Any], function: str, parameter: str, default: int
+def test_no_function_reserves_concurrency_unless_a_parameter_asks(
+    template: dict[str, Any], translated: dict[str, Any], function: str, parameter: str
 ) -> None:
-    reserved = translated["Resources"][function]["Properties"]["ReservedConcurrentExecutions"]
-    condition, value, otherwise = reserved["Fn::If"]
+    # By default nothing is reserved: a new account's unreserved pool (minus Lambda's 100) has no room
+    assert "ReservedConcurrentExecutions" not in deployed(translated, {})[function]["Properties"]
+    assert template["Parameters"][parameter]["MinValue"] == 0
 
-    assert (value, otherwise) == ({"Ref": parameter}, {"Ref": "AWS::NoValue"})
-    assert template["Conditions"][condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, "0"]}]}
-    assert (template["Parameters"][parameter]["Default"], template["Parameters"][parameter]["MinValue"]) == (
-        default,
-        0,
-    )
+    # A value other than 0 reserves it
+    properties = deployed(translated, {parameter: 40})[function]["Properties"]
+    assert properties["ReservedConcurrentExecutions"] == "40"
 
 
 def test_every_route_but_the_docs_requires_an_api_key_under_a_usage_plan(translated: dict[str, Any]) -> None:
@@ -582,3 +688,74 @@ def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[
     assert outputs["ApiUrl"]["Value"] == {
         "Fn::Sub": "https://${CalculationsApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${StageName}"
     }
+
+
+# Parameters a version captures through the durable function's properties; reserved concurrency
+# belongs to the function, not to a version.
+NOT_CAPTURED_BY_A_VERSION = {"MathFunctionReservedConcurrency"}
+
+
+def parameters_referenced(node: Any, names: set[str]) -> set[str]:
+    text = json.dumps(node)
+    return {name for name in names if f'"Ref": "{name}"' in text or "${" + name + "}" in text}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"ExecutionTimeoutSeconds": 1800}, {"RetentionPeriodInDays": 30}, {"KmsKeyArn": KEY_ARN}],
+)
+def test_a_parameter_change_alone_publishes_a_new_version_for_the_alias(
+    template: dict[str, Any], request: pytest.FixtureRequest, change: dict[str, Any]
+) -> None:
+    # Given the template translated with the defaults, and again with one parameter changed
+    versions = []
+    for parameters in ({}, change):
+        generated = deployed(translate(template, parameters, request.config), parameters)
+        alias = generated["MathFunctionAliaslive"]["Properties"]
+        logical_id = alias["FunctionVersion"]["Fn::GetAtt"][0]
+        versions.append((logical_id, generated[logical_id]))
+
+    # Then the two versions differ: by name, or in a property CloudFormation can only set by
+    # creating the resource again, which publishes a new version (AWS::Lambda::Version's schema)
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", "AWS::Lambda::Version").schema
+    create_only = {path.removeprefix("/properties/") for path in schema["createOnlyProperties"]}
+    (before_id, before), (after_id, after) = versions
+    changed = {
+        name for name in create_only if before["Properties"].get(name) != after["Properties"].get(name)
+    }
+    assert before_id != after_id or changed, "the alias would keep the version of the old configuration"
+    # And the version replaced is kept, for the executions that still run on it
+    assert (after["DeletionPolicy"], after["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_every_parameter_the_durable_function_uses_is_in_its_version_description(
+    template: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    # Given the parameters the durable function's properties use (its Globals included)
+    names = set(template["Parameters"])
+    function = translated["Resources"]["MathFunction"]
+    used = parameters_referenced(function, names) - NOT_CAPTURED_BY_A_VERSION
+    assert {"ExecutionTimeoutSeconds", "RetentionPeriodInDays", "KmsKeyArn"} <= used
+
+    # Then the description of the version it publishes names each of them
+    alias = translated["Resources"]["MathFunctionAliaslive"]["Properties"]
+    version = translated["Resources"][alias["FunctionVersion"]["Fn::GetAtt"][0]]
+    assert parameters_referenced(version["Properties"]["Description"], names) == used
+
+
+def test_a_change_to_any_written_property_names_a_new_version(
+    template: dict[str, Any], translated: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
+    # Given the template with one more property on the durable function (its memory)
+    changed = json.loads(json.dumps(template))
+    changed["Resources"]["MathFunction"]["Properties"]["MemorySize"] = 1024
+
+    def version_of(generated: dict[str, Any]) -> str:
+        return generated["Resources"]["MathFunctionAliaslive"]["Properties"]["FunctionVersion"]["Fn::GetAtt"][
+            0
+        ]
+
+    # Then SAM publishes the version under another name
+    assert version_of(translate(changed, DEPLOY_PARAMETERS, request.config)) != version_of(translated)
