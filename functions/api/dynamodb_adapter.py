@@ -10,7 +10,17 @@ from functools import cache
 from typing import Any
 
 from aws_calls import create_client, translated
-from calculation_records import OWNER_INDEX, OWNER_INDEX_POSITION, Record, new_item, record_outcome
+from calculation_records import (
+    OWNER_INDEX,
+    OWNER_INDEX_POSITION,
+    START_CONDITION,
+    VISIBLE_FILTER,
+    Record,
+    Write,
+    new_item,
+    record_outcome,
+    record_running,
+)
 from settings import get_settings
 
 SERVICE = "dynamodb"
@@ -41,14 +51,20 @@ def put_new(
 ) -> None:
     """Write a new RUNNING calculation; AlreadyExists when its execution name is taken.
 
-    An item past its expiry (which DynamoDB deletes only some time later) no longer takes the
-    name, as Lambda starts a new execution once the old one's retention has passed.
+    An item past its expiry (which DynamoDB deletes only some time later) or an abandoned start
+    no longer takes the name (calculation_records.START_CONDITION).
     """
     with translated(SERVICE, {"ConditionalCheckFailedException": AlreadyExists}):
         dynamodb_client().put_item(
             TableName=_table(),
             Item=new_item(execution_name, owner, calculation_id, request, started_at),
-            ConditionExpression="attribute_not_exists(executionName) OR expiresAt <= :now",
+            ConditionExpression=START_CONDITION,
+            ExpressionAttributeNames={
+                "#executionName": "executionName",
+                "#expiresAt": "expiresAt",
+                "#startDeadline": "startDeadline",
+                "#executionArn": "executionArn",
+            },
             ExpressionAttributeValues={":now": {"N": str(int(started_at.timestamp()))}},
         )
 
@@ -64,14 +80,10 @@ def get(execution_name: str) -> Record | None:
 
 def set_arn(execution_name: str, execution_arn: str) -> None:
     """Remember the execution's ARN (history, stop and delete address Lambda by it)."""
-    with translated(SERVICE, {"ConditionalCheckFailedException": NotOwned}):
-        dynamodb_client().update_item(
-            TableName=_table(),
-            Key={"executionName": {"S": execution_name}},
-            UpdateExpression="SET executionArn = if_not_exists(executionArn, :arn)",
-            ConditionExpression="attribute_exists(executionName)",
-            ExpressionAttributeValues={":arn": {"S": execution_arn}},
-        )
+    with translated(SERVICE):
+        written = record_running(dynamodb_client(), _table(), execution_name, execution_arn=execution_arn)
+    if written is Write.NO_ITEM:
+        raise NotOwned
 
 
 def forget_unstarted(execution_name: str) -> None:
@@ -119,14 +131,19 @@ def query_owner(
 ) -> tuple[list[Record], dict[str, str] | None]:
     """Up to `limit` of the owner's calculations, newest first, and where the next page starts.
 
-    DynamoDB applies Limit before the filter (status, not expired), so a filtered page may come
+    DynamoDB applies Limit before the filter (status, visible), so a filtered page may come
     back short: the next query continues from the same place, a few times at most.
     """
     records: list[Record] = []
     key = start_key
-    filters = ["(attribute_not_exists(expiresAt) OR expiresAt > :now)"]
+    filters = [VISIBLE_FILTER]
     values: dict[str, Any] = {":owner": {"S": owner}, ":now": {"N": str(int(now.timestamp()))}}
-    names = {"#owner": "owner"}
+    names = {
+        "#owner": "owner",
+        "#expiresAt": "expiresAt",
+        "#startDeadline": "startDeadline",
+        "#executionArn": "executionArn",
+    }
     if status:
         filters.append("#status = :status")
         values[":status"] = {"S": status}

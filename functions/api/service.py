@@ -123,10 +123,8 @@ def _read(name: str, owner: str) -> Record:
 
 
 def _visible(record: Record | None, owner: str) -> Record | None:
-    """The record if the caller may see it: its own, and not past its retention."""
-    if record is None or record.owner != owner:
-        return None
-    if record.expires_at is not None and record.expires_at <= datetime.now(UTC).timestamp():
+    """The record if the caller may see it: its own, and visible (not expired, not an abandoned start)."""
+    if record is None or record.owner != owner or not record.visible(datetime.now(UTC)):
         return None
     return record
 

@@ -38,7 +38,13 @@ from botocore.config import Config
 
 from arithmetic import OPERATIONS, Number
 from calculation_facts import calculation_status, is_finite_number, operations_failed, result_document
-from calculation_records import RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, RETENTION_DAYS_MIN, record_outcome
+from calculation_records import (
+    RETENTION_DAYS_DEFAULT,
+    RETENTION_DAYS_MAX,
+    RETENTION_DAYS_MIN,
+    Write,
+    record_outcome,
+)
 from durable_sdk_internals import wake_checkpoint_thread_on_stop
 
 logger = Logger(service="math-durable")
@@ -179,11 +185,11 @@ def execution_name_of(execution_arn: str) -> str:
 def record_result(
     document: dict[str, Any], execution_arn: str, settings: Settings
 ) -> Callable[[StepContext], bool]:
-    """The Record step: the result document into the calculations table, once."""
+    """The Record step: the result document into the calculations table, once, if its item exists."""
 
-    def record(step_context: StepContext) -> bool:
+    def record(step_context: StepContext) -> str:
         name = execution_name_of(execution_arn)
-        recorded = record_outcome(
+        written = record_outcome(
             dynamodb_client(),
             settings.calculations_table_name,
             name,
@@ -193,9 +199,13 @@ def record_result(
             result=document,
             execution_arn=execution_arn,
         )
-        message = "result recorded" if recorded else "result already recorded"
-        step_context.logger.info(message, extra={"execution_name": name})
-        return recorded
+        if written is Write.NO_ITEM:
+            # Deleted meanwhile, or started outside the API: nobody reads it, `make repair` can rebuild it.
+            step_context.logger.warning("no calculation item", extra={"execution_name": name})
+        else:
+            message = "result recorded" if written is Write.RECORDED else "result already recorded"
+            step_context.logger.info(message, extra={"execution_name": name})
+        return written.value
 
     return record
 
