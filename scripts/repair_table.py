@@ -33,13 +33,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # The functions' shared layer: the item format and the conditional writes the projector uses.
 sys.path.insert(0, str(REPO_ROOT / "functions" / "shared"))
 
-from calculation_facts import TERMINAL_STATUSES, calculation_status  # noqa: E402
+from calculation_facts import TERMINAL_STATUSES  # noqa: E402
 from calculation_records import (  # noqa: E402
     RETENTION_DAYS_DEFAULT,
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,
     new_item,
-    record_outcome,
+    record_execution_end,
     record_running,
 )
 
@@ -133,20 +133,7 @@ def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days
             dynamodb, table, name, execution_arn=execution["DurableExecutionArn"], started_at=started_at
         )
         return outcome
-    result = json.loads(execution["Result"]) if execution.get("Result") else None
-    error = execution.get("Error") or {}
-    record_outcome(
-        dynamodb,
-        table,
-        name,
-        status=calculation_status(status, result),
-        ended_at=execution.get("EndTimestamp") or datetime.now(UTC),
-        retention_days=retention_days,
-        result=result,
-        error_type=error.get("ErrorType"),
-        error_message=error.get("ErrorMessage"),
-        execution_arn=execution["DurableExecutionArn"],
-    )
+    record_execution_end(dynamodb, table, execution, retention_days=retention_days, now=datetime.now(UTC))
     return outcome
 
 

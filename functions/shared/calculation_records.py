@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from calculation_facts import TERMINAL_STATUSES
+from calculation_facts import TERMINAL_STATUSES, calculation_status
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 RUNNING = "RUNNING"
@@ -338,6 +338,30 @@ def record_outcome(
     except client.exceptions.ConditionalCheckFailedException:
         return Write.UNCHANGED if _exists(client, table, execution_name) else Write.NO_ITEM
     return Write.RECORDED
+
+
+def record_execution_end(
+    client: Any, table: str, execution: dict[str, Any], *, retention_days: int, now: datetime
+) -> Write:
+    """Record an ended execution's outcome from GetDurableExecution's answer (IncludeExecutionData).
+
+    Its status as the API reports it (calculation_facts.calculation_status), its result document
+    and error; its end time, or `now` when Lambda gives none.
+    """
+    result = json.loads(execution["Result"]) if execution.get("Result") else None
+    error = execution.get("Error") or {}
+    return record_outcome(
+        client,
+        table,
+        execution["DurableExecutionName"],
+        status=calculation_status(execution["Status"], result),
+        ended_at=execution.get("EndTimestamp") or now,
+        retention_days=retention_days,
+        result=result,
+        error_type=error.get("ErrorType"),
+        error_message=error.get("ErrorMessage"),
+        execution_arn=execution["DurableExecutionArn"],
+    )
 
 
 def record_running(
