@@ -30,6 +30,7 @@ class Settings:
     store: str
     data_dir: Path
     api_workers: int
+    reconcile_every: float
     control_plane_quotas: bool
     durable_handler: str
     durable_path: Path
@@ -48,6 +49,17 @@ def positive_count(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {value!r}")
     return int(value)
+
+
+def seconds(value: str) -> float:
+    """A period in seconds: 0 or more."""
+    try:
+        period = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {value!r}") from None
+    if not 0 <= period <= 86400:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 86400 seconds, got {value!r}")
+    return period
 
 
 def handler_reference(value: str) -> str:
@@ -105,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
         "all started in the background at start-up",
     )
     parser.add_argument(
+        "--reconcile-every",
+        type=seconds,
+        metavar="SECONDS",
+        help="run the table's reconciler (functions/reconciler) at start-up and then every SECONDS "
+        "(default 5; 0: never; LOCAL_RECONCILE_EVERY does the same)",
+    )
+    parser.add_argument(
         "--no-control-plane-quotas",
         dest="control_plane_quotas",
         action="store_false",
@@ -139,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         lambda_port=_env_value(parser, "LOCAL_LAMBDA_PORT", 3001, port),
         dynamodb_port=_env_value(parser, "LOCAL_DYNAMODB_PORT", 3002, port),
         api_workers=_env_value(parser, "LOCAL_API_WORKERS", 8, positive_count),
+        reconcile_every=_env_value(parser, "LOCAL_RECONCILE_EVERY", 5.0, seconds),
     )
     return parser
 
@@ -156,6 +176,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         store=args.store,
         data_dir=args.data_dir.resolve(),
         api_workers=args.api_workers,
+        reconcile_every=args.reconcile_every,
         control_plane_quotas=args.control_plane_quotas,
         durable_handler=args.durable_handler,
         durable_path=args.durable_path.resolve(),
