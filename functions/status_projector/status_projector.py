@@ -10,7 +10,8 @@ RUNNING that arrives after the end leaves the end in place.
   reaches the table through the function's Record step; when the item has no terminal status
   yet (the step disabled or failed), one GetDurableExecution reads the result from Lambda.
 - No item (deleted by its consumer, expired, or an execution started outside the API): nothing
-  is written, the event is logged and done. A late event never brings a calculation back.
+  is written, the event is logged and done. A late event never brings a calculation back, nor
+  ends the new run of a deleted calculation's id (its item holds another ARN).
 - A write that fails raises: Lambda retries the event, then sends it to the dead-letter queue.
 """
 
@@ -101,7 +102,7 @@ def current_record(execution_name: str) -> Record | None:
         .get_item(
             TableName=get_settings().calculations_table_name,
             Key={"executionName": {"S": execution_name}},
-            ProjectionExpression="executionName, #status",
+            ProjectionExpression="executionName, #status, executionArn",
             ExpressionAttributeNames={"#status": "status"},
             ConsistentRead=True,
         )
@@ -142,6 +143,10 @@ def project(event: StatusChangeEvent) -> None:
             return
         if record.ended:
             logger.info("calculation already ended", **fields)
+            return
+        if record.execution_arn not in (None, change.execution_arn):
+            # A late event of a deleted calculation's execution, whose id runs again: not this one.
+            logger.info("event of another execution", **fields)
             return
         result = execution_result(change.execution_arn)
         if result is None:

@@ -150,7 +150,7 @@ def item_read() -> dict[str, Any]:
     return {
         "TableName": "calculations",
         "Key": {"executionName": {"S": NAME}},
-        "ProjectionExpression": "executionName, #status",
+        "ProjectionExpression": "executionName, #status, executionArn",
         "ExpressionAttributeNames": {"#status": "status"},
         "ConsistentRead": True,
     }
@@ -291,6 +291,17 @@ def test_succeeded_without_an_item_neither_reads_lambda_nor_writes(table, lambda
     # When SUCCEEDED arrives, Then one read, no Lambda call (the stub refuses any), no write
     project(status_change("SUCCEEDED"))
     assert logged_messages(caplog) == ["no calculation item"]
+
+
+def test_succeeded_of_another_execution_of_the_name_neither_reads_lambda_nor_writes(table, lambda_, caplog):
+    # Given the item of a new run of a deleted calculation's id: RUNNING, with its own execution's ARN
+    running_again = item_with("RUNNING")
+    running_again["Item"]["executionArn"] = {"S": ARN.replace("/7d3e", "/9f00")}
+    table.add_response("get_item", running_again, item_read())
+
+    # When the deleted run's SUCCEEDED arrives late, Then it is logged and nothing else happens
+    project(status_change("SUCCEEDED"))
+    assert logged_messages(caplog) == ["event of another execution"]
 
 
 def test_a_failed_write_raises_so_the_event_is_retried(table, lambda_):
