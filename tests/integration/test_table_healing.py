@@ -126,6 +126,11 @@ def test_a_retry_replaces_an_abandoned_start_before_the_reconciler_gets_to_it(ap
     item["startDeadline"] = {"N": str(int(time.time()) - 1)}
     table.put_item(TableName=TABLE, Item=item)
 
+    # Then no consumer sees it, though it is still there
+    assert api.get(url(api, f"/calculations/{calculation_id}"), timeout=30).status_code == 404
+    assert calculation_id not in listed_ids(api)
+    assert stored(table, name) is not None
+
     # When the client retries with the same Idempotency-Key, Then the table lets the new start in
     retried = post(api, BODY, **{"Idempotency-Key": calculation_id})
     assert retried.status_code == 202, retried.text
