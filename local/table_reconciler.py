@@ -66,7 +66,15 @@ class TableReconciler:
         try:
             counts = self.handler({}, run_context())
         except (BotoCoreError, ClientError) as error:
-            logger.warning("table reconciliation failed, trying again in %s s: %s", self.period, error)
+            if isinstance(error, ClientError) and "specified index" in str(error):
+                # A table made before the open index existed: dynalite cannot add an index to it.
+                logger.error(
+                    "the table lacks the reconciler's index (an older version created it), so it is "
+                    "not reconciled: start on a fresh --data-dir; `make repair` rebuilds the table"
+                )
+                self._stopping.set()
+            else:
+                logger.warning("table reconciliation failed, trying again in %s s: %s", self.period, error)
             return None
         if set(counts) - QUIET_OUTCOMES:
             logger.info("table reconciled: %s", counts)

@@ -18,7 +18,7 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from api_helpers import TEN_AND_FIVE, consumer, post, url, wait_for_result
 from calculation_facts import execution_name
@@ -318,3 +318,26 @@ def test_a_run_that_cannot_reach_the_table_is_logged_and_the_next_period_tries_a
     assert warnings[0].startswith("table reconciliation failed, trying again in 0.01 s: Could not connect")
     assert "table reconciled: {'abandoned: deleted': 1}" in caplog.text
     assert runs[:3] == ["reconciler"] * 3
+
+
+def test_a_table_older_than_the_open_index_stops_reconciling_with_one_clear_line(caplog):
+    # Given a table an older version created, without the open index (dynalite cannot add one)
+    runs = []
+
+    def handler(event, context) -> dict[str, int]:
+        runs.append(1)
+        message = "The table does not have the specified index: byOpenShard"
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "Query")
+
+    # When the runtime's reconciler runs
+    reconciler = TableReconciler(handler, 0.01)
+    with caplog.at_level(logging.INFO, logger="local.reconciler"):
+        reconciler.start()
+        time.sleep(0.2)
+        reconciler.close()
+
+    # Then it said so once, with what to do, and stopped trying
+    assert runs == [1]
+    [line] = [record.getMessage() for record in caplog.records if record.name == "local.reconciler"]
+    assert line.startswith("the table lacks the reconciler's index")
+    assert "start on a fresh --data-dir" in line
