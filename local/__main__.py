@@ -2,7 +2,8 @@
 
 Starts the table's twin (dynalite), the local Lambda endpoint (the durable function, in-process,
 on the testing package's executor, its status-change events delivered to the status projector
-in-process) and the local API endpoint (the API function, fed API Gateway proxy events), prints
+in-process), the local API endpoint (the API function, fed API Gateway proxy events) and the
+table's reconciler (in-process, every few seconds), prints
 where they are, and stops cleanly on Ctrl-C or SIGTERM. Flags: local/command_line.py.
 """
 
@@ -33,12 +34,15 @@ from local.function_loader import HandlerLoadError, load_handler
 from local.hosted_function import TABLE_NAME
 from local.key_gate import KeyGate
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
+from local.table_reconciler import TableReconciler
 from local.usage_plan import UsagePlan
 
 API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app:lambda_handler"
 PROJECTOR_CODE = REPO_ROOT / "functions" / "status_projector"
 PROJECTOR_HANDLER = "status_projector:lambda_handler"
+RECONCILER_CODE = REPO_ROOT / "functions" / "reconciler"
+RECONCILER_HANDLER = "reconciler:lambda_handler"
 QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
 
 
@@ -176,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
             cleanup.callback(server.shutdown)
         pool.warm()
+        if settings.reconcile_every > 0:
+            # The reconciler's own variable, as the template sets it.
+            os.environ["MATH_FUNCTION_NAME"] = FUNCTION_REF
+            handler = load_handler(RECONCILER_HANDLER, RECONCILER_CODE)
+            reconciler = TableReconciler(handler, settings.reconcile_every)
+            reconciler.start()
+            cleanup.callback(reconciler.close)
         urls = {"API": api_url, "Lambda": lambda_url, "DynamoDB": dynamodb_url}
         storage = f"SQLite, {data_dir / DATABASE_FILE}" if data_dir else "in memory (lost on stop)"
         table_storage = f"dynalite, {twin.path}" if twin.path else "dynalite in memory (lost on stop)"

@@ -33,6 +33,7 @@ class Settings:
     store: str
     data_dir: Path
     api_workers: int
+    reconcile_every: float
     control_plane_quotas: bool
     durable_handler: str
     durable_path: Path
@@ -77,6 +78,17 @@ def key_name(value: str) -> str:
     if not is_key_name(value):
         raise argparse.ArgumentTypeError(f"{NAME_RULE}, got {value!r}")
     return value
+
+
+def seconds(value: str) -> float:
+    """A period in seconds: 0 or more."""
+    try:
+        period = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {value!r}") from None
+    if not 0 <= period <= 86400:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 86400 seconds, got {value!r}")
+    return period
 
 
 def handler_reference(value: str) -> str:
@@ -149,6 +161,13 @@ def build_parser() -> argparse.ArgumentParser:
         "all started in the background at start-up",
     )
     parser.add_argument(
+        "--reconcile-every",
+        type=seconds,
+        metavar="SECONDS",
+        help="run the table's reconciler (functions/reconciler) at start-up and then every SECONDS "
+        "(default 5; 0: never; LOCAL_RECONCILE_EVERY does the same)",
+    )
+    parser.add_argument(
         "--no-control-plane-quotas",
         dest="control_plane_quotas",
         action="store_false",
@@ -208,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         api_rate=_env_value(parser, "LOCAL_API_RATE", DEFAULT_RATE, positive_number),
         api_burst=_env_value(parser, "LOCAL_API_BURST", DEFAULT_BURST, positive_count),
         api_quota=_env_value(parser, "LOCAL_API_QUOTA", DEFAULT_QUOTA, positive_count),
+        reconcile_every=_env_value(parser, "LOCAL_RECONCILE_EVERY", 5.0, seconds),
     )
     return parser
 
@@ -226,6 +246,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         store=args.store,
         data_dir=args.data_dir.resolve(),
         api_workers=args.api_workers,
+        reconcile_every=args.reconcile_every,
         control_plane_quotas=args.control_plane_quotas,
         durable_handler=args.durable_handler,
         durable_path=args.durable_path.resolve(),

@@ -29,7 +29,7 @@ from typing import Any
 import boto3
 
 # The functions' shared layer (on PYTHONPATH, see the Makefile): the item format and the writes.
-from calculation_facts import TERMINAL_STATUSES, calculation_status
+from calculation_facts import TERMINAL_STATUSES
 from calculation_records import (
     RETENTION_DAYS_DEFAULT,
     RETENTION_DAYS_MAX,
@@ -37,7 +37,7 @@ from calculation_records import (
     Record,
     get_record,
     put_new,
-    record_outcome,
+    record_execution_end,
     record_running,
 )
 
@@ -125,20 +125,7 @@ def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days
             dynamodb, table, name, execution_arn=execution["DurableExecutionArn"], started_at=started_at
         )
         return outcome
-    result = json.loads(execution["Result"]) if execution.get("Result") else None
-    error = execution.get("Error") or {}
-    record_outcome(
-        dynamodb,
-        table,
-        name,
-        status=calculation_status(status, result),
-        ended_at=execution.get("EndTimestamp") or datetime.now(UTC),
-        retention_days=retention_days,
-        result=result,
-        error_type=error.get("ErrorType"),
-        error_message=error.get("ErrorMessage"),
-        execution_arn=execution["DurableExecutionArn"],
-    )
+    record_execution_end(dynamodb, table, execution, retention_days=retention_days, now=datetime.now(UTC))
     return outcome
 
 

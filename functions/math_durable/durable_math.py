@@ -28,7 +28,7 @@ from aws_lambda_powertools import Logger
 from arithmetic import OPERATIONS, Number
 from aws_clients import create_client
 from calculation_facts import calculation_status, is_finite_number, operations_failed, result_document
-from calculation_records import record_outcome
+from calculation_records import Write, record_outcome
 from durable_sdk_internals import wake_checkpoint_thread_on_stop
 from retry_rules import RETRY_RULES
 from settings_reader import calculations_table, read_settings, retention_period_days
@@ -125,12 +125,12 @@ def execution_name_of(execution_arn: str) -> str:
 
 def record_result(
     document: dict[str, Any], execution_arn: str, settings: Settings
-) -> Callable[[StepContext], bool]:
-    """The Record step: the result document into the calculations table, once."""
+) -> Callable[[StepContext], str]:
+    """The Record step: the result document into the calculations table, once, if its item exists."""
 
-    def record(step_context: StepContext) -> bool:
+    def record(step_context: StepContext) -> str:
         name = execution_name_of(execution_arn)
-        recorded = record_outcome(
+        written = record_outcome(
             dynamodb_client(),
             settings.calculations_table_name,
             name,
@@ -140,9 +140,13 @@ def record_result(
             result=document,
             execution_arn=execution_arn,
         )
-        message = "result recorded" if recorded else "result already recorded"
-        step_context.logger.info(message, extra={"execution_name": name})
-        return recorded
+        if written is Write.NO_ITEM:
+            # Deleted meanwhile, or started outside the API: nobody reads it, `make repair` can rebuild it.
+            step_context.logger.warning("no calculation item", extra={"execution_name": name})
+        else:
+            message = "result recorded" if written is Write.RECORDED else "result already recorded"
+            step_context.logger.info(message, extra={"execution_name": name})
+        return written.value
 
     return record
 

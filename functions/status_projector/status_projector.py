@@ -9,7 +9,9 @@ RUNNING that arrives after the end leaves the end in place.
 - An end: the calculation's status and end time. A SUCCEEDED execution's result normally
   reaches the table through the function's Record step; when the item has no terminal status
   yet (the step disabled or failed), one GetDurableExecution reads the result from Lambda.
-- An execution started outside the API gets an item without an owner, which no consumer sees.
+- No item (deleted by its consumer, expired, or an execution started outside the API): nothing
+  is written, the event is logged and done. A late event never brings a calculation back, nor
+  ends the new run of a deleted calculation's id (its item holds another ARN).
 - A write that fails raises: Lambda retries the event, then sends it to the dead-letter queue.
 """
 
@@ -28,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from aws_clients import create_client
 from calculation_facts import TERMINAL_STATUSES, calculation_status
-from calculation_records import get_record, record_outcome, record_running
+from calculation_records import Write, get_record, record_outcome, record_running
 from settings_reader import calculations_table, read_settings, retention_period_days
 
 logger = Logger(service="status-projector")
@@ -87,14 +89,14 @@ def project(event: StatusChangeEvent) -> None:
     settings = get_settings()
     fields = {"execution_name": change.execution_name, "lambda_status": change.status}
     if change.status not in TERMINAL_STATUSES:
-        record_running(
+        written = record_running(
             dynamodb_client(),
             settings.calculations_table_name,
             change.execution_name,
             execution_arn=change.execution_arn,
             started_at=change.started_at,
         )
-        logger.info("calculation running", **fields)
+        logger.info("calculation running" if written is Write.RECORDED else "no calculation item", **fields)
         return
 
     result = None
@@ -102,14 +104,21 @@ def project(event: StatusChangeEvent) -> None:
         record = get_record(
             dynamodb_client(), settings.calculations_table_name, change.execution_name, status_only=True
         )
-        if record is not None and record.ended:
+        if record is None:
+            logger.info("no calculation item", **fields)
+            return
+        if record.ended:
             logger.info("calculation already ended", **fields)
+            return
+        if record.execution_arn not in (None, change.execution_arn):
+            # A late event of a deleted calculation's execution, whose id runs again: not this one.
+            logger.info("event of another execution", **fields)
             return
         result = execution_result(change.execution_arn)
         if result is None:
             logger.warning("succeeded execution without a result", **fields)
 
-    recorded = record_outcome(
+    written = record_outcome(
         dynamodb_client(),
         settings.calculations_table_name,
         change.execution_name,
@@ -120,7 +129,12 @@ def project(event: StatusChangeEvent) -> None:
         execution_arn=change.execution_arn,
         started_at=change.started_at,
     )
-    logger.info("calculation ended" if recorded else "calculation already ended", **fields)
+    messages = {
+        Write.RECORDED: "calculation ended",
+        Write.UNCHANGED: "calculation already ended",
+        Write.NO_ITEM: "no calculation item",
+    }
+    logger.info(messages[written], **fields)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)

@@ -6,11 +6,13 @@ import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import boto3
 from botocore.exceptions import ConnectionClosedError
 from botocore.exceptions import ConnectionError as NoConnection
 
+from calculation_records import new_item
 from runtime_process import LocalRuntime, local_lambda_client
 
 BURST = 120
@@ -27,6 +29,19 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
     runtime = LocalRuntime(tmp_path / "data", tmp_path / "runtime.log", "--no-control-plane-quotas").start()
     lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=10)
     names = [f"durable-{n}" for n in range(BURST)]
+    # Each with its item, as the API puts it before it starts the execution (status writes never
+    # create one)
+    table = boto3.client(
+        "dynamodb",
+        endpoint_url=runtime.urls["DynamoDB"],
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    now = datetime.now(UTC)
+    for n, name in enumerate(names):
+        item = new_item(name, "key:durability", name, {"num1": n, "num2": 4}, now)
+        table.put_item(TableName="calculations", Item=item)
 
     accepted_count = 0
     enough_accepted = threading.Event()
@@ -94,13 +109,6 @@ def test_executions_in_flight_at_sigkill_resume_and_end_right(needs_local, tmp_p
         )
 
     # And the table holds each one's result, recorded once whatever the kill interrupted
-    table = boto3.client(
-        "dynamodb",
-        endpoint_url=runtime.urls["DynamoDB"],
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
     for n, name in enumerate(names):
         item = table.get_item(TableName="calculations", Key={"executionName": {"S": name}})["Item"]
         assert item["status"]["S"] == "SUCCEEDED", f"{name}: {item['status']}"

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from calculation_records import new_item
 from local.runtime import DATABASE_FILE, DurableRuntime
 from local.status_events import StatusEventBus, projector_context, status_event
 from local.store import WriteThroughStore
@@ -130,22 +131,36 @@ def projector(local_runtime, monkeypatch):
     sys.modules.pop("status_projector")
 
 
-def item(local_runtime, name: str) -> dict:
-    client = boto3.client(
+def table_client(local_runtime):
+    return boto3.client(
         "dynamodb",
         endpoint_url=local_runtime.urls["DynamoDB"],
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    return client.get_item(TableName=TABLE, Key={"executionName": {"S": name}}, ConsistentRead=True)["Item"]
+
+
+def item(local_runtime, name: str) -> dict | None:
+    key = {"executionName": {"S": name}}
+    return table_client(local_runtime).get_item(TableName=TABLE, Key=key, ConsistentRead=True).get("Item")
+
+
+def started_by_the_api(local_runtime, name: str) -> dict:
+    """The item the API puts before it starts the execution (started now: the reconciler leaves it be)."""
+    started = new_item(name, "key:status-events", name, {"num1": 1, "num2": 2}, datetime.now(UTC))
+    table_client(local_runtime).put_item(TableName=TABLE, Item=started)
+    return started
 
 
 def test_a_duplicate_terminal_event_leaves_the_item_as_the_first_left_it(projector, local_runtime):
-    # Given an execution's RUNNING and STOPPED events, delivered in order
-    ended = STARTED + timedelta(seconds=3)
-    stopped = event("duplicated", "STOPPED", ended=ended)
-    projector(event("duplicated", "RUNNING"))
+    # Given a calculation's item, and its execution's RUNNING and STOPPED events, delivered in order
+    started_by_the_api(local_runtime, "duplicated")
+    execution = started_execution("duplicated", "{}", started=STARTED)
+    running = status_event(execution, "RUNNING")
+    execution.complete_stopped(error=None, now=STARTED + timedelta(seconds=3))
+    stopped = status_event(execution, "STOPPED")
+    projector(running)
     projector(stopped)
     first = item(local_runtime, "duplicated")
 
@@ -159,21 +174,23 @@ def test_a_duplicate_terminal_event_leaves_the_item_as_the_first_left_it(project
 
 
 def test_a_running_event_that_arrives_after_the_end_does_not_move_the_item_back(projector, local_runtime):
-    # Given an execution whose STOPPED event arrives first
+    # Given a calculation whose execution's STOPPED event arrives first
+    started = started_by_the_api(local_runtime, "reversed")
     projector(event("reversed", "STOPPED", ended=STARTED + timedelta(seconds=2)))
 
     # When its RUNNING event arrives afterwards
     projector(event("reversed", "RUNNING"))
 
-    # Then the item stays STOPPED, with the start time the events carry
+    # Then the item stays STOPPED, with the start the API wrote and the end the event carries
     ended = item(local_runtime, "reversed")
     assert ended["status"] == {"S": "STOPPED"}
-    assert ended["startedAt"] == {"S": "2026-11-29T12:00:00.000000Z"}
+    assert ended["startedAt"] == started["startedAt"]
     assert ended["endedAt"] == {"S": "2026-11-29T12:00:02.000000Z"}
 
 
 def test_a_later_terminal_event_with_other_values_does_not_overwrite_the_end(projector, local_runtime):
-    # Given an execution recorded STOPPED at 12:00:02
+    # Given a calculation recorded STOPPED at 12:00:02
+    started_by_the_api(local_runtime, "ended-once")
     projector(event("ended-once", "STOPPED", ended=STARTED + timedelta(seconds=2)))
     first = item(local_runtime, "ended-once")
 
@@ -184,3 +201,15 @@ def test_a_later_terminal_event_with_other_values_does_not_overwrite_the_end(pro
     assert item(local_runtime, "ended-once") == first
     assert first["status"] == {"S": "STOPPED"}
     assert first["endedAt"] == {"S": "2026-11-29T12:00:02.000000Z"}
+
+
+def test_late_events_of_a_deleted_calculation_bring_nothing_back(projector, local_runtime):
+    # Given a calculation its consumer deleted: no item
+    assert item(local_runtime, "deleted-then-late") is None
+
+    # When its execution's events arrive late, in any order (EventBridge retries for up to a day)
+    projector(event("deleted-then-late", "STOPPED", ended=STARTED + timedelta(seconds=2)))
+    projector(event("deleted-then-late", "RUNNING"))
+
+    # Then neither raises (nothing to retry) and no item is made
+    assert item(local_runtime, "deleted-then-late") is None

@@ -282,6 +282,29 @@ def test_an_item_whose_expiry_is_this_very_second_is_404(call, table_stub):
     assert response.json == NOT_FOUND
 
 
+@pytest.mark.parametrize("suffix", ["", "/result", "/history", "/stop"])
+def test_an_abandoned_start_is_404_everywhere(call, table_stub, suffix):
+    # Given a start that never recorded its execution: no ARN, its deadline (NOW) passed
+    abandoned = {**item("calc-1", "RUNNING", arn=None), "startDeadline": {"N": "1795953600"}}
+    stub_get(table_stub, abandoned)
+
+    # When it is read (or stopped), Then it is not there, with no Lambda call (the stub refuses any)
+    response = call("POST" if suffix == "/stop" else "GET", "/calculations/calc-1" + suffix)
+
+    assert response.status == 404
+    assert response.json == {**NOT_FOUND, "instance": "/calculations/calc-1" + suffix}
+
+
+def test_a_start_within_its_deadline_reads_as_running(call, table_stub):
+    # Given a start whose ARN is not recorded yet, with a second left of its deadline
+    stub_get(table_stub, {**item("calc-1", "RUNNING", arn=None), "startDeadline": {"N": "1795953601"}})
+
+    response = call("GET", "/calculations/calc-1")
+
+    assert response.status == 200
+    assert response.json["status"] == "RUNNING"
+
+
 @pytest.mark.parametrize(
     "if_none_match",
     ['"' + "a" * 1023 + '"', '"a"\x00', '"ä"'],
@@ -803,10 +826,18 @@ def index_key(calculation_id, started=STARTED_TEXT, owner=OWNER):
 
 
 def query_params(limit=20, status=None, start_key=None):
-    """The Query of the caller's index, newest first, hiding what has expired (at NOW)."""
-    names = {"#owner": "owner"}
+    """The Query of the caller's index, newest first, hiding expired items and abandoned starts (at NOW)."""
+    names = {
+        "#owner": "owner",
+        "#expiresAt": "expiresAt",
+        "#startDeadline": "startDeadline",
+        "#executionArn": "executionArn",
+    }
     values = {":owner": {"S": OWNER}, ":now": {"N": "1795953600"}}
-    expression = "(attribute_not_exists(expiresAt) OR expiresAt > :now)"
+    expression = (
+        "(attribute_not_exists(#expiresAt) OR #expiresAt > :now) AND (attribute_not_exists(#startDeadline)"
+        " OR #startDeadline > :now OR attribute_exists(#executionArn))"
+    )
     if status:
         names["#status"] = "status"
         values[":status"] = {"S": status}

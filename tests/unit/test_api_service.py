@@ -33,10 +33,13 @@ RECORD_STOPPED_PARAMS = {
     "Key": {"executionName": {"S": NAME}},
     "UpdateExpression": (
         "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt), #expiresAt = :expiresAt,"
-        " #errorType = :errorType, #errorMessage = :errorMessage"
+        " #errorType = :errorType, #errorMessage = :errorMessage REMOVE #openShard, #startDeadline"
     ),
-    "ConditionExpression": "attribute_not_exists(#status) OR #status = :running",
+    "ConditionExpression": "attribute_exists(#executionName) AND #status = :running",
     "ExpressionAttributeNames": {
+        "#executionName": "executionName",
+        "#openShard": "openShard",
+        "#startDeadline": "startDeadline",
         "#status": "status",
         "#endedAt": "endedAt",
         "#expiresAt": "expiresAt",

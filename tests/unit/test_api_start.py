@@ -4,6 +4,7 @@ and what a failed start leaves behind."""
 import io
 import re
 import uuid
+import zlib
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
@@ -41,9 +42,21 @@ def put_params(name=ORDER_42, calculation_id="order-42", input_json='{"num1":10,
             "input": {"S": input_json},
             "status": {"S": "RUNNING"},
             "startedAt": {"S": "2026-11-29T12:00:00.000000Z"},
+            # Open, in one of the 8 shards of the reconciler's index, fixed by the name.
+            "openShard": {"S": str(zlib.crc32(name.encode()) % 8)},
+            # It must record its execution's ARN by 12:00:30.
+            "startDeadline": {"N": "1795953630"},
         },
-        # A name is free when no item holds it, or when its item's retention has passed.
-        "ConditionExpression": "attribute_not_exists(executionName) OR expiresAt <= :now",
+        # A name is free when no item holds it, when its item's retention has passed, or when its
+        # item is an abandoned start (no ARN past its deadline).
+        "ConditionExpression": "attribute_not_exists(#executionName) OR #expiresAt <= :now"
+        " OR (#startDeadline <= :now AND attribute_not_exists(#executionArn))",
+        "ExpressionAttributeNames": {
+            "#executionName": "executionName",
+            "#expiresAt": "expiresAt",
+            "#startDeadline": "startDeadline",
+            "#executionArn": "executionArn",
+        },
         "ExpressionAttributeValues": {":now": {"N": "1795953600"}},
     }
 
@@ -62,9 +75,15 @@ def set_arn_params(name=ORDER_42):
     return {
         "TableName": TABLE,
         "Key": {"executionName": {"S": name}},
-        "UpdateExpression": "SET executionArn = if_not_exists(executionArn, :arn)",
-        "ConditionExpression": "attribute_exists(executionName)",
-        "ExpressionAttributeValues": {":arn": {"S": execution_arn(name)}},
+        "UpdateExpression": "SET #executionArn = if_not_exists(#executionArn, :executionArn)"
+        " REMOVE #startDeadline",
+        "ConditionExpression": "attribute_exists(#executionName)",
+        "ExpressionAttributeNames": {
+            "#executionName": "executionName",
+            "#executionArn": "executionArn",
+            "#startDeadline": "startDeadline",
+        },
+        "ExpressionAttributeValues": {":executionArn": {"S": execution_arn(name)}},
     }
 
 

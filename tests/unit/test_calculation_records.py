@@ -8,12 +8,18 @@ import pytest
 from botocore.stub import Stubber
 
 from calculation_records import (
+    OPEN_SHARDS,
     Record,
+    Write,
     expires_at,
+    forget_abandoned,
+    forget_vanished,
     format_time,
     is_visible,
     new_item,
+    open_shard,
     parse_time,
+    query_open,
     record_outcome,
     record_running,
 )
@@ -25,7 +31,9 @@ STARTED = datetime(2026, 11, 29, 12, 0, 0, 250000, tzinfo=UTC)
 ENDED = STARTED + timedelta(seconds=2)
 # ENDED + 14 days: 2026-12-13T12:00:02.25Z
 EXPIRES_14_DAYS = "1797163202"
-TERMINAL_CONDITION = "attribute_not_exists(#status) OR #status = :running"
+TERMINAL_CONDITION = "attribute_exists(#executionName) AND #status = :running"
+SAME_EXECUTION = " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)"
+CLOSE = " REMOVE #openShard, #startDeadline"
 
 
 @pytest.fixture
@@ -68,15 +76,18 @@ def test_outcome_sets_the_terminal_status_and_result_unless_already_ended(dynamo
             "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
             " #expiresAt = :expiresAt, #result = :result,"
             " #executionArn = if_not_exists(#executionArn, :executionArn),"
-            " #startedAt = if_not_exists(#startedAt, :startedAt)",
-            "ConditionExpression": TERMINAL_CONDITION,
+            " #startedAt = if_not_exists(#startedAt, :startedAt)" + CLOSE,
+            "ConditionExpression": TERMINAL_CONDITION + SAME_EXECUTION,
             "ExpressionAttributeNames": {
+                "#executionName": "executionName",
                 "#status": "status",
                 "#endedAt": "endedAt",
                 "#expiresAt": "expiresAt",
                 "#result": "result",
                 "#executionArn": "executionArn",
                 "#startedAt": "startedAt",
+                "#openShard": "openShard",
+                "#startDeadline": "startDeadline",
             },
             "ExpressionAttributeValues": {
                 ":status": {"S": "SUCCEEDED"},
@@ -102,7 +113,7 @@ def test_outcome_sets_the_terminal_status_and_result_unless_already_ended(dynamo
         started_at=STARTED,
     )
 
-    assert recorded is True
+    assert recorded is Write.RECORDED
 
 
 def test_outcome_with_an_error_sets_only_the_given_fields(dynamodb):
@@ -114,14 +125,17 @@ def test_outcome_with_an_error_sets_only_the_given_fields(dynamodb):
             "TableName": TABLE,
             "Key": {"executionName": {"S": NAME}},
             "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
-            " #expiresAt = :expiresAt, #errorType = :errorType, #errorMessage = :errorMessage",
+            " #expiresAt = :expiresAt, #errorType = :errorType, #errorMessage = :errorMessage" + CLOSE,
             "ConditionExpression": TERMINAL_CONDITION,
             "ExpressionAttributeNames": {
+                "#executionName": "executionName",
                 "#status": "status",
                 "#endedAt": "endedAt",
                 "#expiresAt": "expiresAt",
                 "#errorType": "errorType",
                 "#errorMessage": "errorMessage",
+                "#openShard": "openShard",
+                "#startDeadline": "startDeadline",
             },
             "ExpressionAttributeValues": {
                 ":status": {"S": "FAILED"},
@@ -134,25 +148,52 @@ def test_outcome_with_an_error_sets_only_the_given_fields(dynamodb):
         },
     )
 
-    assert record_outcome(
-        client,
-        TABLE,
-        NAME,
-        status="FAILED",
-        ended_at=ENDED,
-        retention_days=14,
-        error_type="durable_math.InvalidInputError",
-        error_message="num1 must be a number, got str",
+    assert (
+        record_outcome(
+            client,
+            TABLE,
+            NAME,
+            status="FAILED",
+            ended_at=ENDED,
+            retention_days=14,
+            error_type="durable_math.InvalidInputError",
+            error_message="num1 must be a number, got str",
+        )
+        is Write.RECORDED
     )
+
+
+def existence_read() -> dict[str, object]:
+    return {
+        "TableName": TABLE,
+        "Key": {"executionName": {"S": NAME}},
+        "ProjectionExpression": "executionName",
+        "ConsistentRead": True,
+    }
 
 
 def test_outcome_for_a_calculation_that_already_ended_changes_nothing(dynamodb):
     # Given an item whose status is already terminal: DynamoDB refuses the condition
     client, stubber = dynamodb
     stubber.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
+    stubber.add_response("get_item", {"Item": {"executionName": {"S": NAME}}}, existence_read())
 
     # When the same outcome (or a late one) is recorded, Then it reports that nothing was written
-    assert record_outcome(client, TABLE, NAME, status="STOPPED", ended_at=ENDED, retention_days=14) is False
+    written = record_outcome(client, TABLE, NAME, status="STOPPED", ended_at=ENDED, retention_days=14)
+    assert written is Write.UNCHANGED
+
+
+def test_outcome_for_a_deleted_calculation_creates_no_item_and_says_so(dynamodb):
+    # Given no item (its consumer deleted it): DynamoDB refuses the condition, and the read finds nothing
+    client, stubber = dynamodb
+    stubber.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
+    stubber.add_response("get_item", {}, existence_read())
+
+    # When a late outcome is recorded
+    written = record_outcome(client, TABLE, NAME, status="SUCCEEDED", ended_at=ENDED, retention_days=14)
+
+    # Then nothing was written, and the writer knows there is no item
+    assert written is Write.NO_ITEM
 
 
 def test_outcome_write_errors_other_than_the_condition_propagate(dynamodb):
@@ -171,31 +212,40 @@ def test_outcome_refuses_a_status_that_is_not_an_end(dynamodb):
         record_outcome(client, TABLE, NAME, status="RUNNING", ended_at=ENDED, retention_days=14)
 
 
-def test_running_fills_what_is_missing_and_never_replaces_a_status(dynamodb):
-    client, stubber = dynamodb
-    stubber.add_response(
-        "update_item",
-        {},
-        {
-            "TableName": TABLE,
-            "Key": {"executionName": {"S": NAME}},
-            "UpdateExpression": "SET #executionArn = if_not_exists(#executionArn, :executionArn),"
-            " #startedAt = if_not_exists(#startedAt, :startedAt),"
-            " #status = if_not_exists(#status, :running)",
-            "ExpressionAttributeNames": {
-                "#executionArn": "executionArn",
-                "#startedAt": "startedAt",
-                "#status": "status",
-            },
-            "ExpressionAttributeValues": {
-                ":executionArn": {"S": ARN},
-                ":startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
-                ":running": {"S": "RUNNING"},
-            },
+def running_update() -> dict[str, object]:
+    return {
+        "TableName": TABLE,
+        "Key": {"executionName": {"S": NAME}},
+        "UpdateExpression": "SET #executionArn = if_not_exists(#executionArn, :executionArn),"
+        " #startedAt = if_not_exists(#startedAt, :startedAt) REMOVE #startDeadline",
+        "ConditionExpression": "attribute_exists(#executionName)",
+        "ExpressionAttributeNames": {
+            "#executionName": "executionName",
+            "#executionArn": "executionArn",
+            "#startedAt": "startedAt",
+            "#startDeadline": "startDeadline",
         },
+        "ExpressionAttributeValues": {
+            ":executionArn": {"S": ARN},
+            ":startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
+        },
+    }
+
+
+def test_running_fills_what_is_missing_settles_the_start_and_never_touches_the_status(dynamodb):
+    client, stubber = dynamodb
+    stubber.add_response("update_item", {}, running_update())
+
+    assert record_running(client, TABLE, NAME, execution_arn=ARN, started_at=STARTED) is Write.RECORDED
+
+
+def test_running_for_a_deleted_calculation_creates_no_item_and_says_so(dynamodb):
+    client, stubber = dynamodb
+    stubber.add_client_error(
+        "update_item", service_error_code="ConditionalCheckFailedException", expected_params=running_update()
     )
 
-    record_running(client, TABLE, NAME, execution_arn=ARN, started_at=STARTED)
+    assert record_running(client, TABLE, NAME, execution_arn=ARN, started_at=STARTED) is Write.NO_ITEM
 
 
 def test_a_new_item_is_running_with_its_input_as_compact_sorted_json():
@@ -206,16 +256,130 @@ def test_a_new_item_is_running_with_its_input_as_compact_sorted_json():
     item = new_item("calc-1", "key:k1", "order-42", {"num2": 5, "num1": 10}, started)
     rebuilt = new_item("calc-1", "key:k1", "order-42", {"num2": 5, "num1": 10}, started, "arn:x")
 
-    # Then it is RUNNING, keyed by the execution name, owned, and has no expiry yet
-    assert item == {
+    # Then it is RUNNING, keyed by the execution name, owned, open, and has no expiry yet;
+    # without its ARN it must get one within 30 s (2026-11-29T12:00:30Z)
+    common = {
         "executionName": {"S": "calc-1"},
         "owner": {"S": "key:k1"},
         "id": {"S": "order-42"},
         "input": {"S": '{"num1":10,"num2":5}'},
         "status": {"S": "RUNNING"},
         "startedAt": {"S": "2026-11-29T12:00:00.000000Z"},
+        "openShard": {"S": "5"},
     }
-    assert rebuilt == {**item, "executionArn": {"S": "arn:x"}}
+    assert item == {**common, "startDeadline": {"N": "1795953630"}}
+    assert rebuilt == {**common, "executionArn": {"S": "arn:x"}}
+
+
+def test_open_items_spread_evenly_over_the_shards_each_always_in_the_same_one():
+    # Given 8,000 execution names, When each is given its shard
+    shards = [open_shard(f"calc-{number:032x}") for number in range(8000)]
+
+    # Then each shard takes close to an eighth, and a name always lands in the same shard
+    assert OPEN_SHARDS == 8
+    assert sorted(set(shards)) == ["0", "1", "2", "3", "4", "5", "6", "7"]
+    assert all(900 <= shards.count(shard) <= 1100 for shard in set(shards))
+    assert open_shard(NAME) == open_shard(NAME) == "0"
+
+
+DEADLINE = int(STARTED.timestamp()) + 30
+
+
+@pytest.mark.parametrize(
+    ("record", "seconds_after_start", "visible"),
+    [
+        (Record(NAME, "RUNNING", start_deadline=DEADLINE), 29, True),
+        (Record(NAME, "RUNNING", start_deadline=DEADLINE), 30, False),
+        (Record(NAME, "RUNNING", start_deadline=DEADLINE, execution_arn=ARN), 60, True),
+        (Record(NAME, "RUNNING"), 3600, True),
+        (Record(NAME, "SUCCEEDED", start_deadline=DEADLINE), 60, True),
+        (Record(NAME, "SUCCEEDED", expires_at=DEADLINE), 29, True),
+        (Record(NAME, "SUCCEEDED", expires_at=DEADLINE), 30, False),
+    ],
+    ids=[
+        "start within its deadline",
+        "abandoned start",
+        "started late, with its ARN",
+        "running with no deadline",
+        "ended",
+        "ended within retention",
+        "ended past retention",
+    ],
+)
+def test_a_record_is_visible_unless_expired_or_an_abandoned_start(record, seconds_after_start, visible):
+    now = STARTED.replace(microsecond=0) + timedelta(seconds=seconds_after_start)
+    assert record.visible(now) is visible
+
+
+def test_an_abandoned_start_is_deleted_only_while_it_still_has_no_arn_past_its_deadline(dynamodb):
+    client, stubber = dynamodb
+    expected = {
+        "TableName": TABLE,
+        "Key": {"executionName": {"S": NAME}},
+        "ConditionExpression": "attribute_not_exists(#executionArn) AND #startDeadline <= :now",
+        "ExpressionAttributeNames": {"#executionArn": "executionArn", "#startDeadline": "startDeadline"},
+        "ExpressionAttributeValues": {":now": {"N": "1795953631"}},
+    }
+    stubber.add_response("delete_item", {}, expected)
+    stubber.add_client_error(
+        "delete_item", service_error_code="ConditionalCheckFailedException", expected_params=expected
+    )
+    now = datetime(2026, 11, 29, 12, 0, 31, tzinfo=UTC)
+
+    assert forget_abandoned(client, TABLE, NAME, now) is True
+    assert forget_abandoned(client, TABLE, NAME, now) is False
+
+
+def test_a_vanished_execution_is_deleted_only_while_its_item_still_runs_it(dynamodb):
+    client, stubber = dynamodb
+    stubber.add_response(
+        "delete_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": {"executionName": {"S": NAME}},
+            "ConditionExpression": "#executionArn = :executionArn AND #status = :running",
+            "ExpressionAttributeNames": {"#executionArn": "executionArn", "#status": "status"},
+            "ExpressionAttributeValues": {":executionArn": {"S": ARN}, ":running": {"S": "RUNNING"}},
+        },
+    )
+
+    assert forget_vanished(client, TABLE, NAME, ARN) is True
+
+
+def test_open_items_are_read_oldest_first_from_one_shard_of_the_sparse_index(dynamodb):
+    client, stubber = dynamodb
+    stubber.add_response(
+        "query",
+        {
+            "Items": [
+                {
+                    "executionName": {"S": NAME},
+                    "openShard": {"S": "0"},
+                    "startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
+                    "status": {"S": "RUNNING"},
+                    "startDeadline": {"N": str(DEADLINE)},
+                }
+            ],
+            "LastEvaluatedKey": {"executionName": {"S": NAME}},
+        },
+        {
+            "TableName": TABLE,
+            "IndexName": "byOpenShard",
+            "KeyConditionExpression": "#openShard = :shard AND #startedAt < :before",
+            "ExpressionAttributeNames": {"#openShard": "openShard", "#startedAt": "startedAt"},
+            "ExpressionAttributeValues": {
+                ":shard": {"S": "0"},
+                ":before": {"S": "2026-11-29T12:00:10.000000Z"},
+            },
+            "ScanIndexForward": True,
+        },
+    )
+
+    records, last = query_open(client, TABLE, "0", datetime(2026, 11, 29, 12, 0, 10, tzinfo=UTC))
+
+    assert records == [Record(NAME, "RUNNING", started_at=STARTED, start_deadline=DEADLINE)]
+    assert last == {"executionName": {"S": NAME}}
 
 
 def test_a_whole_item_reads_as_a_record():

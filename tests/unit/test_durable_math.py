@@ -130,14 +130,18 @@ def record_update(document_json: str, status: str) -> dict[str, Any]:
         "Key": {"executionName": {"S": EXECUTION_NAME}},
         "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
         " #expiresAt = :expiresAt, #result = :result,"
-        " #executionArn = if_not_exists(#executionArn, :executionArn)",
-        "ConditionExpression": "attribute_not_exists(#status) OR #status = :running",
+        " #executionArn = if_not_exists(#executionArn, :executionArn) REMOVE #openShard, #startDeadline",
+        "ConditionExpression": "attribute_exists(#executionName) AND #status = :running"
+        " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)",
         "ExpressionAttributeNames": {
+            "#executionName": "executionName",
             "#status": "status",
             "#endedAt": "endedAt",
             "#expiresAt": "expiresAt",
             "#result": "result",
             "#executionArn": "executionArn",
+            "#openShard": "openShard",
+            "#startDeadline": "startDeadline",
         },
         "ExpressionAttributeValues": {
             ":status": {"S": status},
@@ -358,14 +362,40 @@ def test_retention_comes_from_retention_period_days(table, monkeypatch):
     assert result.get_step("Record").status is OperationStatus.SUCCEEDED
 
 
+def existence_read() -> dict[str, Any]:
+    return {
+        "TableName": "calculations",
+        "Key": {"executionName": {"S": EXECUTION_NAME}},
+        "ProjectionExpression": "executionName",
+        "ConsistentRead": True,
+    }
+
+
 def test_an_already_recorded_result_is_not_an_error(table):
     # Given an item that already holds a terminal status (the step's write retried after success)
     table.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
+    table.add_response("get_item", {"Item": {"executionName": {"S": EXECUTION_NAME}}}, existence_read())
 
     result = run('{"num1": 10, "num2": 5}')
 
     assert result.status is InvocationStatus.SUCCEEDED
     assert result.get_step("Record").status is OperationStatus.SUCCEEDED
+    assert result.get_step("Record").result == '"unchanged"'
+
+
+def test_a_deleted_calculation_is_not_written_back(table):
+    # Given no item for the execution (its consumer deleted it, or it was started outside the API)
+    table.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
+    table.add_response("get_item", {}, existence_read())
+
+    # When the execution runs
+    result = run('{"num1": 10, "num2": 5}')
+
+    # Then Record writes nothing, succeeds without retrying, and says there was no item
+    assert result.status is InvocationStatus.SUCCEEDED
+    assert result.get_step("Record").status is OperationStatus.SUCCEEDED
+    assert result.get_step("Record").attempt == 1
+    assert result.get_step("Record").result == '"no item"'
 
 
 def test_a_failing_table_write_is_retried_then_leaves_the_calculation_succeeded(table):

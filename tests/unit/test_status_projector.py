@@ -97,17 +97,17 @@ def running_update() -> dict[str, Any]:
         "TableName": "calculations",
         "Key": {"executionName": {"S": NAME}},
         "UpdateExpression": "SET #executionArn = if_not_exists(#executionArn, :executionArn),"
-        " #startedAt = if_not_exists(#startedAt, :startedAt),"
-        " #status = if_not_exists(#status, :running)",
+        " #startedAt = if_not_exists(#startedAt, :startedAt) REMOVE #startDeadline",
+        "ConditionExpression": "attribute_exists(#executionName)",
         "ExpressionAttributeNames": {
+            "#executionName": "executionName",
             "#executionArn": "executionArn",
             "#startedAt": "startedAt",
-            "#status": "status",
+            "#startDeadline": "startDeadline",
         },
         "ExpressionAttributeValues": {
             ":executionArn": {"S": ARN},
             ":startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
-            ":running": {"S": "RUNNING"},
         },
     }
 
@@ -126,15 +126,22 @@ def outcome_update(status: str, result: str | None = None) -> dict[str, Any]:
     if result:
         names["#result"] = "result"
         values[":result"] = {"S": result}
-    names |= {"#executionArn": "executionArn", "#startedAt": "startedAt"}
+    names |= {
+        "#executionArn": "executionArn",
+        "#startedAt": "startedAt",
+        "#executionName": "executionName",
+        "#openShard": "openShard",
+        "#startDeadline": "startDeadline",
+    }
     return {
         "TableName": "calculations",
         "Key": {"executionName": {"S": NAME}},
         "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
         f" #expiresAt = :expiresAt,{result_set}"
         " #executionArn = if_not_exists(#executionArn, :executionArn),"
-        " #startedAt = if_not_exists(#startedAt, :startedAt)",
-        "ConditionExpression": "attribute_not_exists(#status) OR #status = :running",
+        " #startedAt = if_not_exists(#startedAt, :startedAt) REMOVE #openShard, #startDeadline",
+        "ConditionExpression": "attribute_exists(#executionName) AND #status = :running"
+        " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }
@@ -144,10 +151,24 @@ def item_read() -> dict[str, Any]:
     return {
         "TableName": "calculations",
         "Key": {"executionName": {"S": NAME}},
-        "ProjectionExpression": "executionName, #status",
+        "ProjectionExpression": "executionName, #status, executionArn",
         "ExpressionAttributeNames": {"#status": "status"},
         "ConsistentRead": True,
     }
+
+
+def existence_read() -> dict[str, Any]:
+    """The one read a refused status write makes: is there an item at all?"""
+    return {
+        "TableName": "calculations",
+        "Key": {"executionName": {"S": NAME}},
+        "ProjectionExpression": "executionName",
+        "ConsistentRead": True,
+    }
+
+
+def logged_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.name == "status-projector"]
 
 
 def item_with(status: str) -> dict[str, Any]:
@@ -171,7 +192,7 @@ def execution(result: str) -> dict[str, Any]:
 
 
 def test_running_records_the_arn_and_start_without_replacing_any_status(table, lambda_):
-    # Given a RUNNING event, Then one unconditional update fills only what is missing
+    # Given a RUNNING event, Then one update, conditioned on the item existing, fills only what is missing
     table.add_response("update_item", {}, running_update())
 
     project(status_change("RUNNING"))
@@ -213,6 +234,7 @@ def test_a_duplicate_end_changes_nothing(table, lambda_):
     # Given the same FAILED event twice: the second finds the item ended and the condition fails
     table.add_response("update_item", {}, outcome_update("FAILED"))
     table.add_client_error("update_item", service_error_code="ConditionalCheckFailedException")
+    table.add_response("get_item", {"Item": {"executionName": {"S": NAME}}}, existence_read())
 
     # When both arrive, Then neither raises (nothing to retry)
     project(status_change("FAILED"))
@@ -239,14 +261,48 @@ def test_running_after_the_end_leaves_the_end_in_place(table, lambda_):
     project(status_change("RUNNING"))
 
 
-def test_an_execution_started_outside_the_api_gets_an_item_without_owner(table, lambda_):
-    # Given `aws lambda invoke` with a name: the table has no item for it
-    table.add_response("get_item", {}, item_read())
-    lambda_.add_response("get_durable_execution", execution(DOCUMENT), execution_read())
-    # Then the item written has no owner (no consumer lists it) and the projector does not raise
-    table.add_response("update_item", {}, outcome_update("SUCCEEDED", DOCUMENT))
+def test_a_late_running_after_delete_creates_no_item_and_is_not_retried(table, lambda_, caplog):
+    # Given a deleted calculation: the update's condition finds no item
+    table.add_client_error(
+        "update_item", service_error_code="ConditionalCheckFailedException", expected_params=running_update()
+    )
 
+    # When its RUNNING event arrives late, Then nothing is written, nothing raises, and it is logged
+    project(status_change("RUNNING"))
+    assert logged_messages(caplog) == ["no calculation item"]
+
+
+@pytest.mark.parametrize("status", ["FAILED", "TIMED_OUT", "STOPPED"])
+def test_a_late_end_after_delete_creates_no_item_and_is_not_retried(table, lambda_, caplog, status):
+    table.add_client_error(
+        "update_item",
+        service_error_code="ConditionalCheckFailedException",
+        expected_params=outcome_update(status),
+    )
+    table.add_response("get_item", {}, existence_read())
+
+    project(status_change(status))
+    assert logged_messages(caplog) == ["no calculation item"]
+
+
+def test_succeeded_without_an_item_neither_reads_lambda_nor_writes(table, lambda_, caplog):
+    # Given no item: deleted, or an execution started outside the API (`aws lambda invoke` with a name)
+    table.add_response("get_item", {}, item_read())
+
+    # When SUCCEEDED arrives, Then one read, no Lambda call (the stub refuses any), no write
     project(status_change("SUCCEEDED"))
+    assert logged_messages(caplog) == ["no calculation item"]
+
+
+def test_succeeded_of_another_execution_of_the_name_neither_reads_lambda_nor_writes(table, lambda_, caplog):
+    # Given the item of a new run of a deleted calculation's id: RUNNING, with its own execution's ARN
+    running_again = item_with("RUNNING")
+    running_again["Item"]["executionArn"] = {"S": ARN.replace("/7d3e", "/9f00")}
+    table.add_response("get_item", running_again, item_read())
+
+    # When the deleted run's SUCCEEDED arrives late, Then it is logged and nothing else happens
+    project(status_change("SUCCEEDED"))
+    assert logged_messages(caplog) == ["event of another execution"]
 
 
 def test_a_failed_write_raises_so_the_event_is_retried(table, lambda_):

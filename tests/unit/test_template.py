@@ -62,7 +62,8 @@ API_STATEMENTS = [
     },
 ]
 # The durable function writes its logs, traces and dead letters; its Record step updates its
-# calculation's item; nothing else (the checkpoint and state actions are in their own policy).
+# calculation's item (and reads whether there is one when its write is refused); nothing else
+# (the checkpoint and state actions are in their own policy).
 MATH_STATEMENTS = [
     {
         "Sid": "WriteLogs",
@@ -82,7 +83,12 @@ MATH_STATEMENTS = [
         "Action": "sqs:SendMessage",
         "Resource": {"Fn::GetAtt": ["MathFunctionDeadLetterQueue", "Arn"]},
     },
-    {"Sid": "RecordOutcome", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE_ARN},
+    {
+        "Sid": "RecordOutcome",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+        "Resource": TABLE_ARN,
+    },
 ]
 # X-Ray's write actions take no resource but "*".
 STAR_RESOURCE_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -100,7 +106,38 @@ PROJECTOR_STATEMENTS = [
         "Resource": EXECUTION_ARNS,
     },
 ]
-FUNCTIONS = ("MathFunction", "ApiFunction", "StatusProjectorFunction")
+FUNCTION_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${MathFunction}"
+}
+# The reconciler's only permissions: Query on the open index, conditional writes on items, Get of
+# executions by ARN and List of the function's executions. No Scan, no Invoke, no Stop or Delete.
+RECONCILER_STATEMENTS = [
+    {
+        "Sid": "ReadOpenCalculations",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": {"Fn::Sub": "${CalculationsTable.Arn}/index/byOpenShard"},
+    },
+    {
+        "Sid": "MendCalculations",
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+        "Resource": TABLE_ARN,
+    },
+    {
+        "Sid": "FollowExecutions",
+        "Effect": "Allow",
+        "Action": "lambda:GetDurableExecution",
+        "Resource": EXECUTION_ARNS,
+    },
+    {
+        "Sid": "FindExecutions",
+        "Effect": "Allow",
+        "Action": "lambda:ListDurableExecutionsByFunction",
+        "Resource": [FUNCTION_ARN, EXECUTION_ARNS],
+    },
+]
+FUNCTIONS = ("MathFunction", "ApiFunction", "StatusProjectorFunction", "ReconcilerFunction")
 
 # Usage plan values a deploy passes; the SAM transform writes them into the plan it generates.
 DEPLOY_PARAMETERS = {
@@ -409,6 +446,59 @@ def test_sam_keeps_the_projector_role_to_the_table_the_fallback_read_and_its_que
     ]
 
 
+def test_sam_keeps_the_reconciler_role_to_the_open_index_items_executions_and_its_queue(
+    resources: dict[str, Any], translated: dict[str, Any]
+) -> None:
+    assert resources["ReconcilerFunction"]["Properties"]["Policies"] == [
+        {"Version": "2012-10-17", "Statement": RECONCILER_STATEMENTS}
+    ]
+    role = role_of(translated["Resources"], "ReconcilerFunction")
+
+    assert {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]} == {
+        "DeadLetterQueuePolicy": [
+            {
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]},
+                "Effect": "Allow",
+            }
+        ],
+        "ReconcilerFunctionRolePolicy0": RECONCILER_STATEMENTS,
+    }
+    assert role["ManagedPolicyArns"] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    ]
+
+
+def test_the_reconciler_runs_every_minute_once_through_the_alias_and_within_its_timeout(
+    translated: dict[str, Any],
+) -> None:
+    generated = translated["Resources"]
+    function = generated["ReconcilerFunction"]["Properties"]
+    (rule,) = [
+        resource
+        for resource in generated.values()
+        if resource["Type"] == "AWS::Events::Rule" and resource["Properties"].get("ScheduleExpression")
+    ]
+    (target,) = rule["Properties"]["Targets"]
+    (invoke_config,) = [
+        resource["Properties"]
+        for resource in generated.values()
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig"
+        and resource["Properties"]["FunctionName"] == {"Ref": "ReconcilerFunction"}
+    ]
+
+    # Every minute, to the reconciler; a failed run is not retried (the next one does its work)
+    assert rule["Properties"]["ScheduleExpression"] == "rate(1 minute)"
+    assert target["Arn"] == {"Fn::GetAtt": ["ReconcilerFunction", "Arn"]}
+    assert invoke_config["MaximumRetryAttempts"] == 0
+    # It looks executions up through the alias the API starts them on, and a run's paced calls
+    # (at most 40 s) end within its timeout
+    assert function["Environment"]["Variables"]["MATH_FUNCTION_NAME"] == ALIAS
+    assert function["Handler"] == "reconciler.lambda_handler"
+    assert function["Timeout"] == 60
+
+
 def test_the_functions_and_the_local_twin_use_the_key_schema_the_template_deploys(
     translated: dict[str, Any],
 ) -> None:
@@ -421,7 +511,7 @@ def test_the_functions_and_the_local_twin_use_the_key_schema_the_template_deploy
     assert {name: properties[name] for name in KEY_SCHEMA} == KEY_SCHEMA
 
 
-def test_calculations_table_is_on_demand_keyed_by_execution_name_with_the_owner_index(
+def test_calculations_table_is_on_demand_keyed_by_execution_name_with_the_owner_and_open_indexes(
     translated: dict[str, Any],
 ) -> None:
     table = translated["Resources"]["CalculationsTable"]
@@ -434,6 +524,7 @@ def test_calculations_table_is_on_demand_keyed_by_execution_name_with_the_owner_
         {"AttributeName": "executionName", "AttributeType": "S"},
         {"AttributeName": "owner", "AttributeType": "S"},
         {"AttributeName": "startedAt", "AttributeType": "S"},
+        {"AttributeName": "openShard", "AttributeType": "S"},
     ]
     assert properties["GlobalSecondaryIndexes"] == [
         {
@@ -442,11 +533,24 @@ def test_calculations_table_is_on_demand_keyed_by_execution_name_with_the_owner_
                 {"AttributeName": "owner", "KeyType": "HASH"},
                 {"AttributeName": "startedAt", "KeyType": "RANGE"},
             ],
+            # What a listing shows, and what hides an abandoned start from it
             "Projection": {
                 "ProjectionType": "INCLUDE",
-                "NonKeyAttributes": ["id", "status", "endedAt", "expiresAt"],
+                "NonKeyAttributes": ["id", "status", "endedAt", "expiresAt", "executionArn", "startDeadline"],
             },
-        }
+        },
+        # Sparse: only open items carry openShard; the reconciler reads it oldest first
+        {
+            "IndexName": "byOpenShard",
+            "KeySchema": [
+                {"AttributeName": "openShard", "KeyType": "HASH"},
+                {"AttributeName": "startedAt", "KeyType": "RANGE"},
+            ],
+            "Projection": {
+                "ProjectionType": "INCLUDE",
+                "NonKeyAttributes": ["status", "executionArn", "startDeadline"],
+            },
+        },
     ]
     # Items expire with Lambda's retention; the table can be restored to any second of the last 35 days
     assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
@@ -527,6 +631,7 @@ def test_asynchronous_functions_send_failed_invocations_to_encrypted_dead_letter
     queues = {
         "MathFunction": "MathFunctionDeadLetterQueue",
         "StatusProjectorFunction": "StatusEventsDeadLetterQueue",
+        "ReconcilerFunction": "ReconcilerDeadLetterQueue",
     }
 
     for function, queue in queues.items():
@@ -542,6 +647,7 @@ ROLES = {
     "MathFunction": "MathFunctionRole",
     "ApiFunction": "ApiFunctionRole",
     "StatusProjectorFunction": "StatusProjectorFunctionRole",
+    "ReconcilerFunction": "ReconcilerFunctionRole",
 }
 KEY_STATEMENT = {
     "Sid": "UseTheKeyThroughLambdaAndDynamoDB",
@@ -596,30 +702,31 @@ def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
     log_groups = [
         logical_id for logical_id, resource in generated.items() if resource["Type"] == "AWS::Logs::LogGroup"
     ]
-    assert len(log_groups) == 4
+    assert len(log_groups) == 5
     for log_group in log_groups:
         assert generated[log_group]["Properties"]["KmsKeyId"] == KMS_KEY, log_group
     assert generated["MathFunction"]["Properties"]["DurableConfig"]["KMSKeyArn"] == KMS_KEY
 
 
 @pytest.mark.parametrize(
-    ("function", "parameter"),
+    ("function", "parameter", "reserved"),
     [
-        ("MathFunction", "MathFunctionReservedConcurrency"),
-        ("ApiFunction", "ApiFunctionReservedConcurrency"),
-        ("StatusProjectorFunction", "StatusProjectorReservedConcurrency"),
+        ("MathFunction", "MathFunctionReservedConcurrency", 40),
+        ("ApiFunction", "ApiFunctionReservedConcurrency", 40),
+        ("StatusProjectorFunction", "StatusProjectorReservedConcurrency", 40),
+        ("ReconcilerFunction", "ReconcilerReservedConcurrency", 1),
     ],
 )
 def test_no_function_reserves_concurrency_unless_a_parameter_asks(
-    template: dict[str, Any], translated: dict[str, Any], function: str, parameter: str
+    template: dict[str, Any], translated: dict[str, Any], function: str, parameter: str, reserved: int
 ) -> None:
     # By default nothing is reserved: a new account's unreserved pool (minus Lambda's 100) has no room
     assert "ReservedConcurrentExecutions" not in deployed(translated, {})[function]["Properties"]
     assert template["Parameters"][parameter]["MinValue"] == 0
 
     # A value other than 0 reserves it
-    properties = deployed(translated, {parameter: 40})[function]["Properties"]
-    assert properties["ReservedConcurrentExecutions"] == "40"
+    properties = deployed(translated, {parameter: reserved})[function]["Properties"]
+    assert properties["ReservedConcurrentExecutions"] == str(reserved)
 
 
 def test_every_route_but_the_docs_requires_an_api_key_under_a_usage_plan(translated: dict[str, Any]) -> None:
@@ -680,6 +787,8 @@ def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[
         "CalculationsTableName",
         "MathFunctionDeadLetterQueueUrl",
         "StatusEventsDeadLetterQueueUrl",
+        "ReconcilerFunctionName",
+        "ReconcilerDeadLetterQueueUrl",
     }
     for output in outputs.values():
         value = output["Value"]

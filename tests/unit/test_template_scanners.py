@@ -31,10 +31,12 @@ EXPECTED_SKIPS = {
     ("CKV_AWS_117", "AWS::Serverless::Function.MathFunction"),
     ("CKV_AWS_117", "AWS::Serverless::Function.ApiFunction"),
     ("CKV_AWS_117", "AWS::Serverless::Function.StatusProjectorFunction"),
+    ("CKV_AWS_117", "AWS::Serverless::Function.ReconcilerFunction"),
     ("CKV_AWS_116", "AWS::Serverless::Function.ApiFunction"),
     ("CKV_AWS_120", "AWS::Serverless::Api.CalculationsApi"),
     ("CKV_AWS_27", "AWS::SQS::Queue.MathFunctionDeadLetterQueue"),
     ("CKV_AWS_27", "AWS::SQS::Queue.StatusEventsDeadLetterQueue"),
+    ("CKV_AWS_27", "AWS::SQS::Queue.ReconcilerDeadLetterQueue"),
 }
 
 
