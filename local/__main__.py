@@ -28,7 +28,9 @@ from local.api_keys import KeyGate, KeysFileError, banner_lines, open_keys
 from local.banner import FUNCTION_REF, banner, try_lines
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
+from local.damaged_state import DamagedStateError, empty_store_warning
 from local.dynamodb_twin import DynamoDBTwin, TwinError
+from local.file_modes import make_private
 from local.hosted_function import TABLE_NAME
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.usage_plan import UsagePlan
@@ -77,6 +79,16 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
             f"error: another local runtime is using {data_dir}. Stop it, or pass another --data-dir."
         ) from error
     return handle
+
+
+def warn_if_store_empty_beside_table(runtime: DurableRuntime, twin: DynamoDBTwin) -> None:
+    """Warn when the execution store is empty but the table is not (executions.db replaced or emptied)."""
+    assert twin.path is not None
+    database = twin.path.parent / DATABASE_FILE
+    executions = len(runtime.store.list_all())
+    warning = empty_store_warning(database, executions, str(twin.path), twin.count_items(limit=1))
+    if warning:
+        logging.getLogger("local").warning("%s", warning)
 
 
 def load_handler(reference: str, folder: Path) -> Callable[..., Any]:
@@ -146,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as cleanup:
         data_dir = settings.data_dir if settings.store == "sqlite" else None
         if data_dir is not None:
+            make_private(data_dir)
             cleanup.callback(lock_data_dir(data_dir).close)
-        twin = DynamoDBTwin(settings.host, settings.dynamodb_port, data_dir, KEY_SCHEMA)
+        # A twin that cannot be restarted stops the runtime, which then exits with its reason.
+        twin = DynamoDBTwin(settings.host, settings.dynamodb_port, data_dir, KEY_SCHEMA, stopping.set)
         cleanup.callback(twin.stop)
         try:
             dynamodb_url = twin.start()
@@ -161,9 +175,14 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ.update(function_environment(dynamodb_url))
         durable_handler = load_handler(settings.durable_handler, settings.durable_path)
-        events = StatusEventBus(load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE))
-        cleanup.callback(events.close)
-        runtime = DurableRuntime(durable_handler, data_dir, on_status=events.publish_status)
+        try:
+            runtime = DurableRuntime(durable_handler, data_dir)
+        except DamagedStateError as error:
+            raise SystemExit(f"error: {error}") from error
+        if data_dir is not None:
+            warn_if_store_empty_beside_table(runtime, twin)
+        # The runtime's store is the events' outbox: what a previous run left is delivered now.
+        events = StatusEventBus(load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE), runtime.store)
         quotas = ControlPlaneQuotas(settings.control_plane_quotas)
         lambda_server = bind(
             LambdaServer,
@@ -191,7 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         api_url = f"http://{connect_host(settings.host)}:{api_server.server_address[1]}"
 
         reopened = runtime.open()
-        for close in (runtime.close, pool.close, lambda_server.server_close, api_server.server_close):
+        for close in (
+            runtime.close,
+            events.close,
+            pool.close,
+            lambda_server.server_close,
+            api_server.server_close,
+        ):
             cleanup.callback(close)
         for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server)):
             threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
@@ -209,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         while not stopping.wait(timeout=0.5):
             pass
         print("Stopping...", flush=True)
-        # The stack unwinds in reverse: endpoints stop taking requests, then the API workers,
-        # the executions, the events still due, and last the table they write to.
+        if twin.failure:
+            raise SystemExit(f"error: {twin.failure}")
+        # The stack unwinds in reverse: endpoints stop taking requests, then the API workers, the
+        # events still due (the rest stay in the outbox), the executions, and last the table.
     print("Stopped.", flush=True)
     return 0
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+import sqlite3
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -74,33 +76,112 @@ def test_an_event_that_keeps_failing_is_dropped_after_the_last_attempt_and_logge
     assert "status event dropped after 3 attempts: doomed SUCCEEDED" in caplog.text
 
 
+def outbox_rows(database) -> list[tuple[str, str]]:
+    """(execution name, status) of each event in the store's outbox, read by another connection."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT event FROM status_outbox ORDER BY rowid").fetchall()
+    return [
+        (detail["durableExecutionName"], detail["status"])
+        for detail in (json.loads(event)["detail"] for (event,) in rows)
+    ]
+
+
+def test_the_save_that_starts_or_ends_an_execution_commits_its_event_with_it(tmp_path):
+    # Given the runtime's store on a database
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    execution = started_execution("outboxed", "{}", started=STARTED)
+
+    # When an execution is saved new, saved again running, then saved ended, twice
+    store.save(execution)
+    after_start = outbox_rows(tmp_path / DATABASE_FILE)
+    store.save(execution)
+    execution.complete_success(result="{}", now=STARTED + timedelta(seconds=2))
+    store.save(execution)
+    store.save(execution)
+    store.close()
+
+    # Then the first save committed RUNNING, the first save as ended its end, and nothing else
+    assert after_start == [("outboxed", "RUNNING")]
+    assert outbox_rows(tmp_path / DATABASE_FILE) == [("outboxed", "RUNNING"), ("outboxed", "SUCCEEDED")]
+
+
+def test_events_left_in_the_outbox_are_delivered_by_the_next_runtime_and_then_taken_out(tmp_path):
+    # Given a store that kept two events no bus delivered (the runtime was killed), then closed
+    first = WriteThroughStore(tmp_path / DATABASE_FILE)
+    execution = started_execution("left-over", "{}", started=STARTED)
+    first.save(execution)
+    execution.complete_success(result="{}", now=STARTED + timedelta(seconds=2))
+    first.save(execution)
+    first.close()
+    delivered: list[tuple[str, str]] = []
+
+    # When the next runtime opens the store and its bus starts
+    second = WriteThroughStore(tmp_path / DATABASE_FILE)
+    bus = StatusEventBus(
+        lambda event, context: delivered.append(
+            (event["detail"]["durableExecutionName"], event["detail"]["status"])
+        ),
+        second,
+    )
+    assert bus.wait_idle(timeout=5)
+    bus.close()
+    second.close()
+
+    # Then both events reach the projector, and the outbox is empty
+    assert sorted(delivered) == [("left-over", "RUNNING"), ("left-over", "SUCCEEDED")]
+    assert outbox_rows(tmp_path / DATABASE_FILE) == []
+
+
+def test_an_event_the_projector_keeps_refusing_stays_in_the_outbox_for_the_next_start(tmp_path, caplog):
+    # Given a bus of two attempts on a store, whose projector always fails
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    target = Target(failures=100)
+    bus = StatusEventBus(target, store, attempts=2, first_retry_seconds=0.01)
+
+    # When an execution starts and the bus has done what it can
+    with caplog.at_level(logging.ERROR, logger="local.events"):
+        store.save(started_execution("refused", "{}", started=STARTED))
+        assert bus.wait_idle(timeout=5)
+        bus.close()
+    store.close()
+
+    # Then the event was dropped with a log line, and is still in the outbox
+    assert (target.calls, bus.dropped) == (2, 1)
+    assert "refused RUNNING" in caplog.text
+    assert "stays in the outbox" in caplog.text
+    assert outbox_rows(tmp_path / DATABASE_FILE) == [("refused", "RUNNING")]
+
+
 def test_executions_resumed_at_start_up_publish_running_again(tmp_path):
     from durable_math import lambda_handler
 
-    # Given an execution a killed runtime left RUNNING in its store
+    # Given an execution a killed runtime left RUNNING in its store, its RUNNING already delivered
     execution = started_execution("resumed", '{"num1": 8, "num2": 2}')
     store = WriteThroughStore(tmp_path / DATABASE_FILE)
     store.save(execution)
+    for event in store.pending_events():
+        store.event_delivered(event["id"])
     store.close()
     told: list[tuple[str, str]] = []
 
-    def listener(execution, status: str) -> None:
-        told.append((execution.start_input.execution_name, status))
-
-    # When a runtime opens the data folder and the execution ends
-    runtime = DurableRuntime(
-        lambda_handler,
-        tmp_path,
-        on_status=lambda e, status: told.append((e.start_input.execution_name, status)),
+    # When a runtime opens the data folder, a bus on its store, and the execution ends
+    runtime = DurableRuntime(lambda_handler, tmp_path)
+    bus = StatusEventBus(
+        lambda event, context: told.append(
+            (event["detail"]["durableExecutionName"], event["detail"]["status"])
+        ),
+        runtime.store,
     )
     try:
         runtime.open()
         assert runtime.wait(execution.durable_execution_arn, timeout=30) is not None
+        assert bus.wait_idle(timeout=5)
     finally:
+        bus.close()
         runtime.close()
 
-    # Then its listener heard RUNNING again, then its end
-    assert told == [("resumed", "RUNNING"), ("resumed", "SUCCEEDED")]
+    # Then the projector heard RUNNING again, then its end
+    assert sorted(told) == [("resumed", "RUNNING"), ("resumed", "SUCCEEDED")]
 
 
 @pytest.fixture
