@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -13,14 +15,18 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from conftest import HERE, start_runtime
 from local.runtime import DATABASE_FILE, DurableRuntime
 from local.status_events import StatusEventBus, projector_context, status_event
 from local.store import WriteThroughStore
-from runtime_process import REPO_ROOT
+from runtime_process import REPO_ROOT, local_lambda_client
+from test_local_table import dynalite_processes, wait_until
 from test_runtime_internals import started_execution
 
 TABLE = "calculations"
 STARTED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+# A durable function that ends at once and writes nothing to the table (tableless_durable.py).
+TABLELESS_HANDLER = ("--durable-handler", "tableless_durable:lambda_handler", "--durable-path", str(HERE))
 
 
 def event(name: str, status: str, ended: datetime | None = None) -> dict:
@@ -251,3 +257,34 @@ def test_a_running_event_that_arrives_after_the_end_does_not_move_the_item_back(
     assert ended["status"] == {"S": "STOPPED"}
     assert ended["startedAt"] == {"S": "2026-11-29T12:00:00.000000Z"}
     assert ended["endedAt"] == {"S": "2026-11-29T12:00:02.000000Z"}
+
+
+def test_events_pending_when_the_runtime_is_killed_reach_the_table_after_the_restart(
+    needs_local, tmp_path_factory
+):
+    # Given a runtime hosting a function that never touches the table, and its dynalite frozen, so
+    # that the projector can take no event
+    runtime = start_runtime(tmp_path_factory, "outbox-kill", *TABLELESS_HANDLER)
+    lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=30)
+    frozen = dynalite_processes(runtime.data_dir)[0]
+    os.kill(frozen, signal.SIGSTOP)
+    names = [f"outbox-{n}" for n in range(5)]
+    for name in names:
+        lambda_client.invoke(FunctionName="math-durable:live", DurableExecutionName=name, Payload=b"{}")
+
+    # When the runtime is killed with their events undelivered, and started again
+    runtime.kill()
+    os.kill(frozen, signal.SIGKILL)
+    pending = outbox_rows(runtime.data_dir / DATABASE_FILE)
+    runtime.start()
+
+    # Then the killed runtime had kept both events of each execution, and the next one delivers
+    # them: each item says SUCCEEDED, and the outbox empties
+    assert sorted(pending) == sorted((name, status) for name in names for status in ("RUNNING", "SUCCEEDED"))
+    try:
+        assert wait_until(lambda: outbox_rows(runtime.data_dir / DATABASE_FILE) == [], timeout=30)
+        assert {name: item(runtime, name)["status"]["S"] for name in names} == dict.fromkeys(
+            names, "SUCCEEDED"
+        )
+    finally:
+        runtime.stop()
