@@ -86,7 +86,7 @@ def warn_if_store_empty_beside_table(runtime: DurableRuntime, twin: DynamoDBTwin
     assert twin.path is not None
     database = twin.path.parent / DATABASE_FILE
     executions = len(runtime.store.list_all())
-    warning = empty_store_warning(database, executions, str(twin.path), twin.count_items(limit=1))
+    warning = empty_store_warning(database, executions, str(twin.path), twin.holds_items())
     if warning:
         logging.getLogger("local").warning("%s", warning)
 

@@ -4,8 +4,8 @@ The store (`executions.db`) and the table's LevelDB folder (`dynamodb/`) are che
 are opened. Both libraries would otherwise decide by themselves: SQLite opens an emptied file as
 a new, empty database, and LevelDB, finding no `CURRENT`, creates a new database in the folder
 and deletes the old table files as obsolete. What these checks cannot see (a damaged block deep
-in a table file) LevelDB reports as `Corruption` when it reads it, and the twin stops on that
-line too (local/dynamodb_twin.py).
+in a table file) LevelDB reports as `Corruption` when it reads it, and dynalite exits: the twin
+then stops on that line instead of restarting it (local/dynamodb_twin.py).
 """
 
 from __future__ import annotations
@@ -101,9 +101,9 @@ def leveldb_corruption(output: list[str]) -> str | None:
     return next((line.strip() for line in output if any(mark in line for mark in LEVELDB_CORRUPTION)), None)
 
 
-def empty_store_warning(database: Path, executions: int, table: str, table_items: int) -> str | None:
+def empty_store_warning(database: Path, executions: int, table: str, table_holds_items: bool) -> str | None:
     """A warning when the store holds no execution while the table holds calculations."""
-    if executions or not table_items:
+    if executions or not table_holds_items:
         return None
     return (
         f"the execution store {database} holds no execution, but the table ({table}) holds "

@@ -11,9 +11,9 @@ runtime logs it and starts it again, after a growing pause, on the same data fol
 port, so the URL the functions were given stays valid and the API recovers by itself; meanwhile
 the API's calls fail fast and it answers 503 with Retry-After. After RESTART_ATTEMPTS failures in
 a row (or a start that LevelDB refuses as corrupt) it gives up and the runtime exits with one line.
-Before every start the LevelDB folder is checked (local/damaged_state.py), and a start-up reads the
-whole table once, so LevelDB reports a damaged file before any request meets it. dynalite runs
-under umask 077: its files are the user's only.
+Before every start the LevelDB folder is checked (local/damaged_state.py); a dynalite that exits
+on LevelDB's `Corruption` is not restarted (it would meet the same file): the runtime exits with a
+line naming the folder. dynalite runs under umask 077: its files are the user's only.
 
 The child never outlives the runtime: it has its own session (a Ctrl-C in the terminal reaches the
 runtime, which stops it in order), and `parent_watch.cjs` ends it once its stdin closes, which
@@ -136,7 +136,7 @@ class DynamoDBTwin:
                     break
             else:
                 raise TwinError(self._start_failure(port))
-            self._ready(read_all=True)
+            self._ready()
         except DamagedStateError as error:
             raise TwinError(str(error)) from error
         self.start_seconds = time.monotonic() - started
@@ -144,13 +144,10 @@ class DynamoDBTwin:
         threading.Thread(target=self._supervise, name="dynalite-supervisor", daemon=True).start()
         return self.url
 
-    def _ready(self, read_all: bool) -> None:
-        """Create the table if missing; with `read_all`, read every item once, so that LevelDB
-        reports a damaged file now. A corruption LevelDB reported raises DamagedStateError."""
+    def _ready(self) -> None:
+        """Create the table if missing; a corruption LevelDB reported meanwhile raises DamagedStateError."""
         try:
             self.ensure_table()
-            if read_all:
-                self.count_items()
         except (BotoCoreError, ClientError) as error:
             # A dynalite that met a damaged file exits: its last lines say so.
             if self._reader is not None:
@@ -164,21 +161,10 @@ class DynamoDBTwin:
             self._end_process()
             raise table_damaged(self.path, f"LevelDB: {line}")
 
-    def count_items(self, limit: int | None = None) -> int:
-        """How many items the table holds (at most `limit`), read page by page."""
-        client = dynamodb_client(self.url)
-        count, start = 0, None
-        while True:
-            page = client.scan(
-                TableName=TABLE_NAME,
-                Select="COUNT",
-                **({"Limit": limit} if limit else {}),
-                **({"ExclusiveStartKey": start} if start else {}),
-            )
-            count += page["Count"]
-            start = page.get("LastEvaluatedKey")
-            if start is None or (limit and count >= limit):
-                return count
+    def holds_items(self) -> bool:
+        """Whether the table holds any item."""
+        page = dynamodb_client(self.url).scan(TableName=TABLE_NAME, Select="COUNT", Limit=1)
+        return page["Count"] > 0
 
     def _supervise(self) -> None:
         """Wait for dynalite to exit; unless the runtime is stopping, start it again on the same port."""
@@ -189,6 +175,12 @@ class DynamoDBTwin:
             launched = time.monotonic()
             code = process.wait()
             if self._stopping.is_set():
+                return
+            if self._reader is not None:
+                self._reader.join(timeout=STOP_TIMEOUT_SECONDS)
+            if self.path is not None and (line := leveldb_corruption(self._output)):
+                # Restarting would meet the same damaged file: stop, and say which folder it is in.
+                self._give_up(str(table_damaged(self.path, f"LevelDB: {line}")))
                 return
             failures = 1 if time.monotonic() - launched >= STABLE_SECONDS else failures + 1
             logger.error("dynalite exited (code %s); the API answers 503 until it is back", code)
@@ -220,7 +212,7 @@ class DynamoDBTwin:
             if self._stopping.is_set() or not self._launch(self.port):
                 return False
         try:
-            self._ready(read_all=False)
+            self._ready()
         except TwinError as error:
             logger.warning("%s", error)
             self._end_process()

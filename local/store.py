@@ -128,7 +128,11 @@ class WriteThroughStore(BaseExecutionStore):
         except sqlite3.DatabaseError as error:
             raise store_damaged(database, str(error)) from error
         if problems != ["ok"]:
-            raise store_damaged(database, "; ".join(problems[:3]))
+            # Each problem is a few lines, the first naming the database: one line, naming the pages.
+            lines = [
+                line for problem in problems for line in problem.splitlines() if not line.startswith("***")
+            ]
+            raise store_damaged(database, "; ".join(lines[:3]))
         # The package's own initialisation creates its table and indexes if they are missing.
         SQLiteExecutionStore.create_and_initialize(database)
         with self._connection:

@@ -9,8 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import BotoCoreError, ClientError
 
 from runtime_process import LocalRuntime, local_lambda_client
+from test_local_table import TABLE, dynamodb
 
 STORE = "executions.db"
 TABLE_FOLDER = "dynamodb"
@@ -26,6 +28,10 @@ def used_data_dir(local_runtime, tmp_path_factory) -> Path:
     local_lambda_client(runtime.lambda_url).invoke(
         FunctionName="math-durable:live", DurableExecutionName="kept", Payload=b'{"num1": 1, "num2": 2}'
     )
+    # Items enough for the table file to hold many blocks: a read of one item does not read them all.
+    table = dynamodb(runtime.urls["DynamoDB"])
+    for n in range(200):
+        table.put_item(TableName=TABLE, Item={"executionName": {"S": f"filler-{n}"}, "pad": {"S": "x" * 300}})
     assert runtime.stop() == 0
     # LevelDB moves its log into a table file when it opens the folder again.
     assert runtime.start().stop() == 0
@@ -72,9 +78,9 @@ def test_a_garbage_store_stops_start_up_naming_it(data_dir):
 
 
 def test_a_truncated_store_stops_start_up_naming_it(data_dir):
-    # Given a data folder whose executions.db lost its second half
+    # Given a data folder whose executions.db lost its last page
     store = data_dir / STORE
-    store.write_bytes(store.read_bytes()[: store.stat().st_size // 2])
+    store.write_bytes(store.read_bytes()[:-4096])
     before = store.read_bytes()
 
     # When the runtime starts on it
@@ -84,6 +90,23 @@ def test_a_truncated_store_stops_start_up_naming_it(data_dir):
     assert code != 0
     assert line.startswith(f"error: the execution store {store} is damaged (")
     assert store.read_bytes() == before
+
+
+def test_a_store_with_a_garbage_page_inside_stops_start_up_naming_it(data_dir):
+    # Given a data folder whose executions.db has garbage over its fourth page (an index's), which
+    # a read of the executions does not meet
+    store = data_dir / STORE
+    damaged = bytearray(store.read_bytes())
+    damaged[3 * 4096 : 4 * 4096] = b"\xa5" * 4096
+    store.write_bytes(bytes(damaged))
+
+    # When the runtime starts on it
+    code, line = refused_start(data_dir)
+
+    # Then SQLite's own check finds it: the runtime exits non-zero naming the file, untouched
+    assert code != 0
+    assert line.startswith(f"error: the execution store {store} is damaged (Page 4: ")
+    assert store.read_bytes() == bytes(damaged)
 
 
 def test_an_emptied_store_stops_start_up_instead_of_starting_empty(data_dir):
@@ -147,10 +170,11 @@ def test_a_truncated_table_file_stops_start_up_naming_it(data_dir):
 
 
 def test_a_table_file_damaged_inside_stops_start_up_on_leveldbs_own_report(data_dir):
-    # Given a table folder whose .ldb file has garbage in its first block (its end intact)
+    # Given a table folder whose .ldb file has garbage in a block in its middle (its end intact)
     ldb = next((data_dir / TABLE_FOLDER).glob("*.ldb"))
     damaged = bytearray(ldb.read_bytes())
-    damaged[10:400] = b"\xa5" * 390
+    middle = len(damaged) // 2
+    damaged[middle : middle + 400] = b"\xa5" * 400
     ldb.write_bytes(bytes(damaged))
 
     # When the runtime starts on it
@@ -219,3 +243,24 @@ def test_a_data_folder_readable_by_others_is_tightened_with_a_warning(data_dir):
     assert all(mode(path) == 0o600 for path in private_files(data_dir) if path.exists())
     assert f"{data_dir} was readable by others (mode 755): now 700" in runtime.run_output()
     assert f"{data_dir / STORE} was readable by others (mode 644): now 600" in runtime.run_output()
+
+
+def test_a_table_file_found_damaged_while_running_stops_the_runtime_instead_of_restarting(data_dir):
+    # Given a runtime started on a sound data folder, whose table file is then damaged in place
+    runtime = LocalRuntime(data_dir, data_dir.parent / "runtime.log").start()
+    table = data_dir / TABLE_FOLDER
+    for ldb in table.glob("*.ldb"):
+        with ldb.open("r+b") as file:
+            file.seek(ldb.stat().st_size // 2)
+            file.write(b"\xa5" * 400)
+
+    # When a read meets the damaged block (dynalite exits on it)
+    with pytest.raises((ClientError, BotoCoreError)):
+        dynamodb(runtime.urls["DynamoDB"]).scan(TableName=TABLE)
+
+    # Then the runtime stops with LevelDB's corruption line naming the folder, and restarts nothing
+    assert runtime.process is not None
+    assert runtime.process.wait(timeout=30) != 0
+    line = runtime.run_output().strip().splitlines()[-1]
+    assert line.startswith(f"error: the table's files are damaged: {table} (LevelDB:")
+    assert "restarting dynalite" not in runtime.run_output()

@@ -109,10 +109,10 @@ def test_a_store_that_is_not_sqlite_is_refused(tmp_path):
 
 def test_an_empty_store_beside_a_table_with_items_is_warned_about_only_then():
     store, table = Path("/data/executions.db"), "/data/dynamodb"
-    warning = empty_store_warning(store, executions=0, table=table, table_items=1)
+    warning = empty_store_warning(store, executions=0, table=table, table_holds_items=True)
     assert warning is not None
     assert (
         "/data/executions.db holds no execution, but the table (/data/dynamodb) holds calculations" in warning
     )
-    assert empty_store_warning(store, executions=0, table=table, table_items=0) is None
-    assert empty_store_warning(store, executions=3, table=table, table_items=1) is None
+    assert empty_store_warning(store, executions=0, table=table, table_holds_items=False) is None
+    assert empty_store_warning(store, executions=3, table=table, table_holds_items=True) is None
