@@ -11,7 +11,8 @@ rule's dead-letter queue).
 Events come from an outbox (local/store.py): the store puts each one there in the transaction that
 changes the execution's state, and the bus takes it out only once the target accepted it. So an
 event survives a stop or a SIGKILL of the runtime, and the next runtime delivers it at start-up;
-one dropped after its attempts stays there too, and is tried again at the next start.
+one dropped after its attempts stays there too, and is tried again at the next start. The
+runtime also puts RUNNING there again for each execution it resumes at start-up.
 """
 
 from __future__ import annotations
