@@ -186,7 +186,10 @@ class DynamoDBTwin:
             logger.error("dynalite exited (code %s); the API answers 503 until it is back", code)
             while True:
                 if failures > RESTART_ATTEMPTS:
-                    self._give_up(f"dynalite exited and could not be restarted ({RESTART_ATTEMPTS} attempts)")
+                    self._give_up(
+                        f"dynalite exited and could not be restarted in {RESTART_ATTEMPTS} attempts"
+                        f"{self._restart_failure()}. The table's data are kept in {self.path or 'memory'}."
+                    )
                     return
                 delay = FIRST_RESTART_SECONDS * 2 ** (failures - 1)
                 logger.warning(
@@ -220,6 +223,12 @@ class DynamoDBTwin:
         if self.path is None:
             logger.warning("dynalite kept the table in memory: it starts again empty")
         return True
+
+    def _restart_failure(self) -> str:
+        """Why the last restart failed, as a clause, when it is known (its output is logged)."""
+        if any("EADDRINUSE" in line for line in self._output):
+            return f": port {self.port} on {self.host} is taken by another process"
+        return ""
 
     def _give_up(self, reason: str) -> None:
         self.failure = reason

@@ -153,6 +153,9 @@ def test_a_dynalite_that_cannot_be_restarted_stops_the_runtime_with_one_line(twi
     # Then it exits non-zero with one line saying why, and no dynalite is left
     assert code != 0
     output = twin_runtime.run_output()
-    assert output.strip().splitlines()[-1] == "error: dynalite exited and could not be restarted (5 attempts)"
+    assert output.strip().splitlines()[-1] == (
+        f"error: dynalite exited and could not be restarted in 5 attempts: port {port} on 127.0.0.1 is "
+        f"taken by another process. The table's data are kept in {twin_runtime.data_dir / 'dynamodb'}."
+    )
     assert "Traceback" not in output
     assert dynalite_processes(twin_runtime.data_dir) == []
