@@ -104,7 +104,6 @@ class DynamoDBTwin:
         self._listening = threading.Event()
         self._output: list[str] = []
         self.start_seconds = 0.0
-        self.restarts = 0
         self.failure = ""
         self._on_give_up = on_give_up
         self._stopping = threading.Event()
@@ -204,7 +203,6 @@ class DynamoDBTwin:
                     self._give_up(str(error))
                     return
                 failures += 1
-            self.restarts += 1
             logger.warning("dynalite restarted at %s", self.url)
 
     def _restart(self) -> bool:
