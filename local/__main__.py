@@ -29,7 +29,9 @@ from local.api_keys import KeysFileError, open_keys
 from local.banner import FUNCTION_REF, banner, key_lines, listening_lines, try_lines
 from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
+from local.damaged_state import DamagedStateError, empty_store_warning
 from local.dynamodb_twin import DynamoDBTwin, TwinError
+from local.file_modes import make_private
 from local.function_loader import HandlerLoadError, load_handler
 from local.hosted_function import TABLE_NAME
 from local.key_gate import KeyGate
@@ -84,6 +86,16 @@ def lock_data_dir(data_dir: Path) -> IO[str]:
     return handle
 
 
+def warn_if_store_empty_beside_table(runtime: DurableRuntime, twin: DynamoDBTwin) -> None:
+    """Warn when the execution store is empty but the table is not (executions.db replaced or emptied)."""
+    assert twin.path is not None
+    database = twin.path.parent / DATABASE_FILE
+    executions = len(runtime.store.list_all())
+    warning = empty_store_warning(database, executions, str(twin.path), twin.holds_items())
+    if warning:
+        logging.getLogger("local").warning("%s", warning)
+
+
 def function_environment(dynamodb_url: str) -> dict[str, str]:
     """What every function finds in its environment: the table's twin, by configuration only.
 
@@ -127,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as cleanup:
         data_dir = settings.data_dir if settings.store == "sqlite" else None
         if data_dir is not None:
+            make_private(data_dir)
             cleanup.callback(lock_data_dir(data_dir).close)
-        twin = DynamoDBTwin(internal_host, settings.dynamodb_port, data_dir, KEY_SCHEMA)
+        # A twin that cannot be restarted stops the runtime, which then exits with its reason.
+        twin = DynamoDBTwin(internal_host, settings.dynamodb_port, data_dir, KEY_SCHEMA, stopping.set)
         cleanup.callback(twin.stop)
         try:
             dynamodb_url = twin.start()
@@ -146,9 +160,14 @@ def main(argv: list[str] | None = None) -> int:
             projector_handler = load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE)
         except HandlerLoadError as error:
             raise SystemExit(f"error: {error}") from error
-        events = StatusEventBus(projector_handler)
-        cleanup.callback(events.close)
-        runtime = DurableRuntime(durable_handler, data_dir, on_status=events.publish_status)
+        try:
+            runtime = DurableRuntime(durable_handler, data_dir)
+        except DamagedStateError as error:
+            raise SystemExit(f"error: {error}") from error
+        if data_dir is not None:
+            warn_if_store_empty_beside_table(runtime, twin)
+        # The runtime's store is the events' outbox: what a previous run left is delivered now.
+        events = StatusEventBus(projector_handler, runtime.store)
         quotas = ControlPlaneQuotas(settings.control_plane_quotas)
         lambda_server = bind(
             LambdaServer,
@@ -174,7 +193,13 @@ def main(argv: list[str] | None = None) -> int:
         api_url = local_url(api_server.server_address)
 
         reopened = runtime.open()
-        for close in (runtime.close, pool.close, lambda_server.server_close, api_server.server_close):
+        for close in (
+            runtime.close,
+            events.close,
+            pool.close,
+            lambda_server.server_close,
+            api_server.server_close,
+        ):
             cleanup.callback(close)
         for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server)):
             threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
@@ -205,8 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         while not stopping.wait(timeout=0.5):
             pass
         print("Stopping...", flush=True)
-        # The stack unwinds in reverse: endpoints stop taking requests, then the API workers,
-        # the executions, the events still due, and last the table they write to.
+        if twin.failure:
+            raise SystemExit(f"error: {twin.failure}")
+        # The stack unwinds in reverse: endpoints stop taking requests, then the API workers, the
+        # events still due (the rest stay in the outbox), the executions, and last the table.
     print("Stopped.", flush=True)
     return 0
 

@@ -54,9 +54,6 @@ class ResourceConflictException(AwsApiException):
     http_status_code = 409
 
 
-StatusListener = Callable[[Execution, str], None]
-
-
 class Reopened(NamedTuple):
     """What `open` found left RUNNING: executions resumed, and those whose timeout passed meanwhile."""
 
@@ -87,16 +84,12 @@ def _page_size(max_items: int | None) -> int:
 class DurableRuntime:
     """Starts, follows, lists and stops executions of one in-process durable handler."""
 
-    def __init__(
-        self, handler: Callable, data_dir: Path | None, on_status: StatusListener | None = None
-    ) -> None:
+    def __init__(self, handler: Callable, data_dir: Path | None) -> None:
         """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder.
 
-        `on_status(execution, status)` is told RUNNING for each execution that starts (a new one,
-        or one resumed at `open`) and the terminal status of each that ends, on the thread that
-        started or ended it: it must not block.
+        Its store is the status events' outbox: RUNNING for each execution that starts (a new one,
+        or one resumed at `open`) and the terminal status of each that ends.
         """
-        self._on_status = on_status or (lambda execution, status: None)
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
         self.store = WriteThroughStore(data_dir / DATABASE_FILE if data_dir is not None else None)
@@ -145,7 +138,7 @@ class DurableRuntime:
             remaining = execution.start_input.execution_timeout_seconds - (now - started).total_seconds()
             if remaining > 0:
                 executor_internals.resume_execution(self.executor, execution, math.ceil(remaining))
-                self._on_status(execution, "RUNNING")
+                self.store.announce(execution, "RUNNING")
             else:
                 timed_out += 1
                 self.executor.on_timed_out(
@@ -180,15 +173,12 @@ class DurableRuntime:
                 invocation_id=invocation_id,
                 input=payload,
             )
-            execution = executor_internals.start_execution(self.executor, arn, start_input)
-        self._on_status(execution, "RUNNING")
+            executor_internals.start_execution(self.executor, arn, start_input)
         return arn
 
     def _ended(self, execution_arn: str) -> None:
         with self._ended_condition:
             self._ended_condition.notify_all()
-        execution = self.executor.get_execution(execution_arn)
-        self._on_status(execution, execution.current_status().value)
 
     def wait(
         self, execution_arn: str, timeout: float, abandoned: Callable[[], bool] = lambda: False

@@ -3,14 +3,16 @@
 Lambda puts a `Durable Execution Status Change` event (source `aws.lambda`) on the default bus
 whenever an execution starts and when it ends; EventBridge delivers each to the rule's target at
 least once, in no guaranteed order, retrying a target that fails. Locally the runtime publishes
-the same event on this bus, and a few delivery threads call the target (the projector's
-`lambda_handler`, in-process) off the caller's thread. A failed delivery is retried with
-exponential backoff a bounded number of times, then dropped and logged (where EventBridge would
-send it to the rule's dead-letter queue).
+the same event, and a few delivery threads call the target (the projector's `lambda_handler`,
+in-process) off the caller's thread. A failed delivery is retried with exponential backoff a
+bounded number of times, then dropped and logged at ERROR (where EventBridge would send it to the
+rule's dead-letter queue).
 
-Events wait in memory only: those not yet delivered when the runtime stops or dies are lost. At
-start-up the runtime publishes RUNNING again for each execution it resumes, so their end reaches
-the projector as usual.
+Events come from an outbox (local/store.py): the store puts each one there in the transaction that
+changes the execution's state, and the bus takes it out only once the target accepted it. So an
+event survives a stop or a SIGKILL of the runtime, and the next runtime delivers it at start-up;
+one dropped after its attempts stays there too, and is tried again at the next start. The
+runtime also puts RUNNING there again for each execution it resumes at start-up.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from aws_durable_execution_sdk_python_testing.execution import Execution
 
@@ -41,6 +43,16 @@ DELIVERY_THREADS = 4
 TARGET_TIMEOUT_SECONDS = 30.0
 
 Target = Callable[[dict[str, Any], Any], Any]
+
+
+class Outbox(Protocol):
+    """Where events wait until delivered (local/store.py's WriteThroughStore)."""
+
+    def subscribe(self, listener: Callable[[dict[str, Any]], None]) -> None: ...
+
+    def pending_events(self) -> list[dict[str, Any]]: ...
+
+    def event_delivered(self, event_id: str) -> None: ...
 
 
 def _iso(moment: datetime) -> str:
@@ -93,17 +105,22 @@ def projector_context() -> LambdaContext:
 
 
 class StatusEventBus:
-    """Delivers published events to `target(event, context)` on background threads, with retries."""
+    """Delivers an outbox's events to `target(event, context)` on background threads, with retries.
+
+    Without an outbox, it delivers what is published to it, from memory.
+    """
 
     def __init__(
         self,
         target: Target,
+        outbox: Outbox | None = None,
         *,
         attempts: int = DELIVERY_ATTEMPTS,
         first_retry_seconds: float = FIRST_RETRY_SECONDS,
         threads: int = DELIVERY_THREADS,
     ) -> None:
         self._target = target
+        self._outbox = outbox
         self._attempts = attempts
         self._first_retry = first_retry_seconds
         # (due time, sequence, attempt number, event): the earliest due first.
@@ -120,14 +137,15 @@ class StatusEventBus:
         ]
         for thread in self._threads:
             thread.start()
+        if outbox is not None:
+            outbox.subscribe(self.publish)
+            # Left by a previous runtime (stopped, killed, or out of attempts): delivered first.
+            for event in outbox.pending_events():
+                self.publish(event)
 
     def publish(self, event: dict[str, Any]) -> None:
         """Queue `event` for delivery now; never blocks on the target."""
         self._schedule(event, attempt=1, delay=0.0)
-
-    def publish_status(self, execution: Execution, status: str) -> None:
-        """The runtime's status listener: publish that `execution` is now `status`."""
-        self.publish(status_event(execution, status))
 
     def _schedule(self, event: dict[str, Any], attempt: int, delay: float) -> None:
         with self._cond:
@@ -182,14 +200,17 @@ class StatusEventBus:
                 with self._cond:
                     self.dropped += 1
                 logger.error(
-                    "status event dropped after %d attempts: %s %s (event %s): %r",
+                    "status event dropped after %d attempts: %s %s (event %s): %r; %s",
                     attempt,
                     detail["durableExecutionName"],
                     detail["status"],
                     event["id"],
                     error,
+                    "it stays in the outbox for the next start" if self._outbox else "it is lost",
                 )
             return
+        if self._outbox is not None:
+            self._outbox.event_delivered(event["id"])
         with self._cond:
             self.delivered += 1
 
@@ -213,6 +234,10 @@ class StatusEventBus:
             self._queue.clear()
             self._cond.notify_all()
         if pending:
-            logger.warning("%d status event(s) not delivered before the stop", pending)
+            logger.warning(
+                "%d status event(s) not delivered before the stop%s",
+                pending,
+                ": they stay in the outbox for the next start" if self._outbox else "",
+            )
         for thread in self._threads:
             thread.join(timeout=TARGET_TIMEOUT_SECONDS)

@@ -8,6 +8,12 @@ connection: a process killed at any moment loses nothing it had acknowledged. It
 package's schema, so a data folder either store wrote opens in the other, and it reads every
 execution back at start-up, which is what the resume needs.
 
+The store is also the status-change events' outbox. A save that creates an execution puts its
+RUNNING event in the `status_outbox` table, and the save that ends it puts its end, in the same
+transaction as the execution's row: an execution's state is never committed without the event it
+causes. The bus (local/status_events.py) takes an event out only once the projector accepted it,
+and the next runtime delivers whatever is left (a process killed before delivery loses nothing).
+
 (Measured on 2 cores: committing concurrent saves in groups, from a writer thread or by the
 first waiting save, ran no faster over HTTP than this, and slowed clients that poll.)
 
@@ -21,14 +27,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aws_durable_execution_sdk_python_testing.exceptions import ResourceNotFoundException
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.stores.base import BaseExecutionStore
 from aws_durable_execution_sdk_python_testing.stores.sqlite import SQLiteExecutionStore
+
+from local.damaged_state import check_store_file, store_damaged
+from local.status_events import status_event
 
 logger = logging.getLogger("local.store")
 
@@ -40,6 +52,12 @@ _UPSERT = (
     " start_timestamp = excluded.start_timestamp, end_timestamp = excluded.end_timestamp,"
     " data = excluded.data"
 )
+
+_OUTBOX_TABLE = "CREATE TABLE IF NOT EXISTS status_outbox (id TEXT PRIMARY KEY, event TEXT NOT NULL)"
+_OUTBOX_PUT = "INSERT INTO status_outbox (id, event) VALUES (?, ?)"
+
+Event = dict[str, Any]
+EventListener = Callable[[Event], None]
 
 
 class StoreClosedError(RuntimeError):
@@ -62,6 +80,16 @@ def _row(execution: Execution) -> tuple[object, ...]:
     )
 
 
+def announced_status(ended_before: bool | None, execution: Execution) -> str | None:
+    """The status a save of `execution` announces, if any: RUNNING when it is new, its end when it ends.
+
+    `ended_before`: whether the execution was ended at its previous save (None: never saved).
+    """
+    if execution.is_complete:
+        return None if ended_before else execution.current_status().value
+    return "RUNNING" if ended_before is None else None
+
+
 class WriteThroughStore(BaseExecutionStore):
     """Executions by ARN in memory; with a database, every save is committed there before it returns.
 
@@ -74,17 +102,42 @@ class WriteThroughStore(BaseExecutionStore):
         """`database` None keeps executions in memory only (lost when the process ends)."""
         self._executions: dict[str, Execution] = {}
         self._by_name: dict[tuple[str, str | None], str] = {}
+        # Whether each execution was ended at its last save: what the next save announces.
+        self._ended: dict[str, bool] = {}
+        self._outbox: dict[str, Event] = {}  # events not yet delivered, by id, oldest first
+        self._listener: EventListener | None = None
         self._connection: sqlite3.Connection | None = None
-        self._write_lock = threading.Lock()  # saves take turns on the connection
+        self._write_lock = threading.Lock()  # saves take turns on the connection and the outbox
         self._closed = False
         if database is not None:
-            # The package's own initialisation creates its table and indexes if they are missing.
-            SQLiteExecutionStore.create_and_initialize(database)
+            self._open(database)
+
+    def _open(self, database: Path) -> None:
+        """Open (or create) the database; a damaged one raises DamagedStateError, changed in nothing."""
+        check_store_file(database)
+        if not database.exists():
+            # The user's only; SQLite gives its -wal and -shm files the same mode.
+            os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+        try:
             # Used by one thread at a time, under the write lock.
             self._connection = sqlite3.connect(database, timeout=30.0, check_same_thread=False)
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=NORMAL")
-            self._load_all()
+            # Reads every page's structure once (not each row's contents): a truncated file fails here.
+            problems = [row[0] for row in self._connection.execute("PRAGMA quick_check")]
+        except sqlite3.DatabaseError as error:
+            raise store_damaged(database, str(error)) from error
+        if problems != ["ok"]:
+            # Each problem is a few lines, the first naming the database: one line, naming the pages.
+            lines = [
+                line for problem in problems for line in problem.splitlines() if not line.startswith("***")
+            ]
+            raise store_damaged(database, "; ".join(lines[:3]))
+        # The package's own initialisation creates its table and indexes if they are missing.
+        SQLiteExecutionStore.create_and_initialize(database)
+        with self._connection:
+            self._connection.execute(_OUTBOX_TABLE)
+        self._load_all()
 
     def _load_all(self) -> None:
         assert self._connection is not None
@@ -98,29 +151,74 @@ class WriteThroughStore(BaseExecutionStore):
                 logger.warning("skipping unreadable execution %s: %s", arn, error)
                 continue
             self._remember(execution)
+        for event_id, event in self._connection.execute("SELECT id, event FROM status_outbox ORDER BY rowid"):
+            self._outbox[event_id] = json.loads(event)
 
     def _remember(self, execution: Execution) -> None:
         self._executions[execution.durable_execution_arn] = execution
+        self._ended[execution.durable_execution_arn] = execution.is_complete
         key = (execution.start_input.function_name, execution.start_input.execution_name)
         self._by_name[key] = execution.durable_execution_arn
 
     def save(self, execution: Execution) -> None:
-        """Keep `execution`; with a database, return once it is committed there."""
-        if self._connection is None:
-            self._remember(execution)
-            return
+        """Keep `execution` and the status event it causes; with a database, return once both are in it."""
+        arn = execution.durable_execution_arn
         with self._write_lock:
-            if self._closed:
-                raise StoreClosedError(f"the store is closed: {execution.durable_execution_arn} not saved")
-            try:
-                row = _row(execution)
-                with self._connection:  # one transaction, committed on leaving
-                    self._connection.execute(_UPSERT, row)
-            except sqlite3.Error as error:
-                raise RuntimeError(
-                    f"Failed to save execution {execution.durable_execution_arn}: {error}"
-                ) from error
+            status = announced_status(self._ended.get(arn), execution)
+            event = status_event(execution, status) if status is not None else None
+            if self._connection is not None:
+                if self._closed:
+                    raise StoreClosedError(f"the store is closed: {arn} not saved")
+                try:
+                    row = _row(execution)
+                    with self._connection:  # one transaction, committed on leaving
+                        self._connection.execute(_UPSERT, row)
+                        if event is not None:
+                            self._connection.execute(_OUTBOX_PUT, (event["id"], json.dumps(event)))
+                except sqlite3.Error as error:
+                    raise RuntimeError(f"Failed to save execution {arn}: {error}") from error
             self._remember(execution)
+            if event is not None:
+                self._outbox[event["id"]] = event
+        if event is not None:
+            self._tell(event)
+
+    # The outbox.
+
+    def subscribe(self, listener: EventListener) -> None:
+        """Tell `listener(event)` of every event put in the outbox from now on, after its commit."""
+        self._listener = listener
+
+    def pending_events(self) -> list[Event]:
+        """The events not yet delivered, oldest first: a new runtime's bus delivers these first."""
+        with self._write_lock:
+            return list(self._outbox.values())
+
+    def announce(self, execution: Execution, status: str) -> None:
+        """Put an event saying `execution` is `status` in the outbox, without a change of state."""
+        event = status_event(execution, status)
+        with self._write_lock:
+            if self._connection is not None:
+                if self._closed:
+                    raise StoreClosedError(f"the store is closed: {status} event not kept")
+                with self._connection:
+                    self._connection.execute(_OUTBOX_PUT, (event["id"], json.dumps(event)))
+            self._outbox[event["id"]] = event
+        self._tell(event)
+
+    def event_delivered(self, event_id: str) -> None:
+        """Take a delivered event out of the outbox; once closed, it stays there for the next runtime."""
+        with self._write_lock:
+            if self._connection is not None:
+                if self._closed:
+                    return
+                with self._connection:
+                    self._connection.execute("DELETE FROM status_outbox WHERE id = ?", (event_id,))
+            self._outbox.pop(event_id, None)
+
+    def _tell(self, event: Event) -> None:
+        if self._listener is not None:
+            self._listener(event)
 
     def update(self, execution: Execution) -> None:
         self.save(execution)
@@ -149,6 +247,7 @@ class WriteThroughStore(BaseExecutionStore):
                         "DELETE FROM executions WHERE durable_execution_arn = ?", (execution_arn,)
                     )
         self._executions.pop(execution_arn, None)
+        self._ended.pop(execution_arn, None)
         if self._by_name.get(key) == execution_arn:
             del self._by_name[key]
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
+import os
+import signal
+import sqlite3
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -12,14 +16,18 @@ import boto3
 import pytest
 
 from calculation_records import new_item
+from conftest import HERE, start_runtime
 from local.runtime import DATABASE_FILE, DurableRuntime
 from local.status_events import StatusEventBus, projector_context, status_event
 from local.store import WriteThroughStore
-from runtime_process import REPO_ROOT
+from runtime_process import REPO_ROOT, local_lambda_client
+from test_local_table import dynalite_processes, wait_until
 from test_runtime_internals import started_execution
 
 TABLE = "calculations"
 STARTED = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+# A durable function that ends at once and writes nothing to the table (tableless_durable.py).
+TABLELESS_HANDLER = ("--durable-handler", "tableless_durable:lambda_handler", "--durable-path", str(HERE))
 
 
 def event(name: str, status: str, ended: datetime | None = None) -> dict:
@@ -75,33 +83,112 @@ def test_an_event_that_keeps_failing_is_dropped_after_the_last_attempt_and_logge
     assert "status event dropped after 3 attempts: doomed SUCCEEDED" in caplog.text
 
 
+def outbox_rows(database) -> list[tuple[str, str]]:
+    """(execution name, status) of each event in the store's outbox, read by another connection."""
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT event FROM status_outbox ORDER BY rowid").fetchall()
+    return [
+        (detail["durableExecutionName"], detail["status"])
+        for detail in (json.loads(event)["detail"] for (event,) in rows)
+    ]
+
+
+def test_the_save_that_starts_or_ends_an_execution_commits_its_event_with_it(tmp_path):
+    # Given the runtime's store on a database
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    execution = started_execution("outboxed", "{}", started=STARTED)
+
+    # When an execution is saved new, saved again running, then saved ended, twice
+    store.save(execution)
+    after_start = outbox_rows(tmp_path / DATABASE_FILE)
+    store.save(execution)
+    execution.complete_success(result="{}", now=STARTED + timedelta(seconds=2))
+    store.save(execution)
+    store.save(execution)
+    store.close()
+
+    # Then the first save committed RUNNING, the first save as ended its end, and nothing else
+    assert after_start == [("outboxed", "RUNNING")]
+    assert outbox_rows(tmp_path / DATABASE_FILE) == [("outboxed", "RUNNING"), ("outboxed", "SUCCEEDED")]
+
+
+def test_events_left_in_the_outbox_are_delivered_by_the_next_runtime_and_then_taken_out(tmp_path):
+    # Given a store that kept two events no bus delivered (the runtime was killed), then closed
+    first = WriteThroughStore(tmp_path / DATABASE_FILE)
+    execution = started_execution("left-over", "{}", started=STARTED)
+    first.save(execution)
+    execution.complete_success(result="{}", now=STARTED + timedelta(seconds=2))
+    first.save(execution)
+    first.close()
+    delivered: list[tuple[str, str]] = []
+
+    # When the next runtime opens the store and its bus starts
+    second = WriteThroughStore(tmp_path / DATABASE_FILE)
+    bus = StatusEventBus(
+        lambda event, context: delivered.append(
+            (event["detail"]["durableExecutionName"], event["detail"]["status"])
+        ),
+        second,
+    )
+    assert bus.wait_idle(timeout=5)
+    bus.close()
+    second.close()
+
+    # Then both events reach the projector, and the outbox is empty
+    assert sorted(delivered) == [("left-over", "RUNNING"), ("left-over", "SUCCEEDED")]
+    assert outbox_rows(tmp_path / DATABASE_FILE) == []
+
+
+def test_an_event_the_projector_keeps_refusing_stays_in_the_outbox_for_the_next_start(tmp_path, caplog):
+    # Given a bus of two attempts on a store, whose projector always fails
+    store = WriteThroughStore(tmp_path / DATABASE_FILE)
+    target = Target(failures=100)
+    bus = StatusEventBus(target, store, attempts=2, first_retry_seconds=0.01)
+
+    # When an execution starts and the bus has done what it can
+    with caplog.at_level(logging.ERROR, logger="local.events"):
+        store.save(started_execution("refused", "{}", started=STARTED))
+        assert bus.wait_idle(timeout=5)
+        bus.close()
+    store.close()
+
+    # Then the event was dropped with a log line, and is still in the outbox
+    assert (target.calls, bus.dropped) == (2, 1)
+    assert "refused RUNNING" in caplog.text
+    assert "stays in the outbox" in caplog.text
+    assert outbox_rows(tmp_path / DATABASE_FILE) == [("refused", "RUNNING")]
+
+
 def test_executions_resumed_at_start_up_publish_running_again(tmp_path):
     from durable_math import lambda_handler
 
-    # Given an execution a killed runtime left RUNNING in its store
+    # Given an execution a killed runtime left RUNNING in its store, its RUNNING already delivered
     execution = started_execution("resumed", '{"num1": 8, "num2": 2}')
     store = WriteThroughStore(tmp_path / DATABASE_FILE)
     store.save(execution)
+    for event in store.pending_events():
+        store.event_delivered(event["id"])
     store.close()
     told: list[tuple[str, str]] = []
 
-    def listener(execution, status: str) -> None:
-        told.append((execution.start_input.execution_name, status))
-
-    # When a runtime opens the data folder and the execution ends
-    runtime = DurableRuntime(
-        lambda_handler,
-        tmp_path,
-        on_status=lambda e, status: told.append((e.start_input.execution_name, status)),
+    # When a runtime opens the data folder, a bus on its store, and the execution ends
+    runtime = DurableRuntime(lambda_handler, tmp_path)
+    bus = StatusEventBus(
+        lambda event, context: told.append(
+            (event["detail"]["durableExecutionName"], event["detail"]["status"])
+        ),
+        runtime.store,
     )
     try:
         runtime.open()
         assert runtime.wait(execution.durable_execution_arn, timeout=30) is not None
+        assert bus.wait_idle(timeout=5)
     finally:
+        bus.close()
         runtime.close()
 
-    # Then its listener heard RUNNING again, then its end
-    assert told == [("resumed", "RUNNING"), ("resumed", "SUCCEEDED")]
+    # Then the projector heard RUNNING again, then its end
+    assert sorted(told) == [("resumed", "RUNNING"), ("resumed", "SUCCEEDED")]
 
 
 @pytest.fixture
@@ -213,3 +300,38 @@ def test_late_events_of_a_deleted_calculation_bring_nothing_back(projector, loca
 
     # Then neither raises (nothing to retry) and no item is made
     assert item(local_runtime, "deleted-then-late") is None
+
+
+def test_events_pending_when_the_runtime_is_killed_reach_the_table_after_the_restart(
+    needs_local, tmp_path_factory
+):
+    # Given a runtime hosting a function that never touches the table, and its dynalite frozen, so
+    # that the projector can take no event
+    # (the reconciler off: only the outbox may bring the ends to the table), and each
+    # calculation's item put as the API puts it before it starts the execution
+    runtime = start_runtime(tmp_path_factory, "outbox-kill", *TABLELESS_HANDLER, "--reconcile-every", "0")
+    lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=30)
+    names = [f"outbox-{n}" for n in range(5)]
+    for name in names:
+        started_by_the_api(runtime, name)
+    frozen = dynalite_processes(runtime.data_dir)[0]
+    os.kill(frozen, signal.SIGSTOP)
+    for name in names:
+        lambda_client.invoke(FunctionName="math-durable:live", DurableExecutionName=name, Payload=b"{}")
+
+    # When the runtime is killed with their events undelivered, and started again
+    runtime.kill()
+    os.kill(frozen, signal.SIGKILL)
+    pending = outbox_rows(runtime.data_dir / DATABASE_FILE)
+    runtime.start()
+
+    # Then the killed runtime had kept both events of each execution, and the next one delivers
+    # them: each item says SUCCEEDED, and the outbox empties
+    assert sorted(pending) == sorted((name, status) for name in names for status in ("RUNNING", "SUCCEEDED"))
+    try:
+        assert wait_until(lambda: outbox_rows(runtime.data_dir / DATABASE_FILE) == [], timeout=30)
+        assert {name: item(runtime, name)["status"]["S"] for name in names} == dict.fromkeys(
+            names, "SUCCEEDED"
+        )
+    finally:
+        runtime.stop()
