@@ -305,10 +305,9 @@ def test_late_events_of_a_deleted_calculation_bring_nothing_back(projector, loca
 def test_events_pending_when_the_runtime_is_killed_reach_the_table_after_the_restart(
     needs_local, tmp_path_factory
 ):
-    # Given a runtime hosting a function that never touches the table, and its dynalite frozen, so
-    # that the projector can take no event
-    # (the reconciler off: only the outbox may bring the ends to the table), and each
-    # calculation's item put as the API puts it before it starts the execution
+    # Given a runtime hosting a function that never touches the table, with the reconciler off (only
+    # the outbox may bring the ends to the table), each calculation's item put as the API puts it
+    # before it starts the execution, and dynalite then frozen, so that the projector takes no event
     runtime = start_runtime(tmp_path_factory, "outbox-kill", *TABLELESS_HANDLER, "--reconcile-every", "0")
     lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=30)
     names = [f"outbox-{n}" for n in range(5)]
