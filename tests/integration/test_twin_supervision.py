@@ -131,6 +131,15 @@ def test_a_frozen_dynalite_gets_503s_within_the_client_timeouts_and_then_answers
     assert dynalite_processes(twin_runtime.data_dir) == [frozen]
 
 
+def bound(server: socket.socket, port: int) -> bool:
+    """Whether `server` could bind 127.0.0.1:`port` now."""
+    try:
+        server.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
 def test_a_dynalite_that_cannot_be_restarted_stops_the_runtime_with_one_line(twin_runtime):
     # Given a runtime whose dynalite is killed, and its port taken by another process before the
     # runtime can restart it (the runtime is frozen meanwhile)
@@ -142,7 +151,8 @@ def test_a_dynalite_that_cannot_be_restarted_stops_the_runtime_with_one_line(twi
         try:
             os.kill(first, signal.SIGKILL)
             assert wait_until(lambda: dynalite_processes(twin_runtime.data_dir) == [], timeout=5)
-            squatter.bind(("127.0.0.1", port))
+            # The killed dynalite's connections may hold the port for a moment while they close.
+            assert wait_until(lambda: bound(squatter, port), timeout=10)
             squatter.listen()
         finally:
             twin_runtime.process.send_signal(signal.SIGCONT)
