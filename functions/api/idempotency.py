@@ -28,24 +28,31 @@ def canonical_json(document: dict[str, Any]) -> str:
     return json.dumps(document, separators=(",", ":"), sort_keys=True, allow_nan=False)
 
 
+# Puts a start makes: the item may go (a DELETE, its expiry) between a refused put and the read.
+CLAIM_ATTEMPTS = 2
+
+
 def claim(
     name: str, owner: str, calculation_id: str, request_input: dict[str, Any], now: datetime
 ) -> Record | None:
     """Write the new calculation's item; None when this start is the first, the existing record on a replay.
 
-    IdempotencyConflict when the key was used with another input; Unavailable when the existing
-    item went (deleted or expired) between the refused write and the read: a retry starts afresh.
+    IdempotencyConflict when the key was used with another input. An existing item that went
+    (deleted, expired) between the refused write and the read is claimed again; Unavailable only
+    when it keeps racing: a retry starts afresh.
     """
-    try:
-        dynamodb_adapter.put_new(name, owner, calculation_id, request_input, now)
-    except dynamodb_adapter.AlreadyExists:
-        existing = dynamodb_adapter.get(name)
-        if not calculation_records.is_visible(existing, owner, now):
-            raise Unavailable("the calculation's item went while it started", "dynamodb") from None
-        if existing.input != request_input:
-            raise IdempotencyConflict from None
-        return existing
-    return None
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            dynamodb_adapter.put_new(name, owner, calculation_id, request_input, now)
+        except dynamodb_adapter.AlreadyExists:
+            existing = dynamodb_adapter.get(name)
+            if not calculation_records.is_visible(existing, owner, now):
+                continue
+            if existing.input != request_input:
+                raise IdempotencyConflict from None
+            return existing
+        return None
+    raise Unavailable("the calculation's item went while it started", "dynamodb")
 
 
 def start_execution(name: str, payload: str) -> str:

@@ -286,10 +286,30 @@ def test_post_with_same_key_before_the_first_start_recorded_its_arn_starts_it(
     assert response.json["id"] == "order-42"
 
 
-def test_post_whose_item_went_between_the_refused_write_and_the_read_is_503_to_retry(call, stubs, table_stub):
-    # Given the key's item is deleted just after the write was refused (no Invoke is stubbed)
+def test_post_whose_item_went_between_the_refused_write_and_the_read_claims_it_again(
+    call, stubs, table_stub, lambda_stub
+):
+    # Given the key's item is deleted just after the write was refused
     table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
     table_stub.add_response("get_item", found(None), get_item_params(ORDER_42))
+    # And the second write finds the name free
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
+    table_stub.add_response("update_item", {}, set_arn_params())
+
+    # When the client starts it
+    response = post(call)
+
+    # Then it starts, with no retry asked of the client
+    assert response.status == 202
+    assert response.json["id"] == "order-42"
+
+
+def test_post_whose_item_keeps_going_between_write_and_read_is_503_to_retry(call, stubs, table_stub):
+    # Given the key's item is deleted just after each refused write, twice (no Invoke is stubbed)
+    for _ in range(2):
+        table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
+        table_stub.add_response("get_item", found(None), get_item_params(ORDER_42))
 
     # When the client starts it
     response = post(call)
