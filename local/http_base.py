@@ -4,14 +4,17 @@ Each connection has time limits (ConnectionLimits): an idle keep-alive connectio
 `idle_seconds`; a request must arrive whole (request line, headers and body) within
 `request_seconds` of its first byte, however slowly it trickles, or it is answered 408 and
 closed; the client must take an answer within `write_seconds`. At most `max_connections` are
-open at once: one more is answered 503 with Retry-After and closed at once, on the accepting
-thread, so it costs no thread. The errors the server answers itself (a malformed request line
+open at once: a new one takes the place of the longest-idle keep-alive connection (closed, as
+servers close idle keep-alive connections; clients reconnect), and when every connection is busy
+it is answered 503 with Retry-After and closed at once, on the accepting thread, so it costs no
+thread. The errors the server answers itself (a malformed request line
 or headers, a body it cannot read, the limits above) are in the endpoint's own error style:
 `error_answer`, never the standard library's HTML page.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import socket
 import threading
@@ -24,6 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 RETRY_AFTER_SECONDS = 1
+# How long a new connection waits for the slot of an idle one closed for it.
+SLOT_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -95,10 +100,11 @@ class RequestClock(io.RawIOBase):
     client that trickles a byte at a time cannot keep the request open.
     """
 
-    def __init__(self, connection: socket.socket, limits: ConnectionLimits) -> None:
+    def __init__(self, connection: socket.socket, server: LocalServer) -> None:
         super().__init__()
         self._connection = connection
-        self._limits = limits
+        self._server = server
+        self._limits = server.limits
         self._deadline: float | None = None
 
     def await_request(self) -> None:
@@ -110,12 +116,16 @@ class RequestClock(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         if self._deadline is None:
             self._connection.settimeout(self._limits.idle_seconds)
+            self._server.waiting(self._connection)
         else:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("the request did not arrive within its time limit")
             self._connection.settimeout(remaining)
-        received = self._connection.recv_into(buffer)
+        try:
+            received = self._connection.recv_into(buffer)
+        finally:
+            self._server.working(self._connection)
         if received and self._deadline is None:
             self._deadline = time.monotonic() + self._limits.request_seconds
         return received
@@ -139,6 +149,9 @@ class LocalServer(ThreadingHTTPServer):
         self.limits = limits
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self._slots = threading.BoundedSemaphore(limits.max_connections)
+        # Connections waiting for their next request, and since when: the first to give way.
+        self._idle: dict[socket.socket, float] = {}
+        self._idle_lock = threading.Lock()
         super().__init__(address, handler_class)
 
     def server_bind(self) -> None:
@@ -146,8 +159,31 @@ class LocalServer(ThreadingHTTPServer):
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         super().server_bind()
 
+    def waiting(self, connection: socket.socket) -> None:
+        """`connection` waits for its next request: it may be closed to make room for a new one."""
+        with self._idle_lock:
+            self._idle.setdefault(connection, time.monotonic())
+
+    def working(self, connection: socket.socket) -> None:
+        with self._idle_lock:
+            self._idle.pop(connection, None)
+
+    def _close_longest_idle(self) -> bool:
+        """Close the connection idle the longest (its thread then ends); False when none is idle."""
+        with self._idle_lock:
+            if not self._idle:
+                return False
+            connection = min(self._idle, key=self._idle.__getitem__)
+            del self._idle[connection]
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+        return True
+
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        admitted = self._slots.acquire(blocking=False)
+        while not admitted and self._close_longest_idle():
+            admitted = self._slots.acquire(timeout=SLOT_WAIT_SECONDS)
+        if not admitted:
             self._refuse(request)
             return
         try:
@@ -166,7 +202,7 @@ class LocalServer(ThreadingHTTPServer):
         """503 and close, without blocking the accepting thread: the answer fits the send buffer."""
         status = HTTPStatus.SERVICE_UNAVAILABLE
         answer = self.RequestHandlerClass.error_answer(
-            status, f"More than {self.limits.max_connections} open connections: retry later"
+            status, f"All {self.limits.max_connections} connections are busy: retry later"
         )
         answer = ErrorAnswer([*answer.headers, ("Retry-After", str(RETRY_AFTER_SECONDS))], answer.body)
         try:
@@ -197,12 +233,16 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile.close()  # the standard reader, replaced by one that keeps the time limits
-        self._clock = RequestClock(self.connection, self.server.limits)
+        self._clock = RequestClock(self.connection, self.server)
         self.rfile = io.BufferedReader(self._clock)
 
     def handle_one_request(self) -> None:
         self._clock.await_request()
         super().handle_one_request()
+
+    def finish(self) -> None:
+        self.server.working(self.connection)
+        super().finish()
 
     def parse_request(self) -> bool:
         try:

@@ -173,34 +173,54 @@ def test_an_idle_keep_alive_connection_is_closed_at_the_idle_limit(api_address):
         assert 0.9 <= idle < 3
 
 
-def test_connections_beyond_the_cap_are_answered_503_and_cost_no_thread(api_address):
-    # Given a server capped at 5 connections
+def test_idle_connections_beyond_the_cap_give_way_and_cost_no_thread(api_address):
+    # Given a server capped at 5 connections, and 50 clients that connect and stay idle
     threads_before = threading.active_count()
-
-    # When 50 clients connect and stay idle
     connections = [connect(api_address) for _ in range(50)]
     try:
-        time.sleep(0.3)
+        time.sleep(0.5)
         threads_while_open = threading.active_count()
-        refused = []
-        for connection in connections:
+
+        # When one more client sends a request
+        with connect(api_address) as latest:
+            latest.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, _, _ = answer(latest)
+
+        # Then it is answered, the idle ones having given way, oldest first, each closed without an
+        # answer; at no point do more than 5 hold a thread
+        assert status == 200
+        for connection in connections[:40]:
             connection.settimeout(5)
-            first = connection.recv(12)
-            if first:
-                connection_rest = first + b"".join(iter(lambda c=connection: c.recv(65536), b""))
-                refused.append(connection_rest)
+            assert connection.recv(65536) == b""
     finally:
         for connection in connections:
             connection.close()
-
-    # Then only 5 of them have a thread, and the 45 others are answered 503 with Retry-After
     assert threads_while_open - threads_before <= 5
-    assert len(refused) == 45
-    head, _, body = refused[0].partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
-    assert b"\r\nRetry-After: 1\r\n" in head
-    assert b"\r\nContent-Type: application/problem+json\r\n" in head
-    assert json.loads(body)["status"] == 503
+
+
+def test_a_connection_beyond_the_cap_of_busy_ones_is_answered_503_and_costs_no_thread(api_address):
+    # Given a server capped at 5 connections, each in the middle of a request (headers not ended)
+    threads_before = threading.active_count()
+    busy = [connect(api_address) for _ in range(5)]
+    try:
+        for connection in busy:
+            connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\n")
+        time.sleep(0.3)
+
+        # When one more client connects
+        with connect(api_address) as refused:
+            refused.settimeout(5)
+            status, headers, body = answer(refused)
+        threads_while_busy = threading.active_count()
+    finally:
+        for connection in busy:
+            connection.close()
+
+    # Then it is answered 503 with Retry-After and closed, and it had no thread of its own
+    problem = assert_problem(status, headers, body, 503)
+    assert headers["Retry-After"] == "1"
+    assert problem["detail"] == "All 5 connections are busy: retry later"
+    assert threads_while_busy - threads_before <= 5
 
 
 @pytest.mark.parametrize(
