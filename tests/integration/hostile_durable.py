@@ -1,8 +1,8 @@
 """A durable function for the console's test that untrusted text stays text.
 
-It is the real function, except that Division fails with a message written in HTML: markup that
-would load an image, run a script and change the page's title if a page parsed it. The local
-runtime hosts it with `--durable-handler hostile_durable:lambda_handler --durable-path tests/integration`.
+It is the real function, except that Division fails with a message written in HTML
+(hostile_text.py). The local runtime hosts it with
+`--durable-handler hostile_durable:lambda_handler --durable-path tests/integration`.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from hostile_text import HOSTILE_MESSAGE
+
 MATH_CODE = Path(__file__).resolve().parents[2] / "functions" / "math_durable"
-HOSTILE_MESSAGE = (
-    '<img src="x" onerror="document.title=\'owned\'">'
-    '<script>document.title="owned"</script><b id="injected">bold</b>'
-)
 
 # The real function's package root on the import path only while importing it, as the local
 # runtime does for the function it hosts by default.

@@ -242,7 +242,7 @@ def hostile_runtime(local_runtime, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_an_error_message_written_in_html_is_shown_as_text(browser, hostile_runtime):
     # Given a calculation whose Division failed with markup for a message
-    from hostile_durable import HOSTILE_MESSAGE
+    from hostile_text import HOSTILE_MESSAGE
 
     api = consumer(hostile_runtime.api_url, hostile_runtime.api_key())
     calculation_id = ended(api, 10, 0)
