@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -40,22 +39,9 @@ from calculation_records import (
     record_execution_end,
     record_running,
 )
+from pacing import Pace
 
 LIST_PAGE_SIZE = 1000
-
-
-class Pace:
-    """At most `rate` calls per second, spaced evenly."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1 / rate
-        self.next_at = time.monotonic()
-
-    def wait(self) -> None:
-        now = time.monotonic()
-        if now < self.next_at:
-            time.sleep(self.next_at - now)
-        self.next_at = max(now, self.next_at) + self.interval
 
 
 def positive_rate(value: str) -> float:
@@ -137,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     counts: Counter[str] = Counter()
     marker: str | None = None
     while True:
-        list_pace.wait()
+        list_pace.take()
         page = lambda_client.list_durable_executions_by_function(
             FunctionName=args.function_name,
             MaxItems=LIST_PAGE_SIZE,
@@ -154,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.dry_run:
                 counts["would repair" if record else "would rebuild"] += 1
                 continue
-            get_pace.wait()
+            get_pace.take()
             execution = lambda_client.get_durable_execution(
                 DurableExecutionArn=summary["DurableExecutionArn"], IncludeExecutionData=True
             )

@@ -4,18 +4,19 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from settings_reader import SettingsError, calculations_table, read_settings, retention_period_days, setting
+from settings_reader import (
+    QUALIFIED_FUNCTION_PATTERN,
+    SettingsError,
+    calculations_table,
+    math_function_name,
+    read_settings,
+    retention_period_days,
+    setting,
+)
 
 __all__ = ["PAGE_SIZE_CEILING", "RETRY_AFTER_MAX_SECONDS", "Settings", "SettingsError", "get_settings"]
 
-# A qualified function name or alias ARN: `name:qualifier`, `account:function:name:qualifier`
-# or `arn:aws:lambda:region:account:function:name:qualifier`. Durable functions refuse
-# unqualified names, so the qualifier is required.
-QUALIFIED_FUNCTION = re.compile(
-    r"^(?P<function>(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?"
-    r"[a-zA-Z0-9_-]{1,64})"
-    r":(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128})$"
-)
+QUALIFIED_FUNCTION = re.compile(QUALIFIED_FUNCTION_PATTERN)
 
 # The largest `limit` the API documents for GET /calculations.
 PAGE_SIZE_CEILING = 100
@@ -29,10 +30,7 @@ PREFER_WAIT_CEILING_SECONDS = 25
 class Settings:
     """Every environment variable the API reads, with its default and its limits."""
 
-    math_function_name: str = setting(
-        "MATH_FUNCTION_NAME",
-        description="Alias-qualified name or alias ARN of the durable function, e.g. math-durable:live",
-    )
+    math_function_name: str = math_function_name()
     calculations_table_name: str = calculations_table()
     retention_period_days: int = retention_period_days()
     prefer_wait_max_seconds: int = setting(
@@ -69,11 +67,6 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        if not QUALIFIED_FUNCTION.match(self.math_function_name):
-            raise ValueError(
-                "MATH_FUNCTION_NAME must be an alias-qualified function name or ARN such as "
-                "'math-durable:live' (durable functions cannot be invoked unqualified)"
-            )
         if self.list_default_limit > self.list_max_limit:
             raise ValueError("LIST_DEFAULT_LIMIT must not exceed LIST_MAX_LIMIT")
 

@@ -22,26 +22,19 @@ ends well within its minute. What a run leaves is picked up by the next, oldest 
 """
 
 import functools
-import os
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from aws_clients import create_client
 from calculation_facts import TERMINAL_STATUSES
 from calculation_records import (
     OPEN_SHARDS,
-    RETENTION_DAYS_DEFAULT,
-    RETENTION_DAYS_MAX,
-    RETENTION_DAYS_MIN,
     Record,
     Write,
     forget_abandoned,
@@ -50,80 +43,40 @@ from calculation_records import (
     record_execution_end,
     record_running,
 )
+from pacing import Pace
+from settings_reader import calculations_table, math_function_name, read_settings, retention_period_days
 
 logger = Logger(service="reconciler")
 
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 # Younger items are left to the API, the Record step and the projector.
 GRACE_SECONDS = 10
 GET_RATE, GET_BUDGET = 10.0, 200
 LIST_RATE, LIST_BUDGET = 5.0, 100
 
 
-class SettingsError(RuntimeError):
-    """A required setting is missing or invalid: the function cannot reconcile."""
-
-
-class Settings(BaseModel):
+@dataclass(frozen=True)
+class Settings:
     """Every environment variable the reconciler reads."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    calculations_table_name: Annotated[str, Field(alias="CALCULATIONS_TABLE_NAME", min_length=3)]
-    math_function_name: Annotated[
-        str, Field(alias="MATH_FUNCTION_NAME", pattern=r"^[A-Za-z0-9:_.-]+:[A-Za-z0-9_$-]+$")
-    ]
-    retention_period_days: Annotated[
-        int, Field(alias="RETENTION_PERIOD_DAYS", ge=RETENTION_DAYS_MIN, le=RETENTION_DAYS_MAX)
-    ] = RETENTION_DAYS_DEFAULT
+    calculations_table_name: str = calculations_table()
+    math_function_name: str = math_function_name()
+    retention_period_days: int = retention_period_days()
 
 
 @functools.cache
 def get_settings() -> Settings:
     """The environment, read and validated once per container."""
-    try:
-        return Settings.model_validate(dict(os.environ))
-    except ValidationError as error:
-        problems = "; ".join(f"{problem['loc'][0]}: {problem['msg']}" for problem in error.errors())
-        raise SettingsError(problems) from None
+    return read_settings(Settings)
 
 
 @functools.cache
 def dynamodb_client() -> Any:
-    return boto3.client("dynamodb", config=CLIENT_CONFIG)
+    return create_client("dynamodb")
 
 
 @functools.cache
 def lambda_client() -> Any:
-    return boto3.client("lambda", config=CLIENT_CONFIG)
-
-
-class TokenBucket:
-    """At most `rate` calls a second (no burst: evenly spaced), and at most `budget` in all."""
-
-    def __init__(
-        self,
-        rate: float,
-        budget: int,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = 1 / rate
-        self.left = budget
-        self._clock = clock
-        self._sleep = sleep
-        self._next_at = clock()
-
-    def take(self) -> bool:
-        """Wait for the next call's turn; False, at once, when the budget is spent."""
-        if self.left <= 0:
-            return False
-        self.left -= 1
-        now = self._clock()
-        if now < self._next_at:
-            self._sleep(self._next_at - now)
-        self._next_at = max(now, self._next_at) + self.interval
-        return True
+    return create_client("lambda")
 
 
 @dataclass
@@ -135,8 +88,8 @@ class Reconciler:
     table: str
     function_name: str
     retention_days: int
-    gets: TokenBucket
-    lists: TokenBucket
+    gets: Pace
+    lists: Pace
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def run(self) -> Counter[str]:
@@ -222,8 +175,8 @@ def reconciler(settings: Settings, dynamodb: Any, lambda_: Any) -> Reconciler:
         table=settings.calculations_table_name,
         function_name=settings.math_function_name,
         retention_days=settings.retention_period_days,
-        gets=TokenBucket(GET_RATE, GET_BUDGET),
-        lists=TokenBucket(LIST_RATE, LIST_BUDGET),
+        gets=Pace(GET_RATE, GET_BUDGET),
+        lists=Pace(LIST_RATE, LIST_BUDGET),
     )
 
 

@@ -4,8 +4,8 @@ with no silent fallbacks. Standard library only (the layer serves functions with
 A function declares its settings as a frozen dataclass whose fields are `setting(...)`s (the
 variable, its default and its limits) and reads them with `read_settings`, cached by the
 function. Any problem, for every variable at once, is one SettingsError naming the variables.
-The settings two functions share are declared here once: `calculations_table` and
-`retention_period_days`.
+The settings two functions share are declared here once: `calculations_table`,
+`math_function_name` and `retention_period_days`.
 """
 
 import dataclasses
@@ -20,6 +20,14 @@ from calculation_records import RETENTION_DAYS_DEFAULT, RETENTION_DAYS_MAX, RETE
 Settings = TypeVar("Settings")
 REQUIRED = dataclasses.MISSING
 TABLE_NAME_PATTERN = r"^[A-Za-z0-9_.-]{3,255}$"
+# A qualified function name or alias ARN: `name:qualifier`, `account:function:name:qualifier`
+# or `arn:aws:lambda:region:account:function:name:qualifier`. Durable functions refuse
+# unqualified names, so the qualifier is required.
+QUALIFIED_FUNCTION_PATTERN = (
+    r"^(?P<function>(?:arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\d{12}:function:|\d{12}:function:)?"
+    r"[a-zA-Z0-9_-]{1,64})"
+    r":(?P<qualifier>\$LATEST|[a-zA-Z0-9_-]{1,128})$"
+)
 
 
 class SettingsError(ValueError):
@@ -51,6 +59,16 @@ def calculations_table(default: Any = REQUIRED) -> Any:
         pattern=TABLE_NAME_PATTERN,
         rule="3-255 of A-Z a-z 0-9 _ . -",
         description="The calculations table (DynamoDB), the read model",
+    )
+
+
+def math_function_name() -> Any:
+    return setting(
+        "MATH_FUNCTION_NAME",
+        pattern=QUALIFIED_FUNCTION_PATTERN,
+        rule="an alias-qualified function name or ARN such as 'math-durable:live' "
+        "(durable functions cannot be invoked unqualified)",
+        description="Alias-qualified name or alias ARN of the durable function, e.g. math-durable:live",
     )
 
 

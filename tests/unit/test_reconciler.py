@@ -85,8 +85,8 @@ def make_reconciler(get_budget: int = 10, list_budget: int = 10) -> reconciler.R
         table=TABLE,
         function_name=f"{FUNCTION}:live",
         retention_days=14,
-        gets=reconciler.TokenBucket(10, get_budget, clock, clock.sleep),
-        lists=reconciler.TokenBucket(5, list_budget, clock, clock.sleep),
+        gets=reconciler.Pace(10, get_budget, clock, clock.sleep),
+        lists=reconciler.Pace(5, list_budget, clock, clock.sleep),
         now=lambda: NOW,
     )
 
@@ -335,30 +335,6 @@ def test_an_ended_start_found_with_no_get_left_records_its_arn_for_the_next_run(
 
     record = reconciler.Record.from_item(index_item("no arn past its deadline"))
     assert make_reconciler(get_budget=0).mend(record) == "started: arn recorded"
-
-
-def test_calls_are_paced_evenly_at_the_rate_and_stop_at_the_budget():
-    # Given 10 calls a second and a budget of 4, on a clock that only sleeping moves
-    clock = FakeClock()
-    bucket = reconciler.TokenBucket(10, 4, clock, clock.sleep)
-
-    # When five calls are asked for at once
-    taken = [bucket.take() for _ in range(5)]
-
-    # Then the first goes at once, the next three 0.1 s apart, and the fifth is refused without waiting
-    assert taken == [True, True, True, True, False]
-    assert clock.sleeps == [0.1, 0.1, 0.1]
-    assert clock.now == pytest.approx(100.3)
-
-
-def test_a_pause_between_calls_is_not_saved_up_as_a_burst():
-    clock = FakeClock()
-    bucket = reconciler.TokenBucket(5, 10, clock, clock.sleep)
-    bucket.take()
-    clock.now += 10
-
-    assert [bucket.take(), bucket.take()] == [True, True]
-    assert clock.sleeps == [0.2]
 
 
 def test_the_deployed_pace_stays_well_under_lambdas_default_quotas():
