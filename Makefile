@@ -8,7 +8,7 @@ NPM_STAMP := node_modules/.installed
 NPM_RUN_STAMP := node_modules/.installed-runtime
 # Each function folder (and the shared layer) is an import root, as in Lambda: the scripts and the
 # bench import their modules from this path, as pytest does from pyproject's `pythonpath`.
-FUNCTION_PATH := functions/shared:functions/math_durable:functions/api:functions/status_projector
+FUNCTION_PATH := functions/shared:functions/math_durable:functions/api:functions/status_projector:functions/webhook_delivery
 
 .PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy repair
 
