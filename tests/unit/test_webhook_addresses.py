@@ -142,5 +142,5 @@ def test_locally_plain_http_to_a_public_address_is_refused():
 def test_locally_a_name_resolving_to_loopback_and_a_private_address_is_refused():
     with pytest.raises(RefusedUrl, match="not public"):
         check_url(
-            "http://twofaced.example.com/in", allow_loopback=True, resolve=resolver("127.0.0.1", "10.0.0.1")
+            "https://twofaced.example.com/in", allow_loopback=True, resolve=resolver("127.0.0.1", "10.0.0.1")
         )
