@@ -29,6 +29,40 @@ EXECUTION_ARNS = {
 DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
 
 TABLE_ARN = {"Fn::GetAtt": ["CalculationsTable", "Arn"]}
+WEBHOOKS_TABLE_ARN = {"Fn::GetAtt": ["WebhooksTable", "Arn"]}
+WEBHOOK_ALIAS = {"Ref": "WebhookDeliveryFunctionAliaslive"}
+START_DELIVERIES = {
+    "Sid": "StartWebhookDeliveries",
+    "Effect": "Allow",
+    "Action": "lambda:InvokeFunction",
+    "Resource": WEBHOOK_ALIAS,
+}
+# The API reads and writes the caller's endpoints and reads deliveries; pings and redeliveries start one.
+WEBHOOK_API_STATEMENTS = [
+    {
+        "Sid": "WebhookItems",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ],
+        "Resource": WEBHOOKS_TABLE_ARN,
+    },
+    START_DELIVERIES,
+]
+# The projector finds the owner's endpoints and starts their deliveries.
+WEBHOOK_PROJECTOR_STATEMENTS = [
+    {
+        "Sid": "FindWebhookEndpoints",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": WEBHOOKS_TABLE_ARN,
+    },
+    START_DELIVERIES,
+]
 OWNER_INDEX_ARN = {"Fn::Sub": "${CalculationsTable.Arn}/index/byOwner"}
 KMS_KEY = {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
 
@@ -58,6 +92,7 @@ API_STATEMENTS = [
         ],
         "Resource": EXECUTION_ARNS,
     },
+    *WEBHOOK_API_STATEMENTS,
 ]
 # The durable function's Record step updates its calculation's item, nothing else.
 MATH_STATEMENTS = [
@@ -76,8 +111,9 @@ PROJECTOR_STATEMENTS = [
         "Action": "lambda:GetDurableExecution",
         "Resource": EXECUTION_ARNS,
     },
+    *WEBHOOK_PROJECTOR_STATEMENTS,
 ]
-FUNCTIONS = ("MathFunction", "ApiFunction", "StatusProjectorFunction")
+FUNCTIONS = ("MathFunction", "ApiFunction", "StatusProjectorFunction", "WebhookDeliveryFunction")
 
 # Usage plan values a deploy passes; the SAM transform writes them into the plan it generates.
 DEPLOY_PARAMETERS = {
@@ -464,6 +500,7 @@ def test_asynchronous_functions_send_failed_invocations_to_encrypted_dead_letter
     queues = {
         "MathFunction": "MathFunctionDeadLetterQueue",
         "StatusProjectorFunction": "StatusEventsDeadLetterQueue",
+        "WebhookDeliveryFunction": "WebhookDeliveryDeadLetterQueue",
     }
 
     for function, queue in queues.items():
@@ -488,7 +525,7 @@ def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
     log_groups = [
         logical_id for logical_id, resource in generated.items() if resource["Type"] == "AWS::Logs::LogGroup"
     ]
-    assert len(log_groups) == 4
+    assert len(log_groups) == 5
     for log_group in log_groups:
         assert generated[log_group]["Properties"]["KmsKeyId"] == KMS_KEY, log_group
     assert generated["MathFunction"]["Properties"]["DurableConfig"]["KMSKeyArn"] == KMS_KEY
@@ -500,6 +537,7 @@ def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
         ("MathFunction", "MathFunctionReservedConcurrency", 100),
         ("ApiFunction", "ApiFunctionReservedConcurrency", 100),
         ("StatusProjectorFunction", "StatusProjectorReservedConcurrency", 20),
+        ("WebhookDeliveryFunction", "WebhookDeliveryReservedConcurrency", 20),
     ],
 )
 def test_each_function_reserves_its_concurrency_from_a_parameter_where_0_reserves_nothing(
@@ -574,6 +612,8 @@ def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[
         "CalculationsTableName",
         "MathFunctionDeadLetterQueueUrl",
         "StatusEventsDeadLetterQueueUrl",
+        "WebhooksTableName",
+        "WebhookDeliveryFunctionAliasArn",
     }
     for output in outputs.values():
         value = output["Value"]

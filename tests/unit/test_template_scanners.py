@@ -35,6 +35,8 @@ EXPECTED_SKIPS = {
     ("CKV_AWS_120", "AWS::Serverless::Api.CalculationsApi"),
     ("CKV_AWS_27", "AWS::SQS::Queue.MathFunctionDeadLetterQueue"),
     ("CKV_AWS_27", "AWS::SQS::Queue.StatusEventsDeadLetterQueue"),
+    ("CKV_AWS_117", "AWS::Serverless::Function.WebhookDeliveryFunction"),
+    ("CKV_AWS_27", "AWS::SQS::Queue.WebhookDeliveryDeadLetterQueue"),
 }
 
 
