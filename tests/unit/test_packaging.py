@@ -49,7 +49,7 @@ SAMPLE_REFERENCES = {
     "CorsAllowOrigin": "*",
     "CalculationsTable": "calculations",
     "WebhooksTable": "webhooks",
-    "WebhookDeliveryFunctionAliaslive": "arn:aws:lambda:us-east-1:123456789012:function:webhook-delivery:live",
+    "WebhookDeliveryFunctionAliaslive": "arn:aws:lambda:us-east-1:123456789012:function:webhook-delivery:1",
     "WebhookRetrySchedule": "0,5,300",
 }
 
