@@ -34,6 +34,15 @@ from local.hosted_function import TABLE_NAME
 from local.key_gate import KeyGate
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.usage_plan import UsagePlan
+from local.webhook_hosting import (
+    WEBHOOK_CODE,
+    WEBHOOK_HANDLER,
+    HostedRuntimes,
+    delivery_runtime,
+    ensure_webhooks_table,
+    webhook_environment,
+    webhook_lines,
+)
 
 API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app:lambda_handler"
@@ -137,14 +146,18 @@ def main(argv: list[str] | None = None) -> int:
         from local.status_events import StatusEventBus
 
         os.environ.update(function_environment(dynamodb_url))
+        os.environ.update(webhook_environment(settings.webhooks_public_only))
+        ensure_webhooks_table(dynamodb_url)
         try:
             durable_handler = load_handler(settings.durable_handler, settings.durable_path)
             projector_handler = load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE)
+            webhook_handler = load_handler(WEBHOOK_HANDLER, WEBHOOK_CODE)
         except HandlerLoadError as error:
             raise SystemExit(f"error: {error}") from error
         events = StatusEventBus(projector_handler)
         cleanup.callback(events.close)
         runtime = DurableRuntime(durable_handler, data_dir, on_status=events.publish_status)
+        deliveries = delivery_runtime(webhook_handler, data_dir)
         quotas = ControlPlaneQuotas(settings.control_plane_quotas)
         lambda_server = bind(
             LambdaServer,
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
             settings.lambda_port,
             "Lambda endpoint",
             "--lambda-port",
-            runtime,
+            HostedRuntimes(runtime, deliveries),
             quotas,
         )
         lambda_url = local_url(lambda_server.server_address)
@@ -170,7 +183,14 @@ def main(argv: list[str] | None = None) -> int:
         api_url = local_url(api_server.server_address)
 
         reopened = runtime.open()
-        for close in (runtime.close, pool.close, lambda_server.server_close, api_server.server_close):
+        reopened_deliveries = deliveries.open()
+        for close in (
+            runtime.close,
+            deliveries.close,
+            pool.close,
+            lambda_server.server_close,
+            api_server.server_close,
+        ):
             cleanup.callback(close)
         for name, server in (("lambda-endpoint", lambda_server), ("api-endpoint", api_server)):
             threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
@@ -187,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         lines += listening_lines(listening, settings.expose_internal_endpoints)
         lines += key_lines(keys, settings.keys)
+        lines += webhook_lines(settings.webhooks_public_only, reopened_deliveries)
         print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 
         # A signal the kernel hands to another thread only sets a flag that the main thread reads
