@@ -21,9 +21,8 @@ def start_delivery(
         Qualifier=qualifier,
         InvocationType="Event",
         DurableExecutionName=execution_name(endpoint_id, delivery, round),
-        Payload=json.dumps(
-            delivery_input(owner, endpoint_id, delivery, round, event), sort_keys=True
-        ).encode(),
+        # The event's keys in the order they were built (a result document's order is its own).
+        Payload=json.dumps(delivery_input(owner, endpoint_id, delivery, round, event)).encode(),
     )
     response["Payload"].read()
     return response["DurableExecutionArn"]
