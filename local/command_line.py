@@ -153,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--webhooks-public-only",
         action="store_true",
         default=_switch("LOCAL_WEBHOOKS_PUBLIC_ONLY", False),
-        help="webhooks as deployed: https to public addresses only, loopback refused too "
-        "(default: http and https to loopback are also allowed; LOCAL_WEBHOOKS_PUBLIC_ONLY=on does the same)",
+        help="webhook URLs as deployed: https to public addresses only, loopback refused "
+        "(default: http or https to loopback only; LOCAL_WEBHOOKS_PUBLIC_ONLY=on does the same)",
     )
     parser.add_argument(
         "--no-control-plane-quotas",

@@ -32,8 +32,8 @@ def webhook_environment(public_only: bool) -> dict[str, str]:
     return {
         "WEBHOOKS_TABLE_NAME": WEBHOOKS_TABLE,
         "WEBHOOK_FUNCTION_NAME": f"{WEBHOOK_FUNCTION_NAME}:{ALIAS}",
-        # Locally a receiver on this machine is allowed, unless the deployed rules are asked for.
-        "WEBHOOK_ALLOW_LOOPBACK": "off" if public_only else "on",
+        # Locally webhooks stay on this machine (a receiver here), unless the deployed rules are asked for.
+        "WEBHOOK_ADDRESSES": "public" if public_only else "loopback",
     }
 
 
@@ -96,7 +96,7 @@ def webhook_lines(public_only: bool, reopened: Reopened) -> list[str]:
     rules = (
         "https to public addresses only, as deployed"
         if public_only
-        else "http and https to loopback allowed too (a receiver here); --webhooks-public-only refuses it"
+        else "http or https to loopback only (a receiver here); --webhooks-public-only: as deployed"
     )
     lines = [
         f"  Webhooks         function {WEBHOOK_FUNCTION_NAME}:{ALIAS}, table {WEBHOOKS_TABLE}",

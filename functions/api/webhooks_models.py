@@ -54,7 +54,7 @@ Url = Annotated[
         description=(
             "Where events are POSTed: `https`, to a host whose every address is public (private, loopback, "
             "link-local and multicast addresses are refused, now and at each attempt). The local runtime "
-            "also accepts `http` to loopback."
+            "accepts `http` or `https` to loopback only (127.0.0.1, [::1], localhost)."
         ),
         examples=["https://example.com/webhooks/calculations"],
     ),

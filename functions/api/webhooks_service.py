@@ -54,7 +54,7 @@ def register(owner: str, request: WebhookRequest) -> tuple[Endpoint, str]:
 def check(url: str) -> None:
     """The URL rules of webhook_addresses, as a 422 naming the field."""
     try:
-        check_url(url, allow_loopback=get_webhook_settings().allow_loopback == "on")
+        check_url(url, loopback_only=get_webhook_settings().address_rules == "loopback")
     except RefusedUrl as refused:
         raise InvalidParameter("url", str(refused)) from None
 

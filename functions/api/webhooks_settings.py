@@ -10,7 +10,7 @@ from functools import cache
 
 from settings import QUALIFIED_FUNCTION
 from settings_reader import read_settings, setting
-from webhook_settings import allow_loopback, webhooks_table
+from webhook_settings import address_rules, webhooks_table
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class WebhookSettings:
         "WEBHOOK_FUNCTION_NAME",
         description="Alias-qualified name or alias ARN of the delivery function, e.g. webhook-delivery:live",
     )
-    allow_loopback: str = allow_loopback()
+    address_rules: str = address_rules()
 
     def __post_init__(self) -> None:
         if not re.match(QUALIFIED_FUNCTION, self.webhook_function_name):

@@ -5,8 +5,11 @@ link-local (169.254.169.254, the instance metadata, included), multicast, reserv
 unspecified addresses are refused, in their IPv6 forms too (IPv4-mapped, 6to4, NAT64 and
 Teredo addresses are judged by the IPv4 address they carry). A name is resolved once per check
 and the attempt connects to an address this check accepted, so a name that resolves elsewhere
-a moment later (DNS rebinding) changes nothing. Locally, `allow_loopback` also accepts `http`
-and `https` to loopback, so a receiver on the laptop works. Standard library only.
+a moment later (DNS rebinding) changes nothing.
+
+Locally (`loopback_only`), the other way round: only `http` or `https` to loopback (an address
+literal, or `localhost`), so a receiver on the laptop works and nothing leaves the machine; no
+other name is resolved. Standard library only.
 """
 
 import ipaddress
@@ -20,6 +23,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[..., list[tuple[Any, ...]]]
 MAX_URL_LENGTH = 2048
 NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+LOCALHOST = "localhost"
 
 
 class RefusedUrl(ValueError):
@@ -65,7 +69,7 @@ def is_loopback(address: IPAddress) -> bool:
     return (inner or address).is_loopback
 
 
-def check_url(url: str, *, allow_loopback: bool, resolve: Resolver = socket.getaddrinfo) -> Target:
+def check_url(url: str, *, loopback_only: bool, resolve: Resolver = socket.getaddrinfo) -> Target:
     """The URL's target if it may receive webhooks; RefusedUrl saying why otherwise."""
     if len(url) > MAX_URL_LENGTH:
         raise RefusedUrl(f"the URL is longer than {MAX_URL_LENGTH} characters")
@@ -74,9 +78,9 @@ def check_url(url: str, *, allow_loopback: bool, resolve: Resolver = socket.geta
         port = parts.port
     except ValueError as error:
         raise RefusedUrl("the URL is not a valid URL") from error
-    schemes = ("https", "http") if allow_loopback else ("https",)
+    schemes = ("https", "http") if loopback_only else ("https",)
     if parts.scheme not in schemes:
-        raise RefusedUrl("the URL must use https" + (" (or http to loopback)" if allow_loopback else ""))
+        raise RefusedUrl("the URL must use http or https" if loopback_only else "the URL must use https")
     if parts.username is not None or parts.password is not None:
         raise RefusedUrl("the URL must not carry a user name or password")
     if parts.fragment:
@@ -85,22 +89,31 @@ def check_url(url: str, *, allow_loopback: bool, resolve: Resolver = socket.geta
     if not host:
         raise RefusedUrl("the URL has no host")
     port = port or (443 if parts.scheme == "https" else 80)
-    addresses = _addresses(host, port, resolve)
-    loopback = allow_loopback and all(is_loopback(a) for a in addresses)
-    if not loopback:
-        if parts.scheme != "https":
-            raise RefusedUrl("the URL must use https unless it reaches loopback")
+    if loopback_only:
+        # No other name is even resolved: nothing here asks a DNS server about a consumer's host.
+        if host != LOCALHOST and _literal(host) is None:
+            raise RefusedUrl("locally the URL's host must be localhost or a loopback address")
+        addresses = _addresses(host, port, resolve)
+        if refused := [str(a) for a in addresses if not is_loopback(a)]:
+            raise RefusedUrl(f"locally the URL's host must be loopback, not {refused[0]}")
+    else:
+        addresses = _addresses(host, port, resolve)
         if refused := [str(a) for a in addresses if not is_public(a)]:
             raise RefusedUrl(f"the URL's host resolves to an address that is not public: {refused[0]}")
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Target(parts.scheme, host, port, path, str(addresses[0]))
 
 
-def _addresses(host: str, port: int, resolve: Resolver) -> list[IPAddress]:
+def _literal(host: str) -> IPAddress | None:
     try:
-        return [ipaddress.ip_address(host.split("%", 1)[0])]
+        return ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
-        pass
+        return None
+
+
+def _addresses(host: str, port: int, resolve: Resolver) -> list[IPAddress]:
+    if (literal := _literal(host)) is not None:
+        return [literal]
     try:
         answers = resolve(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:

@@ -1,10 +1,8 @@
-"""The webhook settings more than one function reads: the webhooks table and the URL rules' switch."""
+"""The webhook settings more than one function reads: the webhooks table and which URL rules apply."""
 
 from typing import Any
 
 from settings_reader import TABLE_NAME_PATTERN, setting
-
-ON_OFF = r"^(on|off)$"
 
 
 def webhooks_table() -> Any:
@@ -16,11 +14,11 @@ def webhooks_table() -> Any:
     )
 
 
-def allow_loopback() -> Any:
+def address_rules() -> Any:
     return setting(
-        "WEBHOOK_ALLOW_LOOPBACK",
-        "off",
-        pattern=ON_OFF,
-        rule="on or off",
-        description="on: webhooks may also go to loopback, over http too (the local runtime only)",
+        "WEBHOOK_ADDRESSES",
+        "public",
+        pattern=r"^(public|loopback)$",
+        rule="public or loopback",
+        description="public: https to public addresses only (deployed); loopback: this machine only (local)",
     )

@@ -36,7 +36,7 @@ from calculation_records import format_time
 from delivery_http import DeliveryFailed, post
 from settings_reader import read_settings, setting
 from webhook_addresses import RefusedUrl, check_url
-from webhook_settings import allow_loopback, webhooks_table
+from webhook_settings import address_rules, webhooks_table
 from webhook_signing import signed_headers
 
 logger = Logger(service="webhook-delivery")
@@ -69,7 +69,7 @@ class Settings:
         pattern=r"^\d{1,6}(,\d{1,6}){0,19}$",
         rule="1 to 20 comma-separated whole seconds, the wait before each attempt",
     )
-    allow_loopback: str = allow_loopback()
+    address_rules: str = address_rules()
     timeout_seconds: int = setting("WEBHOOK_TIMEOUT_SECONDS", 15, minimum=1, maximum=30)
 
     @property
@@ -154,7 +154,7 @@ def attempt(
         record: dict[str, Any] = {"round": request.round, "number": number, "at": format_time(now)}
         outcome: dict[str, Any] = {"outcome": RETRY}
         try:
-            target = check_url(endpoint.url, allow_loopback=settings.allow_loopback == "on")
+            target = check_url(endpoint.url, loopback_only=settings.address_rules == "loopback")
             body = json.dumps(request.event, separators=(",", ":")).encode()
             headers = signed_headers(
                 endpoint.signing_secrets(now), request.delivery_id, int(now.timestamp()), body

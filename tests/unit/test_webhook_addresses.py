@@ -59,7 +59,7 @@ REFUSED_ADDRESSES = [
 @pytest.mark.parametrize("address", REFUSED_ADDRESSES)
 def test_a_name_resolving_to_a_non_public_address_is_refused_deployed(address):
     with pytest.raises(RefusedUrl, match="not public"):
-        check_url("https://hooks.example.com/in", allow_loopback=False, resolve=resolver(address))
+        check_url("https://hooks.example.com/in", loopback_only=False, resolve=resolver(address))
 
 
 @pytest.mark.parametrize(
@@ -69,19 +69,19 @@ def test_an_address_literal_that_is_not_public_is_refused_without_resolving(addr
     resolve = resolver(PUBLIC)
 
     with pytest.raises(RefusedUrl, match="not public"):
-        check_url(f"https://{address}/in", allow_loopback=False, resolve=resolve)
+        check_url(f"https://{address}/in", loopback_only=False, resolve=resolve)
 
     assert resolve.asked == []
 
 
 def test_one_private_address_among_public_ones_refuses_the_name():
     with pytest.raises(RefusedUrl, match=r"not public: 10\.0\.0\.7"):
-        check_url("https://hooks.example.com/in", allow_loopback=False, resolve=resolver(PUBLIC, "10.0.0.7"))
+        check_url("https://hooks.example.com/in", loopback_only=False, resolve=resolver(PUBLIC, "10.0.0.7"))
 
 
 def test_a_public_https_url_is_accepted_with_the_address_it_resolved_to():
     target = check_url(
-        "https://hooks.example.com:8443/in?x=1", allow_loopback=False, resolve=resolver("8.8.8.8")
+        "https://hooks.example.com:8443/in?x=1", loopback_only=False, resolve=resolver("8.8.8.8")
     )
 
     assert (target.scheme, target.host, target.port, target.path, target.address) == (
@@ -106,41 +106,41 @@ def test_a_public_https_url_is_accepted_with_the_address_it_resolved_to():
 )
 def test_a_url_of_the_wrong_form_is_refused_deployed(url, reason):
     with pytest.raises(RefusedUrl, match=reason):
-        check_url(url, allow_loopback=False, resolve=resolver(PUBLIC))
+        check_url(url, loopback_only=False, resolve=resolver(PUBLIC))
 
 
 def test_a_name_that_does_not_resolve_is_refused():
     with pytest.raises(RefusedUrl, match="does not resolve"):
-        check_url("https://nowhere.example.com/in", allow_loopback=False, resolve=failing_resolver)
+        check_url("https://nowhere.example.com/in", loopback_only=False, resolve=failing_resolver)
 
 
 def test_locally_http_to_loopback_is_accepted():
-    target = check_url("http://127.0.0.1:9000/hook", allow_loopback=True, resolve=resolver(PUBLIC))
+    target = check_url("http://127.0.0.1:9000/hook", loopback_only=True, resolve=resolver(PUBLIC))
 
     assert (target.scheme, target.address, target.port) == ("http", "127.0.0.1", 9000)
 
 
 def test_locally_localhost_resolving_to_loopback_is_accepted():
-    target = check_url(
-        "http://localhost:9000/hook", allow_loopback=True, resolve=resolver("::1", "127.0.0.1")
-    )
+    target = check_url("http://localhost:9000/hook", loopback_only=True, resolve=resolver("::1", "127.0.0.1"))
 
     assert target.address == "::1"
 
 
-@pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "192.168.1.1"])
-def test_locally_other_non_public_addresses_stay_refused(address):
-    with pytest.raises(RefusedUrl):
-        check_url(f"http://{address}/hook", allow_loopback=True, resolve=resolver(PUBLIC))
+@pytest.mark.parametrize("address", ["10.0.0.1", "169.254.169.254", "192.168.1.1", "[fe80::1]", "8.8.8.8"])
+def test_locally_any_address_but_loopback_is_refused(address):
+    with pytest.raises(RefusedUrl, match="must be loopback"):
+        check_url(f"http://{address}/hook", loopback_only=True, resolve=resolver(PUBLIC))
 
 
-def test_locally_plain_http_to_a_public_address_is_refused():
-    with pytest.raises(RefusedUrl, match="https unless it reaches loopback"):
-        check_url("http://hooks.example.com/in", allow_loopback=True, resolve=resolver(PUBLIC))
+def test_locally_a_name_other_than_localhost_is_refused_without_resolving_it():
+    resolve = resolver("127.0.0.1")
+
+    with pytest.raises(RefusedUrl, match="localhost or a loopback address"):
+        check_url("https://hooks.example.com/in", loopback_only=True, resolve=resolve)
+
+    assert resolve.asked == []
 
 
-def test_locally_a_name_resolving_to_loopback_and_a_private_address_is_refused():
-    with pytest.raises(RefusedUrl, match="not public"):
-        check_url(
-            "https://twofaced.example.com/in", allow_loopback=True, resolve=resolver("127.0.0.1", "10.0.0.1")
-        )
+def test_locally_localhost_resolving_to_anything_but_loopback_is_refused():
+    with pytest.raises(RefusedUrl, match=r"must be loopback, not 10\.0\.0\.1"):
+        check_url("http://localhost/in", loopback_only=True, resolve=resolver("127.0.0.1", "10.0.0.1"))
