@@ -5,7 +5,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field
 
+from calculation_facts import CALCULATION_ID_PATTERN
 from models import (
+    ID_MAX_LENGTH,
+    INT32_MAX,
     Answer,
     ApiModel,
     CalculationStatus,
@@ -25,6 +28,10 @@ DELIVERY_ID_PATTERN = r"^msg_[0-9T]{21}_[0-9a-f]{20}$"
 SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]{32,88}={0,2}$"
 DELIVERIES_MAX_ITEMS = 50
 ATTEMPTS_MAX_ITEMS = 200
+# Text of one line: no control characters.
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+EVENT_TYPE_PATTERN = r"^[a-z_]{1,32}\.[a-z_]{1,32}$"
+INT32 = {"format": "int32"}
 
 
 class EventType(StrEnum):
@@ -51,6 +58,7 @@ Url = Annotated[
     Field(
         min_length=1,
         max_length=MAX_URL_LENGTH,
+        json_schema_extra={"format": "uri"},
         description=(
             "Where events are POSTed: `https`, to a host whose every address is public (private, loopback, "
             "link-local and multicast addresses are refused, now and at each attempt). The local runtime "
@@ -80,7 +88,8 @@ class WebhookRequest(Answer):
         str | None,
         Field(
             max_length=DESCRIPTION_MAX_LENGTH,
-            description="Your own note about the endpoint",
+            pattern=LINE_PATTERN,
+            description="Your own note about the endpoint, one line",
             examples=["billing"],
         ),
     ] = None
@@ -105,13 +114,15 @@ class WebhookEndpoint(ApiModel):
     events: Annotated[
         list[EventType], Field(description="The event types it receives", max_length=len(EventType))
     ]
-    description: Annotated[str | None, Field(max_length=DESCRIPTION_MAX_LENGTH, description="Your note")] = (
-        None
-    )
+    description: Annotated[
+        str | None, Field(max_length=DESCRIPTION_MAX_LENGTH, pattern=LINE_PATTERN, description="Your note")
+    ] = None
     disabled: Annotated[
         bool, Field(description="True once its receiver answered 410 Gone: nothing is sent to it")
     ]
-    disabled_reason: Annotated[str | None, Field(max_length=256, description="Why it was disabled")] = None
+    disabled_reason: Annotated[
+        str | None, Field(max_length=256, pattern=LINE_PATTERN, description="Why it was disabled")
+    ] = None
     created_at: Annotated[Timestamp, Field(description="When it was registered")]
     links: WebhookLinks
 
@@ -144,13 +155,26 @@ class DeliveryStatus(StrEnum):
 
 
 class DeliveryAttempt(ApiModel):
-    round: Annotated[int, Field(ge=1, description="1, then one more per redelivery")]
-    number: Annotated[int, Field(ge=1, le=20, description="The attempt's number within its round")]
+    round: Annotated[
+        int, Field(ge=1, le=INT32_MAX, json_schema_extra=INT32, description="1, then one more per redelivery")
+    ]
+    number: Annotated[
+        int, Field(ge=1, le=20, json_schema_extra=INT32, description="The attempt's number within its round")
+    ]
     at: Annotated[Timestamp, Field(description="When it was sent")]
     status_code: Annotated[
-        int | None, Field(ge=100, le=599, description="The receiver's answer; absent when none came")
+        int | None,
+        Field(
+            ge=100,
+            le=599,
+            json_schema_extra=INT32,
+            description="The receiver's answer; absent when none came",
+        ),
     ] = None
-    latency_ms: Annotated[int | None, Field(ge=0, description="Milliseconds until the answer")] = None
+    latency_ms: Annotated[
+        int | None,
+        Field(ge=0, le=INT32_MAX, json_schema_extra=INT32, description="Milliseconds until the answer"),
+    ] = None
     error: Annotated[
         Message | None, Field(description="Why no answer came (refused address, timeout...)")
     ] = None
@@ -159,10 +183,24 @@ class DeliveryAttempt(ApiModel):
 class Delivery(ApiModel):
     id: DeliveryId
     event_type: Annotated[
-        str, Field(max_length=64, description="The event's type", examples=["calculation.succeeded"])
+        str,
+        Field(
+            max_length=65,
+            pattern=EVENT_TYPE_PATTERN,
+            description="The event's type",
+            examples=["calculation.succeeded"],
+        ),
     ]
     status: Annotated[DeliveryStatus, Field(description="pending while attempts remain; succeeded on a 2xx")]
-    round: Annotated[int, Field(ge=1, description="How many times it was started (redeliveries add one)")]
+    round: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=INT32_MAX,
+            json_schema_extra=INT32,
+            description="How many times it was started (redeliveries add one)",
+        ),
+    ]
     created_at: Annotated[Timestamp, Field(description="When the first round started")]
     attempts: Annotated[
         list[DeliveryAttempt], Field(max_length=ATTEMPTS_MAX_ITEMS, description="Oldest first")
@@ -175,7 +213,9 @@ class DeliveryList(ApiModel):
 
 class Redelivery(ApiModel):
     delivery_id: DeliveryId
-    round: Annotated[int, Field(ge=2, description="The round now started")]
+    round: Annotated[
+        int, Field(ge=2, le=INT32_MAX, json_schema_extra=INT32, description="The round now started")
+    ]
 
 
 class Ping(ApiModel):
@@ -197,7 +237,10 @@ class EventError(ApiModel):
 
 
 class CalculationEventData(ApiModel):
-    id: Annotated[str, Field(max_length=64, description="The calculation's id")]
+    id: Annotated[
+        str,
+        Field(max_length=ID_MAX_LENGTH, pattern=CALCULATION_ID_PATTERN, description="The calculation's id"),
+    ]
     status: CalculationStatus
     started_at: Annotated[Timestamp | None, Field(description="When it started")] = None
     ended_at: Annotated[Timestamp, Field(description="When it ended")]

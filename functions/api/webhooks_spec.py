@@ -16,14 +16,14 @@ SIGNATURE_HEADERS = [
         "in": "header",
         "required": True,
         "description": "The delivery's id: the same on every attempt and redelivery; deduplicate on it",
-        "schema": {"type": "string", "maxLength": 64},
+        "schema": {"type": "string", "pattern": "^msg_[A-Za-z0-9_]{1,60}$", "maxLength": 64},
     },
     {
         "name": "webhook-timestamp",
         "in": "header",
         "required": True,
         "description": "Unix seconds when this attempt was signed; refuse one more than 5 minutes off",
-        "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        "schema": {"type": "string", "pattern": "^[0-9]{1,12}$", "maxLength": 12},
     },
     {
         "name": "webhook-signature",
@@ -34,7 +34,11 @@ SIGNATURE_HEADERS = [
             "`<webhook-id>.<webhook-timestamp>.<body>` with the secret's bytes (Standard Webhooks v1). "
             "Two during a secret rotation's 24 hours."
         ),
-        "schema": {"type": "string", "maxLength": 512},
+        "schema": {
+            "type": "string",
+            "pattern": "^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$",
+            "maxLength": 512,
+        },
     },
 ]
 RESPONSES = {

@@ -23,7 +23,9 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 60
 SEED = 20251201
-OPERATIONS = 7  # start, list, status, result, history, stop, delete
+# start, list, status, result, history, stop, delete; the webhooks: create, list, get, delete,
+# rotate, ping, deliveries, redeliver
+OPERATIONS = 15
 
 
 def test_schemathesis_finds_no_contract_violation(api_url: str, api: requests.Session, tmp_path, report):
