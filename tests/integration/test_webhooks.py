@@ -128,6 +128,22 @@ def test_a_429_with_retry_after_is_honoured_and_the_retry_is_signed_afresh(api):
     assert statuses == [429, 200]
 
 
+def test_a_redirect_is_not_followed(api):
+    # Given a receiver that answers 307 to another receiver on this machine, then 200
+    with receiver() as elsewhere, receiver() as redirecting:
+        redirecting.answers.append((307, {"Location": elsewhere.url}))
+        endpoint = register(api, redirecting.url)
+
+        # When a ping is delivered
+        api.post(url(api, f"/webhooks/{endpoint['id']}/ping"), timeout=30)
+        redirecting.wait_for(2, timeout=30)
+        delivery = wait_for_delivery(api, endpoint["id"], "succeeded")
+
+        # Then the redirect was an answer like any other: retried on the schedule, never followed
+        assert elsewhere.received == []
+    assert [a["statusCode"] for a in delivery["attempts"]] == [307, 200]
+
+
 def test_a_410_disables_the_endpoint(api):
     # Given a receiver that answers 410 Gone
     with receiver(answers=[(410, {})] * 3) as gone:
