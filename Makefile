@@ -14,9 +14,9 @@ NPM_STAMP := node_modules/.installed
 NPM_RUN_STAMP := node_modules/.installed-runtime
 # Each function folder (and the shared layer) is an import root, as in Lambda: the scripts and the
 # bench import their modules from this path, as pytest does from pyproject's `pythonpath`.
-FUNCTION_PATH := functions/shared:functions/math_durable:functions/api:functions/status_projector:functions/reconciler
+FUNCTION_PATH := functions/shared:functions/math_durable:functions/api:functions/status_projector:functions/reconciler:functions/webhook_delivery
 
-.PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy repair
+.PHONY: install install-dev test-tools system-packages test unit lint format clean bench run openapi deploy repair listen
 
 # What running the product needs: a virtual environment with requirements-local.txt, and
 # dynalite (package.json "dependencies"), the table's twin, which needs Node.js 20 or newer.
@@ -65,6 +65,11 @@ openapi: install-dev
 # (`python -m local --help`).
 run: install
 	$(BIN)/python -m local $(ARGS)
+
+# A receiver on 127.0.0.1 that prints the webhook events it verifies (README "Webhooks"), e.g.
+# make listen ARGS="--secret whsec_... --port 4000"
+listen: install-dev
+	$(BIN)/python -m scripts.listen_webhooks $(ARGS)
 
 test: test-tools
 	$(BIN)/python -m pytest

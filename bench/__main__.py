@@ -5,11 +5,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, cold, console_render, inprocess, stack
+from bench import ROOT, cold, console_render, inprocess, stack, webhooks
 from bench.measure import expected_document
 from bench.report import Row, machine, ratio, table, write_json
 
-SECTIONS = ("inprocess", "cold", "stack", "console")
+SECTIONS = ("inprocess", "cold", "stack", "console", "webhooks")
+# Webhook deliveries timed one by one, and deliveries waiting at the SIGKILL.
+WEBHOOK_DELIVERIES = 100
+WEBHOOKS_AT_SIGKILL = 20
 
 
 def arguments() -> argparse.Namespace:
@@ -132,6 +135,29 @@ def stack_rows(figures: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def webhook_rows(figures: dict[str, Any]) -> list[Row]:
+    latency, kill = figures["webhook_latency"], figures["webhook_sigkill"]
+    return [
+        Row(
+            f"Webhooks: calculation end to first delivery attempt, {latency['n']} one by one, p50 / p99 (ms)",
+            f"{latency['p50_ms']} / {latency['p99_ms']}",
+            target="p99 <= 1000 ms",
+            met=latency["p99_ms"] <= 1000 and latency["received"] == latency["n"],
+        ),
+        Row(
+            f"Webhooks: requests a consumer makes per {webhooks.SLOW_CALCULATION_SECONDS} s calculation",
+            f"{latency['requests_with_webhook']} (the POST; the end arrives)",
+            f"{latency['requests_polling']} (polling every {webhooks.POLL_SECONDS} s)",
+        ),
+        Row(
+            f"Webhooks: deliveries lost / duplicated, {kill['n']} waiting to retry at a SIGKILL",
+            f"{kill['lost']} / {kill['duplicates']}",
+            target="0 lost",
+            met=kill["lost"] == 0,
+        ),
+    ]
+
+
 def cold_rows(figures: dict[str, Any]) -> list[Row]:
     start, warm = figures["cold_start"], figures["warm_handler"]
     return [
@@ -217,6 +243,12 @@ def main() -> None:
         print("console timeline of a synthetic 1,000-operation history, in chromium ...")
         figures["console_timeline"] = console_render.timeline_render(1000)
         rows.extend(console_rows(figures))
+
+    if "webhooks" in sections:
+        print("webhooks on the local runtime: end to first attempt, a SIGKILL during the retry wait ...")
+        figures["webhook_latency"] = webhooks.first_attempt_latency(WEBHOOK_DELIVERIES)
+        figures["webhook_sigkill"] = webhooks.sigkill_during_wait(WEBHOOKS_AT_SIGKILL)
+        rows.extend(webhook_rows(figures))
 
     info["bench_seconds"] = round(time.perf_counter() - started, 1)
     print()

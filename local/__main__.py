@@ -38,6 +38,16 @@ from local.key_gate import KeyGate
 from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
 from local.table_reconciler import TableReconciler
 from local.usage_plan import UsagePlan
+from local.webhook_hosting import (
+    WEBHOOK_CODE,
+    WEBHOOK_HANDLER,
+    WEBHOOKS_TABLE,
+    HostedRuntimes,
+    delivery_runtime,
+    webhook_environment,
+    webhook_lines,
+)
+from webhook_records import KEY_SCHEMA as WEBHOOKS_KEY_SCHEMA
 
 API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app:lambda_handler"
@@ -142,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             make_private(data_dir)
             cleanup.callback(lock_data_dir(data_dir).close)
         # A twin that cannot be restarted stops the runtime, which then exits with its reason.
-        twin = DynamoDBTwin(internal_host, settings.dynamodb_port, data_dir, KEY_SCHEMA, stopping.set)
+        tables = {TABLE_NAME: KEY_SCHEMA, WEBHOOKS_TABLE: WEBHOOKS_KEY_SCHEMA}
+        twin = DynamoDBTwin(internal_host, settings.dynamodb_port, data_dir, tables, stopping.set)
         cleanup.callback(twin.stop)
         try:
             dynamodb_url = twin.start()
@@ -155,13 +166,16 @@ def main(argv: list[str] | None = None) -> int:
         from local.status_events import StatusEventBus
 
         os.environ.update(function_environment(dynamodb_url))
+        os.environ.update(webhook_environment(settings.webhooks_public_only))
         try:
             durable_handler = load_handler(settings.durable_handler, settings.durable_path)
             projector_handler = load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE)
+            webhook_handler = load_handler(WEBHOOK_HANDLER, WEBHOOK_CODE)
         except HandlerLoadError as error:
             raise SystemExit(f"error: {error}") from error
         try:
             runtime = DurableRuntime(durable_handler, data_dir)
+            deliveries = delivery_runtime(webhook_handler, data_dir)
         except DamagedStateError as error:
             raise SystemExit(f"error: {error}") from error
         if data_dir is not None:
@@ -175,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             settings.lambda_port,
             "Lambda endpoint",
             "--lambda-port",
-            runtime,
+            HostedRuntimes(runtime, deliveries),
             quotas,
         )
         lambda_url = local_url(lambda_server.server_address)
@@ -193,8 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         api_url = local_url(api_server.server_address)
 
         reopened = runtime.open()
+        reopened_deliveries = deliveries.open()
         for close in (
             runtime.close,
+            deliveries.close,
             events.close,
             pool.close,
             lambda_server.server_close,
@@ -223,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         lines += listening_lines(listening, settings.expose_internal_endpoints)
         lines += key_lines(keys, settings.keys)
+        lines += webhook_lines(settings.webhooks_public_only, reopened_deliveries)
         print("\n".join([*lines, *try_lines(api_url, lambda_url, keys)]), flush=True)
 
         # A signal the kernel hands to another thread only sets a flag that the main thread reads

@@ -70,6 +70,12 @@ RESOURCES = [
     "/console",
     "/console/console.js",
     "/console/console.css",
+    "/webhooks",
+    "/webhooks/{id}",
+    "/webhooks/{id}/rotate-secret",
+    "/webhooks/{id}/ping",
+    "/webhooks/{id}/deliveries",
+    "/webhooks/{id}/redeliveries",
 ]
 PROXY_RESOURCE = "/{proxy+}"
 

@@ -39,6 +39,7 @@ class Settings:
     durable_path: Path
     verbose: bool
     keys: KeyOptions
+    webhooks_public_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default 5; 0: never; LOCAL_RECONCILE_EVERY does the same)",
     )
     parser.add_argument(
+        "--webhooks-public-only",
+        action="store_true",
+        default=_switch("LOCAL_WEBHOOKS_PUBLIC_ONLY", False),
+        help="webhook URLs as deployed: https to public addresses only, loopback refused "
+        "(default: http or https to loopback only; LOCAL_WEBHOOKS_PUBLIC_ONLY=on does the same)",
+    )
+    parser.add_argument(
         "--no-control-plane-quotas",
         dest="control_plane_quotas",
         action="store_false",
@@ -254,4 +262,5 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         keys=KeyOptions(
             tuple(dict.fromkeys(args.add_api_keys)), args.api_rate, args.api_burst, args.api_quota
         ),
+        webhooks_public_only=args.webhooks_public_only,
     )

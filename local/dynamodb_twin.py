@@ -89,15 +89,16 @@ class DynamoDBTwin:
         host: str,
         port: int,
         data_dir: Path | None,
-        key_schema: dict[str, Any],
+        tables: dict[str, dict[str, Any]],
         on_give_up: Callable[[], None] = lambda: None,
     ) -> None:
-        """`key_schema`: the table's keys and indexes (calculation_records.KEY_SCHEMA, in the layer).
+        """`tables`: each table's name and its keys and indexes (calculation_records.KEY_SCHEMA and
+        webhook_records.KEY_SCHEMA, in the layer), created at each start when missing.
 
         `on_give_up()` is called once dynalite cannot be restarted; `failure` then says why.
         """
         self.host = host
-        self.key_schema = key_schema
+        self.tables = tables
         self.port = port
         self.path = data_dir / DATA_FOLDER if data_dir is not None else None
         self.process: subprocess.Popen[str] | None = None
@@ -147,7 +148,7 @@ class DynamoDBTwin:
     def _ready(self) -> None:
         """Create the table if missing; a corruption LevelDB reported meanwhile raises DamagedStateError."""
         try:
-            self.ensure_table()
+            self.ensure_tables()
         except (BotoCoreError, ClientError) as error:
             # A dynalite that met a damaged file exits: its last lines say so.
             if self._reader is not None:
@@ -281,16 +282,19 @@ class DynamoDBTwin:
             )
         return f"dynalite did not start within {START_TIMEOUT_SECONDS:.0f} s:\n{output}"
 
-    def ensure_table(self) -> None:
-        """Create the calculations table unless it exists, and wait until it is ACTIVE."""
+    def ensure_tables(self) -> None:
+        """Create each table unless it exists, and wait until they are ACTIVE."""
         client = dynamodb_client(self.url)
-        if TABLE_NAME not in client.list_tables()["TableNames"]:
-            client.create_table(TableName=TABLE_NAME, BillingMode="PAY_PER_REQUEST", **self.key_schema)
+        existing = client.list_tables()["TableNames"]
+        for name, schema in self.tables.items():
+            if name not in existing:
+                client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **schema)
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while client.describe_table(TableName=TABLE_NAME)["Table"]["TableStatus"] != "ACTIVE":
-            if time.monotonic() > deadline:
-                raise TwinError(f"the table {TABLE_NAME} did not become ACTIVE")
-            time.sleep(0.05)
+        for name in self.tables:
+            while client.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
+                if time.monotonic() > deadline:
+                    raise TwinError(f"the table {name} did not become ACTIVE")
+                time.sleep(0.05)
 
     def stop(self) -> None:
         """Stop supervising and end dynalite."""

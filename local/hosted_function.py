@@ -1,4 +1,5 @@
-"""The one function the local Lambda endpoint hosts, how callers may name it, and its table's name.
+"""The functions the local Lambda endpoint hosts (the durable calculation and the webhook delivery),
+how callers may name them, and the table's name.
 
 Standard library only at import: the API endpoint's event building (and the bench's cold-start
 probe, which imports it before starting its clock) reads these names without loading the testing
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 FUNCTION_NAME = "math-durable"
+# The webhook delivery function (functions/webhook_delivery), hosted beside it.
+WEBHOOK_FUNCTION_NAME = "webhook-delivery"
+FUNCTION_NAMES = (FUNCTION_NAME, WEBHOOK_FUNCTION_NAME)
 ALIAS = "live"
 # The alias points at the one published version; `$LATEST` runs the same code.
 ALIAS_VERSION = "1"
@@ -27,13 +31,13 @@ _FUNCTION_REF = re.compile(
 )
 
 
-def function_arn(version: str | None = None) -> str:
-    base = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{FUNCTION_NAME}"
+def function_arn(version: str | None = None, name: str = FUNCTION_NAME) -> str:
+    base = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
     return f"{base}:{version}" if version else base
 
 
-def execution_arn_prefix(version: str) -> str:
-    return f"{function_arn(version)}/durable-execution/"
+def execution_arn_prefix(version: str, name: str = FUNCTION_NAME) -> str:
+    return f"{function_arn(version, name)}/durable-execution/"
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,9 @@ def resolve(identifier: str, qualifier: str | None = None, *, default_latest: bo
         raise InvalidParameterValueException(f"Invalid function name: {identifier}")
     if match["region"] not in (None, REGION) or match["account"] not in (None, ACCOUNT_ID):
         raise ResourceNotFoundException(f"Function not found: {identifier}")
-    if match["name"] != FUNCTION_NAME:
-        raise ResourceNotFoundException(
-            f"Function not found: {function_arn().replace(FUNCTION_NAME, match['name'])}"
-        )
+    name = match["name"]
+    if name not in FUNCTION_NAMES:
+        raise ResourceNotFoundException(f"Function not found: {function_arn(name=name)}")
     named = match["qualifier"]
     if named and qualifier and named != qualifier:
         raise InvalidParameterValueException(
@@ -72,9 +75,9 @@ def resolve(identifier: str, qualifier: str | None = None, *, default_latest: bo
         )
     wanted = named or qualifier
     if wanted is None:
-        return FunctionRef(FUNCTION_NAME, LATEST if default_latest else None)
+        return FunctionRef(name, LATEST if default_latest else None)
     if wanted == LATEST:
-        return FunctionRef(FUNCTION_NAME, LATEST)
+        return FunctionRef(name, LATEST)
     if wanted in (ALIAS, ALIAS_VERSION):
-        return FunctionRef(FUNCTION_NAME, ALIAS_VERSION)
-    raise ResourceNotFoundException(f"Function not found: {function_arn(wanted)}")
+        return FunctionRef(name, ALIAS_VERSION)
+    raise ResourceNotFoundException(f"Function not found: {function_arn(wanted, name)}")

@@ -84,15 +84,31 @@ def _page_size(max_items: int | None) -> int:
 class DurableRuntime:
     """Starts, follows, lists and stops executions of one in-process durable handler."""
 
-    def __init__(self, handler: Callable, data_dir: Path | None) -> None:
-        """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder.
+    def __init__(
+        self,
+        handler: Callable,
+        data_dir: Path | None,
+        *,
+        function_name: str = FUNCTION_NAME,
+        execution_timeout_seconds: int = EXECUTION_TIMEOUT_SECONDS,
+        database_file: str = DATABASE_FILE,
+        status_events: bool = True,
+    ) -> None:
+        """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder,
+        in `database_file`. `function_name` is the function it hosts (hosted_function's names),
+        whose executions may run `execution_timeout_seconds` (its DurableConfig.ExecutionTimeout).
 
-        Its store is the status events' outbox: RUNNING for each execution that starts (a new one,
-        or one resumed at `open`) and the terminal status of each that ends.
+        With `status_events`, its store is the status events' outbox: RUNNING for each execution
+        that starts (a new one, or one resumed at `open`) and the terminal status of each that ends
+        (EventBridge's rule matches the calculations' function only).
         """
+        self.function_name = function_name
+        self._execution_timeout = execution_timeout_seconds
         if data_dir is not None:
             data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = WriteThroughStore(data_dir / DATABASE_FILE if data_dir is not None else None)
+        self.store = WriteThroughStore(
+            data_dir / database_file if data_dir is not None else None, status_events=status_events
+        )
         self._scheduler = Scheduler()
         self._registry = ExecutionRegistry(self.store, self._scheduler)
         clock = RealClock()
@@ -129,7 +145,7 @@ class DurableRuntime:
         running = [
             execution
             for execution in self.store.list_all()
-            if execution.start_input.function_name == FUNCTION_NAME and not execution.is_complete
+            if execution.start_input.function_name == self.function_name and not execution.is_complete
         ]
         now = datetime.now(UTC)
         timed_out = 0
@@ -153,7 +169,7 @@ class DurableRuntime:
         """Start an execution and return its ARN; the same name and payload again returns the existing one."""
         name = execution_name or str(uuid.uuid4())
         with self._start_lock:
-            existing = self.store.find(FUNCTION_NAME, name)
+            existing = self.store.find(self.function_name, name)
             if existing is not None:
                 if not _same_payload(existing.start_input.input, payload):
                     raise DurableExecutionAlreadyStartedException(
@@ -162,13 +178,13 @@ class DurableRuntime:
                 return existing.durable_execution_arn
             # The SDK finds the EXECUTION operation by the ARN's last segment: the invocation id.
             invocation_id = str(uuid.uuid4())
-            arn = f"{execution_arn_prefix(function.version)}{name}/{invocation_id}"
+            arn = f"{execution_arn_prefix(function.version, self.function_name)}{name}/{invocation_id}"
             start_input = StartDurableExecutionInput(
                 account_id=ACCOUNT_ID,
-                function_name=FUNCTION_NAME,
+                function_name=self.function_name,
                 function_qualifier=function.version,
                 execution_name=name,
-                execution_timeout_seconds=EXECUTION_TIMEOUT_SECONDS,
+                execution_timeout_seconds=self._execution_timeout,
                 execution_retention_period_days=RETENTION_PERIOD_DAYS,
                 invocation_id=invocation_id,
                 input=payload,
@@ -240,10 +256,10 @@ class DurableRuntime:
     ) -> dict[str, Any]:
         """Newest first unless `reverse_order`, as Lambda lists them."""
         offset, limit = _offset(marker), _page_size(max_items)
-        prefix = execution_arn_prefix(function.version) if function.version else None
+        prefix = execution_arn_prefix(function.version, self.function_name) if function.version else None
         wanted = set(statuses)
         if execution_name is not None:
-            named = self.store.find(FUNCTION_NAME, execution_name)
+            named = self.store.find(self.function_name, execution_name)
             candidates = [named] if named is not None else []
         else:
             candidates = self.store.list_all()  # in the order they were first saved

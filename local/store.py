@@ -98,8 +98,10 @@ class WriteThroughStore(BaseExecutionStore):
     state with its own lock. Reads take no lock: a dict read is atomic.
     """
 
-    def __init__(self, database: Path | None = None) -> None:
-        """`database` None keeps executions in memory only (lost when the process ends)."""
+    def __init__(self, database: Path | None = None, *, status_events: bool = True) -> None:
+        """`database` None keeps executions in memory only (lost when the process ends); without
+        `status_events`, its saves put no event in the outbox."""
+        self._status_events = status_events
         self._executions: dict[str, Execution] = {}
         self._by_name: dict[tuple[str, str | None], str] = {}
         # Whether each execution was ended at its last save: what the next save announces.
@@ -164,7 +166,7 @@ class WriteThroughStore(BaseExecutionStore):
         """Keep `execution` and the status event it causes; with a database, return once both are in it."""
         arn = execution.durable_execution_arn
         with self._write_lock:
-            status = announced_status(self._ended.get(arn), execution)
+            status = announced_status(self._ended.get(arn), execution) if self._status_events else None
             event = status_event(execution, status) if status is not None else None
             if self._connection is not None:
                 if self._closed:
@@ -196,6 +198,8 @@ class WriteThroughStore(BaseExecutionStore):
 
     def announce(self, execution: Execution, status: str) -> None:
         """Put an event saying `execution` is `status` in the outbox, without a change of state."""
+        if not self._status_events:
+            return
         event = status_event(execution, status)
         with self._write_lock:
             if self._connection is not None:

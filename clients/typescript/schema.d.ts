@@ -88,6 +88,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a webhook endpoint
+         * @description Its URL, events and whether it is disabled (a receiver's 410 Gone disables it).
+         */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a webhook endpoint
+         * @description Nothing more is sent to it; deliveries under way end at their next attempt.
+         */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the signing secret
+         * @description A new secret signs from now on, shown in this answer only. For 24 hours the previous secret signs too (`webhook-signature` then holds two signatures), so receivers can switch without missing a delivery.
+         */
+        post: operations["rotateWebhookSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send a test event
+         * @description Delivers a `webhook.ping` event now, signed and retried like any event.
+         */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an endpoint's deliveries
+         * @description The latest 50 deliveries, newest first, each with every attempt: when, the answer's status code, the latency, or why no answer came.
+         */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/{id}/redeliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deliver an event again
+         * @description Starts another round of one delivery: the same `webhook-id` and body, fresh timestamps and signatures, the whole retry schedule again.
+         */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/calculations": {
         parameters: {
             query?: never;
@@ -112,8 +216,118 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List your webhook endpoints
+         * @description Only the caller's own, oldest first. Secrets are never listed.
+         */
+        get: operations["listWebhooks"];
+        put?: never;
+        /**
+         * Register a webhook endpoint
+         * @description Calculation events (`calculation.succeeded`, `.failed`, `.stopped`, `.timed_out`) are POSTed to the URL, signed as Standard Webhooks v1. The answer holds the signing secret: it is shown this once. A consumer has at most 10 endpoints (409 beyond). A URL that is not https to a public address is a 422 naming `url`.
+         */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    "calculation.succeeded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A calculation ended: calculation.succeeded */
+        post: operations["onCalculationSucceeded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "calculation.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A calculation ended: calculation.failed */
+        post: operations["onCalculationFailed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "calculation.stopped": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A calculation ended: calculation.stopped */
+        post: operations["onCalculationStopped"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "calculation.timed_out": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A calculation ended: calculation.timed_out */
+        post: operations["onCalculationTimedOut"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "webhook.ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A test event, sent by `POST /webhooks/{id}/ping` */
+        post: operations["onWebhookPing"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         /**
@@ -288,6 +502,99 @@ export interface components {
             endedAt?: string;
             links: components["schemas"]["Links"];
         };
+        /** Delivery */
+        Delivery: {
+            /**
+             * Id
+             * @description The delivery's `webhook-id`, the same on every attempt and redelivery
+             * @example msg_20261201T120000123456_0123456789abcdef0123
+             */
+            id: string;
+            /**
+             * Event type
+             * @description The event's type
+             * @example calculation.succeeded
+             */
+            eventType: string;
+            /**
+             * Status
+             * @description pending while attempts remain; succeeded on a 2xx
+             */
+            status: components["schemas"]["DeliveryStatus"];
+            /**
+             * Round
+             * Format: int32
+             * @description How many times it was started (redeliveries add one)
+             */
+            round: number;
+            /**
+             * Created at
+             * Format: date-time
+             * @description When the first round started
+             */
+            createdAt: string;
+            /**
+             * Attempts
+             * @description Oldest first
+             */
+            attempts: components["schemas"]["DeliveryAttempt"][];
+        };
+        /** DeliveryAttempt */
+        DeliveryAttempt: {
+            /**
+             * Round
+             * Format: int32
+             * @description 1, then one more per redelivery
+             */
+            round: number;
+            /**
+             * Number
+             * Format: int32
+             * @description The attempt's number within its round
+             */
+            number: number;
+            /**
+             * At
+             * Format: date-time
+             * @description When it was sent
+             */
+            at: string;
+            /**
+             * Status code
+             * Format: int32
+             * @description The receiver's answer; absent when none came
+             */
+            statusCode?: number;
+            /**
+             * Latency ms
+             * Format: int32
+             * @description Milliseconds until the answer
+             */
+            latencyMs?: number;
+            /**
+             * Error
+             * @description Why no answer came (refused address, timeout...)
+             */
+            error?: string;
+        };
+        /** DeliveryList */
+        DeliveryList: {
+            /**
+             * Items
+             * @description Newest first
+             */
+            items: components["schemas"]["Delivery"][];
+        };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
+        /**
+         * EventType
+         * @enum {string}
+         */
+        EventType: "calculation.succeeded" | "calculation.failed" | "calculation.stopped" | "calculation.timed_out";
         /** ExecutionError */
         ExecutionError: {
             /**
@@ -522,6 +829,15 @@ export interface components {
              */
             Division?: number;
         };
+        /** Ping */
+        Ping: {
+            /**
+             * Delivery id
+             * @description The delivery's `webhook-id`, the same on every attempt and redelivery
+             * @example msg_20261201T120000123456_0123456789abcdef0123
+             */
+            deliveryId: string;
+        };
         /**
          * Problem
          * @description An RFC 9457 problem document (application/problem+json).
@@ -562,6 +878,33 @@ export interface components {
              * @description The request path (left out when longer than 2048 characters)
              */
             instance?: string;
+        };
+        /** Redelivery */
+        Redelivery: {
+            /**
+             * Delivery id
+             * @description The delivery's `webhook-id`, the same on every attempt and redelivery
+             * @example msg_20261201T120000123456_0123456789abcdef0123
+             */
+            deliveryId: string;
+            /**
+             * Round
+             * Format: int32
+             * @description The round now started
+             */
+            round: number;
+        };
+        /**
+         * RedeliveryRequest
+         * @description Which delivery to send again.
+         */
+        RedeliveryRequest: {
+            /**
+             * Delivery id
+             * @description The delivery's `webhook-id`, the same on every attempt and redelivery
+             * @example msg_20261201T120000123456_0123456789abcdef0123
+             */
+            deliveryId: string;
         };
         /**
          * ResultDocument
@@ -651,6 +994,261 @@ export interface components {
              * @description Each refused field, the first 50
              */
             errors: components["schemas"]["FieldError"][];
+        };
+        /** WebhookEndpoint */
+        WebhookEndpoint: {
+            /**
+             * Id
+             * @description The endpoint's id
+             * @example ep_0123456789abcdef01234567
+             */
+            id: string;
+            /**
+             * Url
+             * Format: uri
+             * @description Where events are POSTed: `https`, to a host whose every address is public (private, loopback, link-local and multicast addresses are refused, now and at each attempt). The local runtime accepts `http` or `https` to loopback only (127.0.0.1, [::1], localhost).
+             * @example https://example.com/webhooks/calculations
+             */
+            url: string;
+            /**
+             * Events
+             * @description The event types it receives
+             */
+            events: components["schemas"]["EventType"][];
+            /**
+             * Description
+             * @description Your note
+             */
+            description?: string;
+            /**
+             * Disabled
+             * @description True once its receiver answered 410 Gone: nothing is sent to it
+             */
+            disabled: boolean;
+            /**
+             * Disabled reason
+             * @description Why it was disabled
+             */
+            disabledReason?: string;
+            /**
+             * Created at
+             * Format: date-time
+             * @description When it was registered
+             */
+            createdAt: string;
+            /** Links */
+            links: components["schemas"]["WebhookLinks"];
+        };
+        /** WebhookEndpointList */
+        WebhookEndpointList: {
+            /**
+             * Items
+             * @description Oldest first
+             */
+            items: components["schemas"]["WebhookEndpoint"][];
+        };
+        /** WebhookEndpointWithSecret */
+        WebhookEndpointWithSecret: {
+            /**
+             * Id
+             * @description The endpoint's id
+             * @example ep_0123456789abcdef01234567
+             */
+            id: string;
+            /**
+             * Url
+             * Format: uri
+             * @description Where events are POSTed: `https`, to a host whose every address is public (private, loopback, link-local and multicast addresses are refused, now and at each attempt). The local runtime accepts `http` or `https` to loopback only (127.0.0.1, [::1], localhost).
+             * @example https://example.com/webhooks/calculations
+             */
+            url: string;
+            /**
+             * Events
+             * @description The event types it receives
+             */
+            events: components["schemas"]["EventType"][];
+            /**
+             * Description
+             * @description Your note
+             */
+            description?: string;
+            /**
+             * Disabled
+             * @description True once its receiver answered 410 Gone: nothing is sent to it
+             */
+            disabled: boolean;
+            /**
+             * Disabled reason
+             * @description Why it was disabled
+             */
+            disabledReason?: string;
+            /**
+             * Created at
+             * Format: date-time
+             * @description When it was registered
+             */
+            createdAt: string;
+            /** Links */
+            links: components["schemas"]["WebhookLinks"];
+            /**
+             * Secret
+             * @description The signing secret (`whsec_` and base64): shown in this answer only. Verify each delivery's `webhook-signature` with it (Standard Webhooks v1).
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+             */
+            secret: string;
+        };
+        /** WebhookLinks */
+        WebhookLinks: {
+            /**
+             * Self
+             * Format: uri-reference
+             * @description This endpoint
+             */
+            self: string;
+            /**
+             * Deliveries
+             * Format: uri-reference
+             * @description Its deliveries and their attempts
+             */
+            deliveries: string;
+        };
+        /**
+         * WebhookRequest
+         * @description An endpoint to register. (An Answer's schema: a field left out is absent, never null.)
+         */
+        WebhookRequest: {
+            /**
+             * Url
+             * Format: uri
+             * @description Where events are POSTed: `https`, to a host whose every address is public (private, loopback, link-local and multicast addresses are refused, now and at each attempt). The local runtime accepts `http` or `https` to loopback only (127.0.0.1, [::1], localhost).
+             * @example https://example.com/webhooks/calculations
+             */
+            url: string;
+            /**
+             * Events
+             * @description The event types to receive; every calculation event when left out
+             * @example [
+             *       "calculation.succeeded",
+             *       "calculation.failed"
+             *     ]
+             */
+            events?: components["schemas"]["EventType"][];
+            /**
+             * Description
+             * @description Your own note about the endpoint, one line
+             * @example billing
+             */
+            description?: string;
+        };
+        /**
+         * CalculationEvent
+         * @description What a delivery POSTs, signed as Standard Webhooks v1 (webhook-id, -timestamp, -signature).
+         */
+        CalculationEvent: {
+            /** Type */
+            type: components["schemas"]["EventType"];
+            /**
+             * Timestamp
+             * Format: date-time
+             * @description When the calculation ended
+             */
+            timestamp: string;
+            /** Data */
+            data: components["schemas"]["CalculationEventData"];
+        };
+        /** CalculationEventData */
+        CalculationEventData: {
+            /**
+             * Id
+             * @description The calculation's id
+             */
+            id: string;
+            /** Status */
+            status: components["schemas"]["CalculationStatus"];
+            /**
+             * Started at
+             * Format: date-time
+             * @description When it started
+             */
+            startedAt?: string;
+            /**
+             * Ended at
+             * Format: date-time
+             * @description When it ended
+             */
+            endedAt: string;
+            /**
+             * Result
+             * @description The result document, when it has one
+             */
+            result?: components["schemas"]["ResultDocument"];
+            /**
+             * Error
+             * @description Why it ended without a result
+             */
+            error?: components["schemas"]["EventError"];
+            /** Links */
+            links: components["schemas"]["EventLinks"];
+        };
+        /** EventError */
+        EventError: {
+            /**
+             * Type
+             * @description The error's type
+             */
+            type?: string;
+            /**
+             * Message
+             * @description The error's message
+             */
+            message?: string;
+        };
+        /** EventLinks */
+        EventLinks: {
+            /**
+             * Self
+             * Format: uri-reference
+             * @description The calculation, from the API's root
+             */
+            self: string;
+            /**
+             * Result
+             * Format: uri-reference
+             * @description Its result document
+             */
+            result: string;
+            /**
+             * History
+             * Format: uri-reference
+             * @description Its per-operation history
+             */
+            history: string;
+        };
+        /**
+         * PingEvent
+         * @description What a test ping POSTs (`POST /webhooks/{id}/ping`).
+         */
+        PingEvent: {
+            /**
+             * Type
+             * @constant
+             */
+            type: "webhook.ping";
+            /**
+             * Timestamp
+             * Format: date-time
+             */
+            timestamp: string;
+            /** Data */
+            data: components["schemas"]["PingEventData"];
+        };
+        /** PingEventData */
+        PingEventData: {
+            /**
+             * Endpoint id
+             * @example ep_0123456789abcdef01234567
+             */
+            endpointId: string;
         };
     };
     responses: never;
@@ -1379,6 +1977,779 @@ export interface operations {
             };
         };
     };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`ep_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`ep_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rotateWebhookSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`ep_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint and its new secret */
+            200: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`ep_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ping's delivery started */
+            202: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ping"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`ep_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The deliveries */
+            200: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id (`ep_...`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedeliveryRequest"];
+            };
+        };
+        responses: {
+            /** @description The new round started */
+            202: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Redelivery"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listCalculations: {
         parameters: {
             query?: {
@@ -1677,6 +3048,524 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints */
+            200: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointList"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Registered; keep the secret */
+            201: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointWithSecret"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No API key, or one the stage does not know (answered by API Gateway) */
+            403: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unsupported Media Type */
+            415: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ValidationProblem"];
+                };
+            };
+            /** @description The key's usage plan, or AWS, throttled the request; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error; nothing about it is disclosed */
+            500: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS refused a call the API made */
+            502: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description AWS could not be reached; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before asking again */
+                    "Retry-After": number;
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    onCalculationSucceeded: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every attempt and redelivery; deduplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; refuse one more than 5 minutes off */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` signatures: HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` with the secret's bytes (Standard Webhooks v1). Two during a secret rotation's 24 hours. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalculationEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Busy: retried, no sooner than `Retry-After` (also on 502 and 503) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received: the delivery succeeded */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none within 15 s: retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCalculationFailed: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every attempt and redelivery; deduplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; refuse one more than 5 minutes off */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` signatures: HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` with the secret's bytes (Standard Webhooks v1). Two during a secret rotation's 24 hours. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalculationEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Busy: retried, no sooner than `Retry-After` (also on 502 and 503) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received: the delivery succeeded */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none within 15 s: retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCalculationStopped: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every attempt and redelivery; deduplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; refuse one more than 5 minutes off */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` signatures: HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` with the secret's bytes (Standard Webhooks v1). Two during a secret rotation's 24 hours. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalculationEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Busy: retried, no sooner than `Retry-After` (also on 502 and 503) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received: the delivery succeeded */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none within 15 s: retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onCalculationTimedOut: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every attempt and redelivery; deduplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; refuse one more than 5 minutes off */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` signatures: HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` with the secret's bytes (Standard Webhooks v1). Two during a secret rotation's 24 hours. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CalculationEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Busy: retried, no sooner than `Retry-After` (also on 502 and 503) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received: the delivery succeeded */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none within 15 s: retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    onWebhookPing: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The delivery's id: the same on every attempt and redelivery; deduplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds when this attempt was signed; refuse one more than 5 minutes off */
+                "webhook-timestamp": string;
+                /** @description Space-separated `v1,<base64>` signatures: HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` with the secret's bytes (Standard Webhooks v1). Two during a secret rotation's 24 hours. */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PingEvent"];
+            };
+        };
+        responses: {
+            /** @description Gone: the endpoint is disabled and receives nothing more */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Busy: retried, no sooner than `Retry-After` (also on 502 and 503) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Received: the delivery succeeded */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Any other answer, or none within 15 s: retried on the schedule */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

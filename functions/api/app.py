@@ -17,6 +17,7 @@ import calculations_routes
 import console_routes
 import problems
 import swagger_routes
+import webhooks_routes
 from http_responses import NO_STORE, PROBLEM_JSON, problem_document, serialize
 from models import REQUEST_HEADERS
 from observability import logger, metrics, tracer
@@ -63,11 +64,13 @@ validate_bodies_the_api_way(app)
 app.include_router(calculations_routes.router)
 app.include_router(swagger_routes.router)
 app.include_router(console_routes.router)
+app.include_router(webhooks_routes.router)
 # Every path and its methods, as the routers declared them: unknown paths are 404, others 405.
 PATHS: dict[str, tuple[str, ...]] = {
     **calculations_routes.router.table,
     **swagger_routes.router.table,
     **console_routes.router.table,
+    **webhooks_routes.router.table,
 }
 problems.register(app, PATHS)
 

@@ -50,7 +50,11 @@ OPENAPI: dict[str, Any] = {
             "description": (
                 "Start a calculation, follow its status, result and history, list, stop and delete them"
             ),
-        }
+        },
+        {
+            "name": "webhooks",
+            "description": "Your endpoints that receive calculation events, signed (Standard Webhooks v1)",
+        },
     ],
     "security_schemes": {
         "apiKey": {
@@ -188,6 +192,8 @@ def spec_document(resolver: Any) -> dict[str, Any]:
     """
     from aws_lambda_powertools.event_handler.openapi.compat import model_json
 
+    from webhooks_spec import add_webhooks
+
     schema = resolver.get_openapi_schema(**OPENAPI)
     document = json.loads(model_json(schema, by_alias=True, exclude_none=True))
     for path_item in document["paths"].values():
@@ -197,6 +203,7 @@ def spec_document(resolver: Any) -> dict[str, Any]:
             for response in operation["responses"].values():
                 if response.get("content") == {}:
                     del response["content"]
+    add_webhooks(document)
     schemas = document.get("components", {}).get("schemas", {})
     used: set[str] = set()
     pending = _schema_refs({key: value for key, value in document.items() if key != "components"})

@@ -32,6 +32,7 @@ from aws_clients import create_client
 from calculation_facts import TERMINAL_STATUSES, calculation_status
 from calculation_records import Write, get_record, record_outcome, record_running
 from settings_reader import calculations_table, read_settings, retention_period_days
+from webhook_trigger import start_deliveries
 
 logger = Logger(service="status-projector")
 
@@ -141,3 +142,4 @@ def project(event: StatusChangeEvent) -> None:
 @event_parser(model=StatusChangeEvent)
 def lambda_handler(event: StatusChangeEvent, context: LambdaContext) -> None:
     project(event)
+    start_deliveries(event.detail.execution_name, event.detail.status)

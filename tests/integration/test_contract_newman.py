@@ -53,6 +53,7 @@ def test_postman_collection_passes_with_newman(api_url: str, api: requests.Sessi
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr
     assert stats["assertions"]["failed"] == 0
     assert stats["requests"]["failed"] == 0
-    # Every request ran (polling repeats some): the three flows, idempotency, the 422 and the 404.
-    assert stats["requests"]["total"] >= 14
-    assert stats["assertions"]["total"] >= 31
+    # Every request ran (polling repeats some): the three flows, idempotency, the 422, the 404 and
+    # the webhook endpoints.
+    assert stats["requests"]["total"] >= 24
+    assert stats["assertions"]["total"] >= 46

@@ -353,6 +353,12 @@ def test_swagger_ui_and_spec_document_every_route(call, stubs):
         "/calculations/{id}/result": ["get"],
         "/calculations/{id}/history": ["get"],
         "/calculations/{id}/stop": ["post"],
+        "/webhooks": ["get", "post"],
+        "/webhooks/{id}": ["delete", "get"],
+        "/webhooks/{id}/rotate-secret": ["post"],
+        "/webhooks/{id}/ping": ["post"],
+        "/webhooks/{id}/deliveries": ["get"],
+        "/webhooks/{id}/redeliveries": ["post"],
     }
     post = paths["/calculations"]["post"]
     assert set(post["responses"]) >= {"200", "202", "400", "409", "413", "415", "422", "429", "502", "503"}
@@ -360,7 +366,7 @@ def test_swagger_ui_and_spec_document_every_route(call, stubs):
     for path, methods in paths.items():
         for operation in methods.values():
             assert operation["summary"], path
-            assert operation["tags"] == ["calculations"]
+            assert operation["tags"] == ["webhooks" if path.startswith("/webhooks") else "calculations"]
     schemas = spec.json["components"]["schemas"]
     assert {
         "Calculation",

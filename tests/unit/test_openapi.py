@@ -30,6 +30,14 @@ OPERATIONS = {
     ("get", "/calculations/{id}/history"): "getHistory",
     ("post", "/calculations/{id}/stop"): "stopCalculation",
     ("delete", "/calculations/{id}"): "deleteCalculation",
+    ("post", "/webhooks"): "createWebhook",
+    ("get", "/webhooks"): "listWebhooks",
+    ("get", "/webhooks/{id}"): "getWebhook",
+    ("delete", "/webhooks/{id}"): "deleteWebhook",
+    ("post", "/webhooks/{id}/rotate-secret"): "rotateWebhookSecret",
+    ("post", "/webhooks/{id}/ping"): "pingWebhook",
+    ("get", "/webhooks/{id}/deliveries"): "listWebhookDeliveries",
+    ("post", "/webhooks/{id}/redeliveries"): "redeliverWebhook",
 }
 
 
@@ -96,7 +104,7 @@ def test_every_route_is_documented_with_a_stable_operation_id(spec):
         operation = spec["paths"][path][method]
         assert operation["summary"], (method, path)
         assert operation["description"], (method, path)
-        assert operation["tags"] == ["calculations"]
+        assert operation["tags"] == [path.split("/")[1]]
 
 
 def test_the_route_table_answering_404_and_405_holds_every_documented_route_and_the_docs():
@@ -112,6 +120,12 @@ def test_the_route_table_answering_404_and_405_holds_every_documented_route_and_
         "/console": ["GET"],
         "/console/console.js": ["GET"],
         "/console/console.css": ["GET"],
+        "/webhooks": ["GET", "POST"],
+        "/webhooks/{id}": ["DELETE", "GET"],
+        "/webhooks/{id}/rotate-secret": ["POST"],
+        "/webhooks/{id}/ping": ["POST"],
+        "/webhooks/{id}/deliveries": ["GET"],
+        "/webhooks/{id}/redeliveries": ["POST"],
     }
     documented = {(method.upper(), path) for method, path in OPERATIONS}
     assert documented == {(method, path) for path, methods in app.PATHS.items() for method in methods} - {
@@ -131,8 +145,8 @@ def test_metadata_names_the_api_its_servers_and_tags(spec):
     assert "variables" not in local  # a client's default base URL is the first server, taken as is
     assert deployed["url"] == "https://{restApiId}.execute-api.{region}.amazonaws.com/{stage}"
     assert set(deployed["variables"]) == {"restApiId", "region", "stage"}
-    assert [tag["name"] for tag in spec["tags"]] == ["calculations"]
-    assert spec["tags"][0]["description"]
+    assert [tag["name"] for tag in spec["tags"]] == ["calculations", "webhooks"]
+    assert all(tag["description"] for tag in spec["tags"])
 
 
 def test_the_api_key_scheme_the_template_enables_is_declared(spec):
@@ -275,11 +289,20 @@ def test_the_spec_holds_only_the_schemas_it_refers_to(spec):
     assert sorted(spec["components"]["schemas"]) == [
         "Attempt",
         "Calculation",
+        "CalculationEvent",
+        "CalculationEventData",
         "CalculationInput",
         "CalculationPage",
         "CalculationRequest",
         "CalculationStatus",
         "CalculationSummary",
+        "Delivery",
+        "DeliveryAttempt",
+        "DeliveryList",
+        "DeliveryStatus",
+        "EventError",
+        "EventLinks",
+        "EventType",
         "ExecutionError",
         "FailedOperation",
         "FieldError",
@@ -290,9 +313,19 @@ def test_the_spec_holds_only_the_schemas_it_refers_to(spec):
         "OperationResults",
         "OperationStatus",
         "PartialResults",
+        "Ping",
+        "PingEvent",
+        "PingEventData",
         "Problem",
+        "Redelivery",
+        "RedeliveryRequest",
         "ResultDocument",
         "ValidationProblem",
+        "WebhookEndpoint",
+        "WebhookEndpointList",
+        "WebhookEndpointWithSecret",
+        "WebhookLinks",
+        "WebhookRequest",
     ]
 
 
@@ -463,6 +496,7 @@ def test_answers_without_a_body_declare_no_content(spec):
         ("/calculations/{id}", "get", "304"),
         ("/calculations/{id}/history", "get", "304"),
         ("/calculations/{id}/result", "get", "304"),
+        ("/webhooks/{id}", "delete", "204"),
     ]
     for key, response in declared.items():
         assert "content" not in response, key
@@ -515,3 +549,32 @@ def test_status_descriptions_use_rfc_9110_words_on_any_python(monkeypatch):
     # Then their descriptions say what the problem titles say
     assert declared[413]["description"] == "Content Too Large"
     assert declared[422]["description"] == "Unprocessable Content"
+
+
+def test_the_webhooks_section_documents_every_event_and_its_signature_headers(spec):
+    # Given the events a registered endpoint receives
+    webhooks = spec["webhooks"]
+
+    # Then each is a POST of its schema with the three Standard Webhooks headers
+    assert sorted(webhooks) == [
+        "calculation.failed",
+        "calculation.stopped",
+        "calculation.succeeded",
+        "calculation.timed_out",
+        "webhook.ping",
+    ]
+    succeeded = webhooks["calculation.succeeded"]["post"]
+    assert succeeded["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CalculationEvent"
+    }
+    assert [p["name"] for p in succeeded["parameters"]] == [
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    ]
+    assert spec["components"]["schemas"]["EventType"]["enum"] == [
+        "calculation.succeeded",
+        "calculation.failed",
+        "calculation.stopped",
+        "calculation.timed_out",
+    ]

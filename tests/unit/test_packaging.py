@@ -48,6 +48,9 @@ SAMPLE_REFERENCES = {
     "MathFunctionAliaslive": "arn:aws:lambda:us-east-1:123456789012:function:math-durable:live",
     "CorsAllowOrigin": "*",
     "CalculationsTable": "calculations",
+    "WebhooksTable": "webhooks",
+    "WebhookDeliveryFunctionAliaslive": "arn:aws:lambda:us-east-1:123456789012:function:webhook-delivery:1",
+    "WebhookRetrySchedule": "0,5,300",
 }
 
 IMPORT_HANDLER = """

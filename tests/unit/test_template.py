@@ -31,6 +31,40 @@ MATH_FUNCTION_ARN = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountI
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 TABLE_ARN = {"Fn::GetAtt": ["CalculationsTable", "Arn"]}
+WEBHOOKS_TABLE_ARN = {"Fn::GetAtt": ["WebhooksTable", "Arn"]}
+WEBHOOK_ALIAS = {"Ref": "WebhookDeliveryFunctionAliaslive"}
+START_DELIVERIES = {
+    "Sid": "StartWebhookDeliveries",
+    "Effect": "Allow",
+    "Action": "lambda:InvokeFunction",
+    "Resource": WEBHOOK_ALIAS,
+}
+# The API reads and writes the caller's endpoints and reads deliveries; pings and redeliveries start one.
+WEBHOOK_API_STATEMENTS = [
+    {
+        "Sid": "WebhookItems",
+        "Effect": "Allow",
+        "Action": [
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ],
+        "Resource": WEBHOOKS_TABLE_ARN,
+    },
+    START_DELIVERIES,
+]
+# The projector finds the owner's endpoints and starts their deliveries.
+WEBHOOK_PROJECTOR_STATEMENTS = [
+    {
+        "Sid": "FindWebhookEndpoints",
+        "Effect": "Allow",
+        "Action": "dynamodb:Query",
+        "Resource": WEBHOOKS_TABLE_ARN,
+    },
+    START_DELIVERIES,
+]
 OWNER_INDEX_ARN = {"Fn::Sub": "${CalculationsTable.Arn}/index/byOwner"}
 KMS_KEY = {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
 
@@ -60,6 +94,7 @@ API_STATEMENTS = [
         ],
         "Resource": EXECUTION_ARNS,
     },
+    *WEBHOOK_API_STATEMENTS,
 ]
 # The durable function writes its logs, traces and dead letters; its Record step updates its
 # calculation's item (and reads whether there is one when its write is refused); nothing else
@@ -105,6 +140,7 @@ PROJECTOR_STATEMENTS = [
         "Action": "lambda:GetDurableExecution",
         "Resource": EXECUTION_ARNS,
     },
+    *WEBHOOK_PROJECTOR_STATEMENTS,
 ]
 FUNCTION_ARN = {
     "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${MathFunction}"
@@ -137,7 +173,13 @@ RECONCILER_STATEMENTS = [
         "Resource": [FUNCTION_ARN, EXECUTION_ARNS],
     },
 ]
-FUNCTIONS = ("MathFunction", "ApiFunction", "StatusProjectorFunction", "ReconcilerFunction")
+FUNCTIONS = (
+    "MathFunction",
+    "ApiFunction",
+    "StatusProjectorFunction",
+    "ReconcilerFunction",
+    "WebhookDeliveryFunction",
+)
 
 # Usage plan values a deploy passes; the SAM transform writes them into the plan it generates.
 DEPLOY_PARAMETERS = {
@@ -629,6 +671,7 @@ def test_asynchronous_functions_send_failed_invocations_to_encrypted_dead_letter
         "MathFunction": "MathFunctionDeadLetterQueue",
         "StatusProjectorFunction": "StatusEventsDeadLetterQueue",
         "ReconcilerFunction": "ReconcilerDeadLetterQueue",
+        "WebhookDeliveryFunction": "WebhookDeliveryDeadLetterQueue",
     }
 
     for function, queue in queues.items():
@@ -645,6 +688,7 @@ ROLES = {
     "ApiFunction": "ApiFunctionRole",
     "StatusProjectorFunction": "StatusProjectorFunctionRole",
     "ReconcilerFunction": "ReconcilerFunctionRole",
+    "WebhookDeliveryFunction": "WebhookDeliveryFunctionRole",
 }
 KEY_STATEMENT = {
     "Sid": "UseTheKeyThroughLambdaAndDynamoDB",
@@ -712,6 +756,7 @@ def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
         ("ApiFunction", "ApiFunctionReservedConcurrency", 40),
         ("StatusProjectorFunction", "StatusProjectorReservedConcurrency", 40),
         ("ReconcilerFunction", "ReconcilerReservedConcurrency", 1),
+        ("WebhookDeliveryFunction", "WebhookDeliveryReservedConcurrency", 40),
     ],
 )
 def test_no_function_reserves_concurrency_unless_a_parameter_asks(
@@ -786,6 +831,8 @@ def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[
         "StatusEventsDeadLetterQueueUrl",
         "ReconcilerFunctionName",
         "ReconcilerDeadLetterQueueUrl",
+        "WebhooksTableName",
+        "WebhookDeliveryFunctionAliasArn",
     }
     for output in outputs.values():
         value = output["Value"]

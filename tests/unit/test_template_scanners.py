@@ -37,6 +37,8 @@ EXPECTED_SKIPS = {
     ("CKV_AWS_27", "AWS::SQS::Queue.MathFunctionDeadLetterQueue"),
     ("CKV_AWS_27", "AWS::SQS::Queue.StatusEventsDeadLetterQueue"),
     ("CKV_AWS_27", "AWS::SQS::Queue.ReconcilerDeadLetterQueue"),
+    ("CKV_AWS_117", "AWS::Serverless::Function.WebhookDeliveryFunction"),
+    ("CKV_AWS_27", "AWS::SQS::Queue.WebhookDeliveryDeadLetterQueue"),
 }
 
 

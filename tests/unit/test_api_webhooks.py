@@ -1,0 +1,64 @@
+"""The /webhooks routes on stubbed AWS: a URL that could reach inside is refused with 422 naming `url`,
+before any call; another consumer's endpoint is a 404 like an unknown id."""
+
+from collections.abc import Iterator
+
+import pytest
+
+import webhooks_settings
+from events import OWNER
+
+# Address literals only: nothing here is resolved, let alone contacted.
+SSRF_URLS = [
+    "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+    "https://169.254.169.254/",
+    "https://[fd00:ec2::254]/",
+    "https://10.0.0.1/hook",
+    "https://172.16.0.1/hook",
+    "https://192.168.0.1/hook",
+    "https://127.0.0.1:8080/hook",
+    "https://[::1]/hook",
+    "https://[::ffff:127.0.0.1]/hook",
+    "https://[::ffff:a9fe:a9fe]/hook",
+    "https://0.0.0.0/hook",
+    "https://224.0.0.1/hook",
+    "https://[fe80::1%25eth0]/hook",
+    "https://100.100.100.200/hook",
+    "http://8.8.8.8/hook",
+    "https://user:secret@8.8.8.8/hook",
+    "file:///etc/passwd",
+    "gopher://127.0.0.1:6379/_INFO",
+]
+
+
+@pytest.fixture
+def webhooks_environment(api_environment, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("WEBHOOKS_TABLE_NAME", "webhooks")
+    monkeypatch.setenv("WEBHOOK_FUNCTION_NAME", "webhook-delivery:live")
+    monkeypatch.setenv("WEBHOOK_ADDRESSES", "public")
+    webhooks_settings.get_webhook_settings.cache_clear()
+    yield
+    webhooks_settings.get_webhook_settings.cache_clear()
+
+
+@pytest.mark.parametrize("target", SSRF_URLS)
+def test_a_url_that_could_reach_inside_is_refused_naming_the_field_with_no_aws_call(
+    webhooks_environment, stubs, call, target
+):
+    response = call("POST", "/webhooks", body={"url": target})
+
+    assert response.status == 422
+    assert [error["field"] for error in response.json["errors"]] == ["url"]
+
+
+def test_another_consumers_endpoint_is_not_found_like_an_unknown_one(webhooks_environment, table_stub, call):
+    # Given the caller's endpoints are read under the caller's own key, where ep_1 is not
+    for endpoint_id in ("ep_1", "ep_unknown"):
+        key = {"pk": {"S": f"owner#{OWNER}"}, "sk": {"S": f"endpoint#{endpoint_id}"}}
+        table_stub.add_response("get_item", {}, {"TableName": "webhooks", "Key": key, "ConsistentRead": True})
+
+    theirs = call("GET", "/webhooks/ep_1")
+    unknown = call("GET", "/webhooks/ep_unknown")
+
+    assert theirs.status == unknown.status == 404
+    assert theirs.json["detail"] == unknown.json["detail"] == "no webhook endpoint has this id"

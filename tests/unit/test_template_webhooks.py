@@ -1,0 +1,58 @@
+"""The webhook delivery function, its table and its role, as template.yaml deploys them."""
+
+from typing import Any
+
+import pytest
+from cfnlint.decode import cfn_yaml
+
+from test_template import TEMPLATE, role_of, template, translated  # noqa: F401 (fixtures)
+
+DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
+
+
+@pytest.fixture(scope="module")
+def resources() -> dict[str, Any]:
+    return cfn_yaml.load(str(TEMPLATE))["Resources"]
+
+
+def test_the_delivery_function_is_durable_long_enough_for_the_schedule_behind_an_alias(resources):
+    function = resources["WebhookDeliveryFunction"]["Properties"]
+
+    assert function["AutoPublishAlias"] == "live"
+    # The schedule waits about 75 hours: the execution may run four days
+    assert function["DurableConfig"]["ExecutionTimeout"] == 345600
+    assert function["Environment"]["Variables"]["WEBHOOK_RETRY_SCHEDULE"] == {"Ref": "WebhookRetrySchedule"}
+    assert function["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["WebhookDeliveryDeadLetterQueue", "Arn"]},
+    }
+
+
+def test_the_delivery_role_reads_endpoints_and_writes_deliveries_only(translated):  # noqa: F811 (the fixture)
+    role = role_of(translated["Resources"], "WebhookDeliveryFunction")
+
+    assert DURABLE_POLICY in role["ManagedPolicyArns"]
+    statements = {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
+    assert statements["WebhookDeliveryFunctionRolePolicy0"] == [
+        {
+            "Sid": "DeliverWebhooks",
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "Resource": {"Fn::GetAtt": ["WebhooksTable", "Arn"]},
+        }
+    ]
+
+
+def test_the_webhooks_table_is_keyed_as_the_records_module_reads_it_and_encrypted_with_the_stack_key(
+    resources,
+):
+    from webhook_records import KEY_SCHEMA
+
+    table = resources["WebhooksTable"]["Properties"]
+
+    assert table["KeySchema"] == KEY_SCHEMA["KeySchema"]
+    assert table["AttributeDefinitions"] == KEY_SCHEMA["AttributeDefinitions"]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert table["SSESpecification"]["KMSMasterKeyId"] == {
+        "Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]
+    }
