@@ -743,7 +743,7 @@ def test_the_optional_kms_key_encrypts_environment_logs_and_durable_payloads(
     log_groups = [
         logical_id for logical_id, resource in generated.items() if resource["Type"] == "AWS::Logs::LogGroup"
     ]
-    assert len(log_groups) == 5
+    assert len(log_groups) == 6
     for log_group in log_groups:
         assert generated[log_group]["Properties"]["KmsKeyId"] == KMS_KEY, log_group
     assert generated["MathFunction"]["Properties"]["DurableConfig"]["KMSKeyArn"] == KMS_KEY

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from test_template import TEMPLATE, role_of, template, translated  # noqa: F401 (fixtures)
+from test_template import TEMPLATE, deployed, role_of, template, translated  # noqa: F401 (fixtures)
 
 DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
 
@@ -29,7 +29,7 @@ def test_the_delivery_function_is_durable_long_enough_for_the_schedule_behind_an
 
 
 def test_the_delivery_role_reads_endpoints_and_writes_deliveries_only(translated):  # noqa: F811 (the fixture)
-    role = role_of(translated["Resources"], "WebhookDeliveryFunction")
+    role = role_of(deployed(translated, {}), "WebhookDeliveryFunction")
 
     assert DURABLE_POLICY in role["ManagedPolicyArns"]
     statements = {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
