@@ -843,9 +843,9 @@ def test_outputs_name_resources_that_exist_after_the_transform(translated: dict[
     }
 
 
-# Parameters a version captures through the durable function's properties; reserved concurrency
+# Parameters a version captures through a durable function's properties; reserved concurrency
 # belongs to the function, not to a version.
-NOT_CAPTURED_BY_A_VERSION = {"MathFunctionReservedConcurrency"}
+NOT_CAPTURED_BY_A_VERSION = {"MathFunctionReservedConcurrency", "WebhookDeliveryReservedConcurrency"}
 
 
 def parameters_referenced(node: Any, names: set[str]) -> set[str]:
@@ -883,17 +883,23 @@ def test_a_parameter_change_alone_publishes_a_new_version_for_the_alias(
     assert (after["DeletionPolicy"], after["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
-def test_every_parameter_the_durable_function_uses_is_in_its_version_description(
-    template: dict[str, Any], translated: dict[str, Any]
+@pytest.mark.parametrize(
+    ("function", "expected"),
+    [
+        ("MathFunction", {"ExecutionTimeoutSeconds", "RetentionPeriodInDays", "KmsKeyArn"}),
+        ("WebhookDeliveryFunction", {"WebhookRetrySchedule", "RetentionPeriodInDays", "KmsKeyArn"}),
+    ],
+)
+def test_every_parameter_a_durable_function_uses_is_in_its_version_description(
+    template: dict[str, Any], translated: dict[str, Any], function: str, expected: set[str]
 ) -> None:
     # Given the parameters the durable function's properties use (its Globals included)
     names = set(template["Parameters"])
-    function = translated["Resources"]["MathFunction"]
-    used = parameters_referenced(function, names) - NOT_CAPTURED_BY_A_VERSION
-    assert {"ExecutionTimeoutSeconds", "RetentionPeriodInDays", "KmsKeyArn"} <= used
+    used = parameters_referenced(translated["Resources"][function], names) - NOT_CAPTURED_BY_A_VERSION
+    assert expected <= used
 
     # Then the description of the version it publishes names each of them
-    alias = translated["Resources"]["MathFunctionAliaslive"]["Properties"]
+    alias = translated["Resources"][f"{function}Aliaslive"]["Properties"]
     version = translated["Resources"][alias["FunctionVersion"]["Fn::GetAtt"][0]]
     assert parameters_referenced(version["Properties"]["Description"], names) == used
 

@@ -7,8 +7,6 @@ from cfnlint.decode import cfn_yaml
 
 from test_template import TEMPLATE, deployed, role_of, template, translated  # noqa: F401 (fixtures)
 
-DURABLE_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicDurableExecutionRolePolicy"
-
 
 @pytest.fixture(scope="module")
 def resources() -> dict[str, Any]:
@@ -29,16 +27,48 @@ def test_the_delivery_function_is_durable_long_enough_for_the_schedule_behind_an
 
 
 def test_the_delivery_role_reads_endpoints_and_writes_deliveries_only(translated):  # noqa: F811 (the fixture)
-    role = role_of(deployed(translated, {}), "WebhookDeliveryFunction")
+    generated = deployed(translated, {})
+    role = role_of(generated, "WebhookDeliveryFunction")
 
-    assert DURABLE_POLICY in role["ManagedPolicyArns"]
-    statements = {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
-    assert statements["WebhookDeliveryFunctionRolePolicy0"] == [
+    # Its own role, no managed policy: logs, traces, its queue and the webhooks table's items
+    assert "ManagedPolicyArns" not in role
+    assert [policy["PolicyDocument"]["Statement"] for policy in role["Policies"]] == [
+        [
+            {
+                "Sid": "WriteLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": {"Fn::GetAtt": ["WebhookDeliveryFunctionLogGroup", "Arn"]},
+            },
+            {
+                "Sid": "WriteTraces",
+                "Effect": "Allow",
+                "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords"],
+                "Resource": "*",
+            },
+            {
+                "Sid": "DeadLetters",
+                "Effect": "Allow",
+                "Action": "sqs:SendMessage",
+                "Resource": {"Fn::GetAtt": ["WebhookDeliveryDeadLetterQueue", "Arn"]},
+            },
+            {
+                "Sid": "DeliverWebhooks",
+                "Effect": "Allow",
+                "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                "Resource": {"Fn::GetAtt": ["WebhooksTable", "Arn"]},
+            },
+        ]
+    ]
+    # And the SDK's checkpoint and state calls on its own executions only
+    own = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${WebhookDeliveryFunction}"
+    checkpoint = generated["WebhookDeliveryDurableExecution"]["Properties"]["PolicyDocument"]["Statement"]
+    assert checkpoint == [
         {
-            "Sid": "DeliverWebhooks",
+            "Sid": "CheckpointOwnExecutions",
             "Effect": "Allow",
-            "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-            "Resource": {"Fn::GetAtt": ["WebhooksTable", "Arn"]},
+            "Action": ["lambda:CheckpointDurableExecution", "lambda:GetDurableExecutionState"],
+            "Resource": [{"Fn::Sub": own}, {"Fn::Sub": own + ":*"}],
         }
     ]
 
