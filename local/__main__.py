@@ -90,7 +90,7 @@ def warn_if_store_empty_beside_table(runtime: DurableRuntime, twin: DynamoDBTwin
     """Warn when the execution store is empty but the table is not (executions.db replaced or emptied)."""
     assert twin.path is not None
     database = twin.path.parent / DATABASE_FILE
-    executions = len(runtime.store.list_all())
+    executions = runtime.store.count()
     warning = empty_store_warning(database, executions, str(twin.path), twin.holds_items())
     if warning:
         logging.getLogger("local").warning("%s", warning)

@@ -128,8 +128,8 @@ class DurableRuntime:
     def _resume_in_flight(self) -> Reopened:
         running = [
             execution
-            for execution in self.store.list_all()
-            if execution.start_input.function_name == FUNCTION_NAME and not execution.is_complete
+            for execution in self.store.in_flight()
+            if execution.start_input.function_name == FUNCTION_NAME
         ]
         now = datetime.now(UTC)
         timed_out = 0
@@ -240,32 +240,23 @@ class DurableRuntime:
     ) -> dict[str, Any]:
         """Newest first unless `reverse_order`, as Lambda lists them."""
         offset, limit = _offset(marker), _page_size(max_items)
-        prefix = execution_arn_prefix(function.version) if function.version else None
-        wanted = set(statuses)
-        if execution_name is not None:
-            named = self.store.find(FUNCTION_NAME, execution_name)
-            candidates = [named] if named is not None else []
-        else:
-            candidates = self.store.list_all()  # in the order they were first saved
-        matching = []
-        for order, execution in enumerate(candidates):
-            started = execution.get_operation_execution_started().start_timestamp
-            if (
-                (prefix is None or execution.durable_execution_arn.startswith(prefix))
-                and (not wanted or execution.current_status().value in wanted)
-                and (started_after is None or started >= started_after)
-                and (started_before is None or started <= started_before)
-            ):
-                matching.append((started, order, execution))
-        # Same start time: the one saved later counts as the newer.
-        matching.sort(key=lambda item: item[:2], reverse=not reverse_order)
-        page = [execution for _, _, execution in matching[offset : offset + limit]]
+        page, more = self.store.page(
+            FUNCTION_NAME,
+            execution_name=execution_name,
+            arn_prefix=execution_arn_prefix(function.version) if function.version else None,
+            statuses=statuses,
+            started_after=started_after,
+            started_before=started_before,
+            oldest_first=reverse_order,
+            offset=offset,
+            limit=limit,
+        )
         response: dict[str, Any] = {
             "DurableExecutions": [
                 ExecutionSummary.from_execution(e, e.current_status().value, REGION).to_dict() for e in page
             ]
         }
-        if len(matching) > offset + limit:
+        if more:
             response["NextMarker"] = str(offset + len(page))
         return response
 
