@@ -23,6 +23,7 @@ from aws_durable_execution_sdk_python_testing.clock import RealClock
 from aws_durable_execution_sdk_python_testing.exceptions import (
     AwsApiException,
     InvalidParameterValueException,
+    ResourceNotFoundException,
 )
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.invoker import InProcessInvoker
@@ -32,11 +33,17 @@ from aws_durable_execution_sdk_python_testing.scheduler import Scheduler
 from aws_durable_execution_sdk_python_testing.worker.registry import ExecutionRegistry
 
 from local import executor_internals
-from local.hosted_function import ACCOUNT_ID, FUNCTION_NAME, REGION, FunctionRef, execution_arn_prefix
+from local.hosted_function import (
+    ACCOUNT_ID,
+    FUNCTION_NAME,
+    REGION,
+    RETENTION_PERIOD_DAYS,
+    FunctionRef,
+    execution_arn_prefix,
+)
 from local.store import WriteThroughStore
 
 EXECUTION_TIMEOUT_SECONDS = 900
-RETENTION_PERIOD_DAYS = 7
 DEFAULT_MAX_ITEMS = 50
 MAX_ITEMS = 1000
 DATABASE_FILE = "executions.db"
@@ -265,6 +272,15 @@ class DurableRuntime:
         reason = ErrorObject.from_dict(error) if error else None
         response = self.executor.stop_execution(execution_arn, reason)
         return response.to_dict()
+
+    def forget(self, execution_arn: str) -> bool:
+        """Forget an ended execution whose retention period has passed; False if it was already gone."""
+        with self._start_lock:
+            try:
+                self.store.delete(execution_arn)
+            except ResourceNotFoundException:
+                return False
+        return True
 
     def delete(self, execution_arn: str) -> datetime:
         """Forget an ended execution, in memory and in SQLite; returns when the deletion was requested."""
