@@ -25,10 +25,15 @@ def folder_bytes(folder: Path) -> int:
 
 
 def stored_bytes(runtime: LocalRuntime) -> dict[str, int]:
-    """What the data folder holds: the store (with its write-ahead log) and the table's folder."""
-    store = sum(path.stat().st_size for path in runtime.data_dir.glob("executions.db*") if path.is_file())
-    table = folder_bytes(runtime.data_dir / "dynamodb")
-    return {"store": store, "table": table}
+    """What the data folder holds: the store, its write-ahead log (bounded: SQLite writes it back into
+    the store every 1,000 pages and then reuses it) and the table's folder."""
+    database = runtime.data_dir / "executions.db"
+    wal = database.with_name(database.name + "-wal")
+    return {
+        "store": database.stat().st_size,
+        "store_write_ahead_log": wal.stat().st_size if wal.exists() else 0,
+        "table": folder_bytes(runtime.data_dir / "dynamodb"),
+    }
 
 
 def soak(runtime: LocalRuntime, seconds: float, clients: int) -> dict[str, Any]:
