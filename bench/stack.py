@@ -26,6 +26,7 @@ from bench.measure import (
     percentile,
 )
 from bench.probe import ENDPOINTS
+from bench.process_cpu import CpuMeter
 from local.api_keys import DEFAULT_KEY_NAME, KEYS_FILE, read_keys
 from local.banner import READY_LINE, endpoint_urls
 
@@ -51,6 +52,8 @@ class LocalRuntime:
     dynamodb_url: str
     api_key: str  # the "default" key the runtime created in its data folder
     api_key_id: str
+    pid: int  # the runtime process: dynalite and the API workers are its children
+    data_dir: Path
 
 
 def wait_for_banner(process: subprocess.Popen[bytes], log_path: Path) -> str:
@@ -79,7 +82,9 @@ def local_runtime() -> Iterator[LocalRuntime]:
         try:
             urls = endpoint_urls(wait_for_banner(process, log_path))
             key = next(key for key in read_keys(data_dir / KEYS_FILE) if key.name == DEFAULT_KEY_NAME)
-            yield LocalRuntime(urls["API"], urls["Lambda"], urls["DynamoDB"], key.value, key.id)
+            yield LocalRuntime(
+                urls["API"], urls["Lambda"], urls["DynamoDB"], key.value, key.id, process.pid, data_dir
+            )
         except BaseException:
             print(log_path.read_text(errors="replace")[-4000:], file=sys.stderr)
             raise
@@ -211,8 +216,10 @@ def throughput(runtime: LocalRuntime, total: int, clients: int) -> dict[str, Any
     environment), so a first, unmeasured round at the same concurrency warms every one of them."""
     client = Client(runtime.api_url, runtime.api_key)
     warm_up = concurrent_load(lambda i: post_and_wait(client, i), 4 * clients, clients)
+    meter = CpuMeter.begin(runtime.pid)
     load = concurrent_load(lambda i: post_and_wait(client, i), total, clients)
     return {
+        "cpu_ms_per_calculation": meter.per_calculation(load.completed),
         "n": total,
         "clients": clients,
         "per_second": load.per_second,

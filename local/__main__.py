@@ -33,9 +33,10 @@ from local.damaged_state import DamagedStateError, empty_store_warning
 from local.dynamodb_twin import DynamoDBTwin, TwinError
 from local.file_modes import make_private
 from local.function_loader import HandlerLoadError, load_handler
-from local.hosted_function import TABLE_NAME
+from local.hosted_function import RETENTION_PERIOD_DAYS, TABLE_NAME
 from local.key_gate import KeyGate
-from local.runtime import DATABASE_FILE, RETENTION_PERIOD_DAYS, DurableRuntime
+from local.retention import RetentionSweeper
+from local.runtime import DATABASE_FILE, DurableRuntime
 from local.table_reconciler import TableReconciler
 from local.usage_plan import UsagePlan
 from local.webhook_hosting import (
@@ -100,7 +101,7 @@ def warn_if_store_empty_beside_table(runtime: DurableRuntime, twin: DynamoDBTwin
     """Warn when the execution store is empty but the table is not (executions.db replaced or emptied)."""
     assert twin.path is not None
     database = twin.path.parent / DATABASE_FILE
-    executions = len(runtime.store.list_all())
+    executions = runtime.store.count()
     warning = empty_store_warning(database, executions, str(twin.path), twin.holds_items())
     if warning:
         logging.getLogger("local").warning("%s", warning)
@@ -221,6 +222,9 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
             cleanup.callback(server.shutdown)
         pool.warm()
+        sweeper = RetentionSweeper(runtime, settings.retention_seconds)
+        sweeper.start()
+        cleanup.callback(sweeper.close)
         if settings.reconcile_every > 0:
             # The reconciler's own variable, as the template sets it.
             os.environ["MATH_FUNCTION_NAME"] = FUNCTION_REF

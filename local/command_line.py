@@ -14,12 +14,14 @@ from typing import TypeVar
 
 from local.api_keys import NAME_RULE, is_key_name
 from local.function_loader import HANDLER_REFERENCE, HANDLER_RULE
+from local.hosted_function import RETENTION_PERIOD_DAYS
 from local.usage_plan import DEFAULT_BURST, DEFAULT_QUOTA, DEFAULT_RATE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTION = "The whole product on this machine, no AWS account and no Docker."
 DEFAULT_DURABLE_HANDLER = "durable_math:lambda_handler"
 DEFAULT_DURABLE_PATH = REPO_ROOT / "functions" / "math_durable"
+RETENTION_SECONDS = RETENTION_PERIOD_DAYS * 86400
 Number = TypeVar("Number", int, float)
 
 
@@ -34,6 +36,7 @@ class Settings:
     data_dir: Path
     api_workers: int
     reconcile_every: float
+    retention_seconds: float
     control_plane_quotas: bool
     durable_handler: str
     durable_path: Path
@@ -176,6 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: http or https to loopback only; LOCAL_WEBHOOKS_PUBLIC_ONLY=on does the same)",
     )
     parser.add_argument(
+        "--retention-seconds",
+        type=positive_number,
+        metavar="SECONDS",
+        help=f"forget an execution and its table item this long after it ended, as Lambda's retention "
+        f"and the table's TTL do deployed (default {RETENTION_SECONDS:g}: {RETENTION_PERIOD_DAYS} days; "
+        "LOCAL_RETENTION_SECONDS does the same)",
+    )
+    parser.add_argument(
         "--no-control-plane-quotas",
         dest="control_plane_quotas",
         action="store_false",
@@ -236,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
         api_burst=_env_value(parser, "LOCAL_API_BURST", DEFAULT_BURST, positive_count),
         api_quota=_env_value(parser, "LOCAL_API_QUOTA", DEFAULT_QUOTA, positive_count),
         reconcile_every=_env_value(parser, "LOCAL_RECONCILE_EVERY", 5.0, seconds),
+        retention_seconds=_env_value(parser, "LOCAL_RETENTION_SECONDS", RETENTION_SECONDS, positive_number),
     )
     return parser
 
@@ -255,6 +267,7 @@ def parse_settings(argv: list[str] | None = None) -> Settings:
         data_dir=args.data_dir.resolve(),
         api_workers=args.api_workers,
         reconcile_every=args.reconcile_every,
+        retention_seconds=args.retention_seconds,
         control_plane_quotas=args.control_plane_quotas,
         durable_handler=args.durable_handler,
         durable_path=args.durable_path.resolve(),

@@ -23,6 +23,8 @@ ALIAS_VERSION = "1"
 LATEST = "$LATEST"
 # The calculations table the local DynamoDB endpoint holds (template.yaml's CalculationsTable).
 TABLE_NAME = "calculations"
+# How long ended executions stay readable (template.yaml's RetentionPeriodInDays, locally).
+RETENTION_PERIOD_DAYS = 7
 
 # Lambda's own pattern for a function name, partial ARN or full ARN, with an optional qualifier.
 _FUNCTION_REF = re.compile(

@@ -23,6 +23,7 @@ from aws_durable_execution_sdk_python_testing.clock import RealClock
 from aws_durable_execution_sdk_python_testing.exceptions import (
     AwsApiException,
     InvalidParameterValueException,
+    ResourceNotFoundException,
 )
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.invoker import InProcessInvoker
@@ -32,11 +33,17 @@ from aws_durable_execution_sdk_python_testing.scheduler import Scheduler
 from aws_durable_execution_sdk_python_testing.worker.registry import ExecutionRegistry
 
 from local import executor_internals
-from local.hosted_function import ACCOUNT_ID, FUNCTION_NAME, REGION, FunctionRef, execution_arn_prefix
+from local.hosted_function import (
+    ACCOUNT_ID,
+    FUNCTION_NAME,
+    REGION,
+    RETENTION_PERIOD_DAYS,
+    FunctionRef,
+    execution_arn_prefix,
+)
 from local.store import WriteThroughStore
 
 EXECUTION_TIMEOUT_SECONDS = 900
-RETENTION_PERIOD_DAYS = 7
 DEFAULT_MAX_ITEMS = 50
 MAX_ITEMS = 1000
 DATABASE_FILE = "executions.db"
@@ -144,8 +151,8 @@ class DurableRuntime:
     def _resume_in_flight(self) -> Reopened:
         running = [
             execution
-            for execution in self.store.list_all()
-            if execution.start_input.function_name == self.function_name and not execution.is_complete
+            for execution in self.store.in_flight()
+            if execution.start_input.function_name == self.function_name
         ]
         now = datetime.now(UTC)
         timed_out = 0
@@ -256,32 +263,25 @@ class DurableRuntime:
     ) -> dict[str, Any]:
         """Newest first unless `reverse_order`, as Lambda lists them."""
         offset, limit = _offset(marker), _page_size(max_items)
-        prefix = execution_arn_prefix(function.version, self.function_name) if function.version else None
-        wanted = set(statuses)
-        if execution_name is not None:
-            named = self.store.find(self.function_name, execution_name)
-            candidates = [named] if named is not None else []
-        else:
-            candidates = self.store.list_all()  # in the order they were first saved
-        matching = []
-        for order, execution in enumerate(candidates):
-            started = execution.get_operation_execution_started().start_timestamp
-            if (
-                (prefix is None or execution.durable_execution_arn.startswith(prefix))
-                and (not wanted or execution.current_status().value in wanted)
-                and (started_after is None or started >= started_after)
-                and (started_before is None or started <= started_before)
-            ):
-                matching.append((started, order, execution))
-        # Same start time: the one saved later counts as the newer.
-        matching.sort(key=lambda item: item[:2], reverse=not reverse_order)
-        page = [execution for _, _, execution in matching[offset : offset + limit]]
+        page, more = self.store.page(
+            self.function_name,
+            execution_name=execution_name,
+            arn_prefix=execution_arn_prefix(function.version, self.function_name)
+            if function.version
+            else None,
+            statuses=statuses,
+            started_after=started_after,
+            started_before=started_before,
+            oldest_first=reverse_order,
+            offset=offset,
+            limit=limit,
+        )
         response: dict[str, Any] = {
             "DurableExecutions": [
                 ExecutionSummary.from_execution(e, e.current_status().value, REGION).to_dict() for e in page
             ]
         }
-        if len(matching) > offset + limit:
+        if more:
             response["NextMarker"] = str(offset + len(page))
         return response
 
@@ -290,6 +290,15 @@ class DurableRuntime:
         reason = ErrorObject.from_dict(error) if error else None
         response = self.executor.stop_execution(execution_arn, reason)
         return response.to_dict()
+
+    def forget(self, execution_arn: str) -> bool:
+        """Forget an ended execution whose retention period has passed; False if it was already gone."""
+        with self._start_lock:
+            try:
+                self.store.delete(execution_arn)
+            except ResourceNotFoundException:
+                return False
+        return True
 
     def delete(self, execution_arn: str) -> datetime:
         """Forget an ended execution, in memory and in SQLite; returns when the deletion was requested."""

@@ -25,8 +25,12 @@ TINY_RUN = [
     "4",
     "--cold-runs",
     "1",
+    "--soak-seconds",
+    "5",
+    "--soak-clients",
+    "2",
 ]
-SECTIONS = {"baseline", "invocation", "operations", "cold_start", "time_to_result", "throughput"}
+SECTIONS = {"baseline", "invocation", "operations", "cold_start", "time_to_result", "throughput", "soak"}
 
 
 def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp_path):
@@ -49,3 +53,12 @@ def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp
     assert figures["throughput"]["lost"] == figures["throughput"]["wrong"] == 0
     assert figures["time_to_result"]["poll_wrong"] == figures["time_to_result"]["prefer_wait_wrong"] == 0
     assert figures["control_plane_calls"]
+    assert set(figures["throughput"]["cpu_ms_per_calculation"]) == {
+        "runtime",
+        "dynalite",
+        "api_workers",
+        "total",
+    }
+    assert figures["soak"]["completed"] > 0
+    assert figures["soak"]["lost"] == figures["soak"]["wrong"] == 0
+    assert figures["soak"]["stored_bytes_per_calculation"] > 0

@@ -220,3 +220,103 @@ def test_saves_from_many_threads_at_once_are_all_committed_before_they_return(tm
     assert sorted(found) == sorted(e.start_input.execution_name for e in executions)
     with pytest.raises(StoreClosedError):
         store.save(executions[0])
+
+
+def test_an_ended_execution_is_stored_compact_and_answers_history_and_describe_the_same(tmp_path):
+    from durable_math import lambda_handler
+
+    # Given a calculation run to its end, also saved whole by the package's own store elsewhere
+    runtime = DurableRuntime(lambda_handler, tmp_path / "compact")
+    runtime.open()
+    try:
+        arn = runtime.start(LIVE, '{"num1": 9, "num2": 3}', "compact")
+        assert runtime.wait(arn, timeout=30) is not None
+        (tmp_path / "whole").mkdir()
+        SQLiteExecutionStore.create_and_initialize(tmp_path / "whole" / DATABASE_FILE).save(
+            runtime.store.load(arn)
+        )
+    finally:
+        runtime.close()
+
+    # When a runtime reads each back from SQLite
+    answers = {}
+    for folder in ("compact", "whole"):
+        reader = DurableRuntime(lambda_handler, tmp_path / folder)
+        try:
+            answers[folder] = (reader.history(arn), reader.describe(arn))
+        finally:
+            reader.close()
+    stored = SQLiteExecutionStore(tmp_path / "compact" / DATABASE_FILE).load(arn)
+
+    # Then both answer the same, and the compact row keeps no checkpoint bookkeeping nor update payloads
+    assert answers["compact"] == answers["whole"]
+    assert stored.last_checkpoint is None
+    assert stored.operation_size_bytes == {}
+    assert stored.operation_last_touched_seq == {}
+    assert all(update.payload is None for update in stored.updates)
+
+
+def test_memory_holds_the_executions_in_flight_and_only_the_latest_ended(tmp_path):
+    # Given a store that keeps two ended executions in memory, one running and five ended saved
+    store = WriteThroughStore(tmp_path / DATABASE_FILE, recent_ended=2)
+    running = started_execution("running", "{}")
+    store.save(running)
+    ended = [started_execution(f"ended-{n}", "{}") for n in range(5)]
+    for execution in ended:
+        execution.complete_success(result="{}")
+        store.save(execution)
+
+    # When the earliest ended one is asked for by ARN and by name
+    loaded = store.load(ended[0].durable_execution_arn)
+    found = store.find(FUNCTION_NAME, "ended-1")
+    held = store.held_in_memory()
+    store.close()
+
+    # Then it is read from SQLite, and memory holds the running one and two ended ones
+    assert loaded.start_input.execution_name == "ended-0"
+    assert loaded.is_complete
+    assert found is not None
+    assert found.durable_execution_arn == ended[1].durable_execution_arn
+    assert held == 3
+
+
+class RecordingTable:
+    """A DynamoDB client that records conditional deletes."""
+
+    class exceptions:  # botocore's spelling
+        ConditionalCheckFailedException = type("ConditionalCheckFailedException", (Exception,), {})
+
+    def __init__(self) -> None:
+        self.deleted: list[tuple[str, str]] = []
+
+    def delete_item(self, **request) -> None:
+        arn = request["ExpressionAttributeValues"][":arn"]["S"]
+        self.deleted.append((request["Key"]["executionName"]["S"], arn))
+
+
+def test_the_retention_sweep_forgets_ended_executions_and_their_items_once_the_period_passed(tmp_path):
+    from durable_math import lambda_handler
+    from local.retention import RetentionSweeper
+
+    # Given a runtime with one ended and one running execution, and a retention of one hour
+    runtime = DurableRuntime(lambda_handler, tmp_path)
+    runtime.open()
+    table = RecordingTable()
+    sweeper = RetentionSweeper(runtime, 3600, table_client=table)
+    try:
+        ended = runtime.start(LIVE, '{"num1": 1, "num2": 1}', "old")
+        assert runtime.wait(ended, timeout=30) is not None
+        running = started_execution("still-running", "{}")
+        runtime.store.save(running)
+
+        # When it sweeps now, and again as if two hours had passed
+        early = sweeper.sweep()
+        late = sweeper.sweep(now=datetime.now(UTC) + timedelta(hours=2))
+        listed = [e["DurableExecutionName"] for e in runtime.list(ANY_VERSION)["DurableExecutions"]]
+    finally:
+        runtime.close()
+
+    # Then only the late sweep forgets the ended one, its item deleted while it held its ARN
+    assert (early, late) == (0, 1)
+    assert table.deleted == [("old", ended)]
+    assert listed == ["still-running"]
