@@ -83,7 +83,7 @@ lint: install-dev
 
 # Figures beside their baselines, one table; the JSON goes to bench-results.json.
 bench: install-dev
-	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m bench
+	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m bench $(ARGS)
 
 # Repair or rebuild the calculations table from Lambda (README "Repairing the table"), e.g.
 # make repair ARGS="--function-name <MathFunctionName> --table <CalculationsTableName> --dry-run"
