@@ -224,6 +224,8 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
+    # The Server header names the endpoint only, not the interpreter behind it.
+    sys_version = ""
     wbufsize = -1
     disable_nagle_algorithm = True
     server: LocalServer

@@ -308,3 +308,12 @@ def test_the_lambda_endpoint_refuses_malformed_requests_with_lambdas_own_errors(
     assert headers["X-Amzn-ErrorType"] == code
     assert headers["Content-Type"] == "application/json"
     assert json.loads(body)["message"]
+
+
+def test_the_server_header_names_the_endpoint_but_not_the_interpreter(api_address):
+    with connect(api_address) as connection:
+        connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, _ = answer(connection)
+
+    assert status == 200
+    assert headers["Server"] == "local-api-gateway"
