@@ -224,13 +224,15 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
     """
 
     protocol_version = "HTTP/1.1"
-    # The Server header names the endpoint only, not the interpreter behind it.
-    sys_version = ""
     wbufsize = -1
     disable_nagle_algorithm = True
     server: LocalServer
     # An error the server answers itself, in the endpoint's style: each endpoint sets its own.
     error_answer: ClassVar[Callable[[HTTPStatus, str], ErrorAnswer]]
+
+    def version_string(self) -> str:
+        """The Server header: the endpoint's name, not the interpreter behind it."""
+        return self.server_version
 
     def setup(self) -> None:
         super().setup()
