@@ -173,6 +173,18 @@ def test_an_idle_keep_alive_connection_is_closed_at_the_idle_limit(api_address):
         assert 0.9 <= idle < 3
 
 
+def served_again(address: tuple[str, int], timeout: float = 5.0) -> bool:
+    """Whether a request is answered 200 within `timeout` seconds (retrying while refused 503)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connect(address) as connection:
+            connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            if answer(connection)[0] == 200:
+                return True
+        time.sleep(0.05)
+    return False
+
+
 def test_idle_connections_beyond_the_cap_give_way_and_cost_no_thread(api_address):
     # Given a server capped at 5 connections, and 50 clients that connect and stay idle
     threads_before = threading.active_count()
@@ -215,6 +227,8 @@ def test_a_connection_beyond_the_cap_of_busy_ones_is_answered_503_and_costs_no_t
     finally:
         for connection in busy:
             connection.close()
+        # The next tests start once the server has let the busy connections go.
+        assert served_again(api_address)
 
     # Then it is answered 503 with Retry-After and closed, and it had no thread of its own
     problem = assert_problem(status, headers, body, 503)
