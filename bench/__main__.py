@@ -5,11 +5,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ROOT, cold, console_render, inprocess, soak, stack, webhooks
+from bench import ROOT, cold, console_render, inprocess, peer, soak, stack, webhooks
 from bench.measure import expected_document
 from bench.report import Row, machine, ratio, table, write_json
 
-SECTIONS = ("inprocess", "cold", "stack", "soak", "console", "webhooks")
+SECTIONS = ("inprocess", "cold", "stack", "peer", "soak", "console", "webhooks")
 # Webhook deliveries timed one by one, and deliveries waiting at the SIGKILL.
 WEBHOOK_DELIVERIES = 100
 WEBHOOKS_AT_SIGKILL = 20
@@ -193,6 +193,48 @@ def cold_rows(figures: dict[str, Any]) -> list[Row]:
     ]
 
 
+def peer_rows(figures: dict[str, Any]) -> list[Row]:
+    run = figures["peer"]
+    clients, poll = run["clients"], run["poll_interval_ms"]
+    ours, theirs = run["ours_concurrent"], run["peer_concurrent"]
+    one, their_one = run["ours_one"], run["peer_one"]
+    workload = f"Invoke + poll GetDurableExecution every {poll:g} ms"
+
+    def ahead(lower_is_better: bool, mine: float, other: float) -> str:
+        return "ahead" if (mine < other if lower_is_better else mine > other) else "behind"
+
+    def latency(label: str, mine: dict[str, Any], other: dict[str, Any]) -> Row:
+        verdicts = [ahead(True, mine[key], other[key]) for key in ("p50_ms", "p99_ms")]
+        return Row(
+            f"{label} p50 / p99 (ms): {verdicts[0]} / {verdicts[1]}",
+            f"{mine['p50_ms']} / {mine['p99_ms']}",
+            f"{other['p50_ms']} / {other['p99_ms']} (dex-local-runner)",
+            ratio(mine["p50_ms"], other["p50_ms"]),
+        )
+
+    return [
+        Row(
+            f"Peer, {workload}, {clients} clients (calc/s): "
+            f"{ahead(False, ours['per_second'], theirs['per_second'])}",
+            f"{ours['per_second']} ({ours['lost']} lost, {ours['wrong']} wrong)",
+            f"{theirs['per_second']} (dex-local-runner; {theirs['lost']} lost, {theirs['wrong']} wrong)",
+            ratio(ours["per_second"], theirs["per_second"]),
+            "ahead: throughput, p50, p99",
+            ours["per_second"] > theirs["per_second"]
+            and ours["p50_ms"] < theirs["p50_ms"]
+            and ours["p99_ms"] < theirs["p99_ms"],
+        ),
+        latency(f"  {clients} clients", ours, theirs),
+        latency("  1 client", one, their_one),
+        Row(
+            f"  CPU per calculation, {clients} clients, all our processes / the peer's (ms)",
+            f"{ours['cpu_ms_per_calculation']:g}",
+            f"{theirs['cpu_ms_per_calculation']:g} (dex-local-runner)",
+            ratio(ours["cpu_ms_per_calculation"], theirs["cpu_ms_per_calculation"]),
+        ),
+    ]
+
+
 def soak_rows(figures: dict[str, Any]) -> list[Row]:
     run = figures["soak"]
     stored = run["stored_bytes"]
@@ -285,6 +327,11 @@ def main() -> None:
             figures["flow_throughput"] = stack.flow_throughput(runtime, args.total, args.clients)
             figures["control_plane_calls"] = stack.control_plane_calls(runtime)
         rows.extend(stack_rows(figures))
+
+    if "peer" in sections:
+        print("side by side with dex-local-runner: Invoke, poll GetDurableExecution every 5 ms ...")
+        figures["peer"] = peer.compare(args.total, args.sequential, args.clients)
+        rows.extend(peer_rows(figures))
 
     if "soak" in sections:
         print(f"soak: a fresh local runtime, {args.soak_clients} clients for {args.soak_seconds} s ...")

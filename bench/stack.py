@@ -69,12 +69,14 @@ def wait_for_banner(process: subprocess.Popen[bytes], log_path: Path) -> str:
 
 
 @contextmanager
-def local_runtime() -> Iterator[LocalRuntime]:
-    """`python -m local` on free ports with a throw-away data folder; only the flags configure it."""
+def local_runtime(*flags: str) -> Iterator[LocalRuntime]:
+    """`python -m local` on free ports with a throw-away data folder; only the flags configure it
+    (`flags` adds to the bench's own)."""
     environment = {name: value for name, value in os.environ.items() if not name.startswith("LOCAL_")}
     with tempfile.TemporaryDirectory(prefix="bench-local-") as folder:
         data_dir, log_path = Path(folder) / "data", Path(folder) / "runtime.log"
         command = [sys.executable, "-m", "local", *FREE_PORTS, "--data-dir", str(data_dir), *UNLIMITED]
+        command += flags
         with log_path.open("wb") as log:
             process = subprocess.Popen(
                 command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment

@@ -30,7 +30,16 @@ TINY_RUN = [
     "--soak-clients",
     "2",
 ]
-SECTIONS = {"baseline", "invocation", "operations", "cold_start", "time_to_result", "throughput", "soak"}
+SECTIONS = {
+    "baseline",
+    "invocation",
+    "operations",
+    "cold_start",
+    "time_to_result",
+    "throughput",
+    "peer",
+    "soak",
+}
 
 
 def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp_path):
@@ -59,6 +68,10 @@ def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp
         "api_workers",
         "total",
     }
+    for side in ("ours_concurrent", "ours_one", "peer_concurrent", "peer_one"):
+        assert figures["peer"][side]["completed"] > 0
+        assert figures["peer"][side]["lost"] == figures["peer"][side]["wrong"] == 0
+    assert "dex-local-runner" in completed.stdout
     assert figures["soak"]["completed"] > 0
     assert figures["soak"]["lost"] == figures["soak"]["wrong"] == 0
     assert figures["soak"]["stored_bytes_per_calculation"] > 0
