@@ -28,6 +28,8 @@ from aws_durable_execution_sdk_python_testing.model import StartDurableExecution
 from aws_durable_execution_sdk_python_testing.runner import WebRunner, WebRunnerConfig
 from aws_durable_execution_sdk_python_testing.web.server import WebServiceConfig
 
+from bench.sdk_internals import web_runner_executor, web_runner_port
+
 FUNCTION_NAME = "math-durable"
 HOST = "127.0.0.1"
 READY_PREFIX = "PEER READY"
@@ -40,9 +42,7 @@ ACCOUNT_ID = "123456789012"
 def lambda_stand_in(runner: WebRunner) -> type[BaseHTTPRequestHandler]:
     import durable_math  # imported once AWS_ENDPOINT_URL_LAMBDA names the runner
 
-    # The runner has no public accessor for the executor its server uses; the CLI's own
-    # `POST /start-durable-execution` calls the same method.
-    executor = runner._executor
+    executor = web_runner_executor(runner)
 
     class StandIn(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the runner's boto3 client expects
@@ -90,8 +90,7 @@ def main() -> None:
         lambda_endpoint=lambda_url,
     )
     with WebRunner(config) as runner:
-        # Port 0: the runner has no accessor for the port its server bound.
-        runner_url = f"http://{HOST}:{runner._server.server_address[1]}"
+        runner_url = f"http://{HOST}:{web_runner_port(runner)}"
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = runner_url
         stand_in.RequestHandlerClass = lambda_stand_in(runner)
         threading.Thread(target=stand_in.serve_forever, daemon=True).start()
