@@ -34,12 +34,15 @@ import webhook_records
 from aws_clients import create_client
 from calculation_records import format_time
 from delivery_http import DeliveryFailed, post
+from durable_sdk_internals import wake_checkpoint_thread_on_stop
 from settings_reader import read_settings, setting
 from webhook_addresses import RefusedUrl, check_url
 from webhook_settings import address_rules, webhooks_table
 from webhook_signing import signed_headers
 
 logger = Logger(service="webhook-delivery")
+
+wake_checkpoint_thread_on_stop()
 
 # Standard Webhooks' example schedule: 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
 DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,50400,72000,86400"

@@ -1,7 +1,8 @@
 """An invocation ends when its work is done, not when the SDK's checkpoint thread next polls.
 
-The guard of functions/math_durable/durable_sdk_internals.py: these fail when an SDK release no
-longer honours its wake-up (then check whether the release made the module unnecessary).
+The guard of functions/shared/durable_sdk_internals.py (used by both durable functions): these
+fail when an SDK release no longer honours its wake-up (then check whether the release made the
+module unnecessary).
 """
 
 from aws_durable_execution_sdk_python import state

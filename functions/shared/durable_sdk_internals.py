@@ -1,4 +1,5 @@
-"""The one place this function touches the durable SDK's private members.
+"""The one place the durable functions (math_durable, webhook_delivery) touch the durable SDK's
+private members. In the shared layer so both use it; only they import it, and they bundle the SDK.
 
 In SDK 3.0.0 (the newest release) the background checkpoint thread checks its stop signal only
 between waits of up to 100 ms on its queue (`_STOP_SIGNAL_POLL_SECONDS` in the SDK's state.py),
@@ -9,7 +10,7 @@ join, neither with access to the queue.
 
 What would let this module go: an SDK release whose stop wakes the thread itself (or whose
 poll is gone). tests/unit/test_invocation_end.py fails when the SDK no longer honours the
-wake-up below; remove the module and its import in durable_math.py then.
+wake-up below; remove the module and its imports in the two durable functions then.
 """
 
 import functools
@@ -23,8 +24,8 @@ def wake_checkpoint_thread_on_stop() -> None:
     Putting a wake-up item in the queue right after the stop signal lets the thread see the
     signal at once. The item is the SDK's own no-op wake-up (`_Signal.REFRESH_WAKE` on
     `ExecutionState._checkpoint_queue`), which the thread consumes and then exits; nothing else
-    about stopping changes. Applied once per process; the local runtime hosts this same
-    function, so it gets the same behaviour. The SDK is pinned exactly.
+    about stopping changes. Applied once per process; the local runtime hosts these same
+    functions, so they get the same behaviour. The SDK is pinned exactly.
     """
     stop = ExecutionState.stop_checkpointing
     if getattr(stop, "wakes_checkpoint_thread", False):
