@@ -34,9 +34,11 @@ from calculation_records import (
     RETENTION_DAYS_MAX,
     RETENTION_DAYS_MIN,
     Record,
+    Write,
     get_record,
     put_new,
     record_execution_end,
+    record_missing_result,
     record_running,
 )
 from pacing import Pace
@@ -111,7 +113,12 @@ def rebuild(dynamodb: Any, table: str, execution: dict[str, Any], retention_days
             dynamodb, table, name, execution_arn=execution["DurableExecutionArn"], started_at=started_at
         )
         return outcome
-    record_execution_end(dynamodb, table, execution, retention_days=retention_days, now=datetime.now(UTC))
+    ended = record_execution_end(
+        dynamodb, table, execution, retention_days=retention_days, now=datetime.now(UTC)
+    )
+    if ended is Write.UNCHANGED and status == "SUCCEEDED" and execution.get("Result"):
+        # Ended already, but without the result (an end recorded when Lambda had none to give).
+        record_missing_result(dynamodb, table, name, json.loads(execution["Result"]))
     return outcome
 
 

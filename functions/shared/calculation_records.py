@@ -372,6 +372,34 @@ def record_execution_end(
     )
 
 
+def record_missing_result(client: Any, table: str, execution_name: str, result: Any) -> Write:
+    """Give a SUCCEEDED item without a result the result document Lambda holds, once.
+
+    Only an item that ended SUCCEEDED and has no result (its end recorded from an event, Lambda's
+    answer lacking the result then) is written: its status becomes what the document says
+    (calculation_facts.calculation_status: FAILED when operations failed). Anything else is
+    UNCHANGED (or NO_ITEM), as the other outcome writes.
+    """
+    condition = "attribute_exists(#executionName) AND #status = :succeeded AND attribute_not_exists(#result)"
+    update = "SET #result = :result, #status = :status"
+    try:
+        client.update_item(
+            TableName=table,
+            Key=key(execution_name),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=_names(update + condition),
+            ExpressionAttributeValues={
+                ":succeeded": {"S": "SUCCEEDED"},
+                ":result": {"S": json.dumps(result, separators=(",", ":"), allow_nan=False)},
+                ":status": {"S": calculation_status("SUCCEEDED", result)},
+            },
+        )
+    except client.exceptions.ConditionalCheckFailedException:
+        return Write.UNCHANGED if _exists(client, table, execution_name) else Write.NO_ITEM
+    return Write.RECORDED
+
+
 def record_running(
     client: Any,
     table: str,

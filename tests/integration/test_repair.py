@@ -149,3 +149,26 @@ def test_a_calculation_whose_division_failed_is_repaired_as_failed(stack):
     assert answer["failedOperations"] == [{"operation": "Division", "message": "division by zero"}]
     result = api.get(url(api, "/calculations/repair-failed-division/result"), timeout=30)
     assert result.json() == TEN_AND_ZERO
+
+
+def test_a_succeeded_item_without_its_result_gets_it(stack):
+    # Given an ended calculation whose item says SUCCEEDED but lost its result (an end recorded
+    # from an event while Lambda had no result to give)
+    api, table, repair = stack
+    calculation = ended_calculation(api, "repair-missing-result")
+    name, _ = item_of(table, calculation)
+    table.update_item(
+        TableName=TABLE,
+        Key={"executionName": {"S": name}},
+        UpdateExpression="REMOVE #result",
+        ExpressionAttributeNames={"#result": "result"},
+    )
+
+    # When the repair command runs
+    output = repair()
+
+    # Then the item has the result document again, and its status still says SUCCEEDED
+    assert "repaired: 1" in output
+    answer = api.get(url(api, "/calculations/repair-missing-result"), timeout=30).json()
+    assert answer["status"] == "SUCCEEDED"
+    assert answer["result"] == {"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}

@@ -1,5 +1,6 @@
 """The calculations table's item format and conditional writes, on a stubbed DynamoDB client."""
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -20,6 +21,7 @@ from calculation_records import (
     open_shard,
     parse_time,
     query_open,
+    record_missing_result,
     record_outcome,
     record_running,
 )
@@ -448,3 +450,48 @@ def test_an_item_is_visible_to_its_owner_until_its_expiry(record, visible):
 
     # Then only the owner sees the item, and not from its expiry second on
     assert is_visible(record, "key:k1", now) is visible
+
+
+@pytest.mark.parametrize(
+    ("document", "status"),
+    [
+        ({"Add": 15, "Subtract": 5, "Multiply": 50, "Division": 2.0}, "SUCCEEDED"),
+        (
+            {
+                "error_details": "One or more operations failed",
+                "errors": {"Division": "division by zero"},
+                "Add": 10,
+                "Subtract": 10,
+                "Multiply": 0,
+            },
+            "FAILED",
+        ),
+    ],
+)
+def test_a_missing_result_is_given_to_a_succeeded_item_with_the_status_it_implies(dynamodb, document, status):
+    # Given a SUCCEEDED item without a result, and the document Lambda holds
+    client, stubber = dynamodb
+    condition = "attribute_exists(#executionName) AND #status = :succeeded AND attribute_not_exists(#result)"
+    stubber.add_response(
+        "update_item",
+        {},
+        {
+            "TableName": TABLE,
+            "Key": {"executionName": {"S": NAME}},
+            "UpdateExpression": "SET #result = :result, #status = :status",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {
+                "#executionName": "executionName",
+                "#status": "status",
+                "#result": "result",
+            },
+            "ExpressionAttributeValues": {
+                ":succeeded": {"S": "SUCCEEDED"},
+                ":result": {"S": json.dumps(document, separators=(",", ":"))},
+                ":status": {"S": status},
+            },
+        },
+    )
+
+    # When it is recorded, Then the item gets it, FAILED when its operations failed
+    assert record_missing_result(client, TABLE, NAME, document) is Write.RECORDED
