@@ -20,7 +20,7 @@ import bench  # noqa: F401 - the log level every measured process shares
 from local import hosted_function
 from local.api_gateway import API_FUNCTION_NAME, build_event, context_fields
 from local.api_keys import ApiKey
-from local.api_worker import LambdaContext
+from local.function_worker import LambdaContext
 
 # Only the standard library is imported above (the local modules use nothing else), the same
 # for every probe: the clock starts before boto3, Powertools or the API are imported.

@@ -1,7 +1,8 @@
 """CPU time and memory of the local runtime's processes, by role, read from /proc (Linux only).
 
-`python -m local` is one process (the durable function, the Lambda endpoint, the status projector,
-the reconciler) with children: dynalite (node) and the API workers (Python, one per environment).
+`python -m local` is one process (the durable function, the Lambda endpoint, the reconciler) with
+children: dynalite (node), the status projector's workers and the API workers (Python, one per
+environment, named in /proc/<pid>/comm by local/function_worker.py).
 """
 
 import os
@@ -11,7 +12,7 @@ from pathlib import Path
 PROC = Path("/proc")
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-ROLES = ("runtime", "dynalite", "api_workers")
+ROLES = ("runtime", "dynalite", "projector", "api_workers")
 
 
 def available() -> bool:
@@ -45,9 +46,12 @@ def _children(pid: int) -> list[int]:
 def _role(pid: int) -> str:
     try:
         command = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")[0]
+        name = (PROC / str(pid) / "comm").read_text().strip()
     except OSError:
         return "api_workers"
-    return "dynalite" if command.endswith(b"node") else "api_workers"
+    if command.endswith(b"node"):
+        return "dynalite"
+    return "projector" if name == "projector" else "api_workers"
 
 
 def cpu_by_role(runtime_pid: int) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 Starts the table's twin (dynalite), the local Lambda endpoint (the durable function, in-process,
 on the testing package's executor, its status-change events delivered to the status projector
-in-process), the local API endpoint (the API function, fed API Gateway proxy events) and the
+in worker processes of its own), the local API endpoint (the API function, fed API Gateway proxy events) and the
 table's reconciler (in-process, every few seconds), prints
 where they are, and stops cleanly on Ctrl-C or SIGTERM. Flags: local/command_line.py.
 """
@@ -24,7 +24,7 @@ from typing import IO
 from calculation_records import KEY_SCHEMA
 from local import hosted_function
 from local.addresses import LOOPBACK, local_url, socket_address
-from local.api_gateway import API_FUNCTION_NAME, ApiServer, FunctionPool
+from local.api_gateway import API_FUNCTION_NAME, ApiServer
 from local.api_keys import KeysFileError, open_keys
 from local.banner import FUNCTION_REF, banner, key_lines, listening_lines, try_lines
 from local.command_line import REPO_ROOT, parse_settings
@@ -33,6 +33,7 @@ from local.damaged_state import DamagedStateError, empty_store_warning
 from local.dynamodb_twin import DynamoDBTwin, TwinError
 from local.file_modes import make_private
 from local.function_loader import HandlerLoadError, load_handler
+from local.function_pool import FunctionError, FunctionPool
 from local.hosted_function import RETENTION_PERIOD_DAYS, TABLE_NAME
 from local.key_gate import KeyGate
 from local.retention import RetentionSweeper
@@ -54,6 +55,8 @@ API_CODE = REPO_ROOT / "functions" / "api"
 API_HANDLER = "app:lambda_handler"
 PROJECTOR_CODE = REPO_ROOT / "functions" / "status_projector"
 PROJECTOR_HANDLER = "status_projector:lambda_handler"
+# Environments of the projector: two keep both cores busy when events queue up (a restart's backlog).
+PROJECTOR_WORKERS = 2
 RECONCILER_CODE = REPO_ROOT / "functions" / "reconciler"
 RECONCILER_HANDLER = "reconciler:lambda_handler"
 QUIET_LOGGERS = ("aws_durable_execution_sdk_python", "aws_durable_execution_sdk_python_testing")
@@ -110,8 +113,8 @@ def warn_if_store_empty_beside_table(runtime: DurableRuntime, twin: DynamoDBTwin
 def function_environment(dynamodb_url: str) -> dict[str, str]:
     """What every function finds in its environment: the table's twin, by configuration only.
 
-    Set in this process (the durable function and the projector run here), with
-    AWS_ENDPOINT_URL_LAMBDA once the Lambda endpoint is bound; the API workers inherit it.
+    Set in this process, where the durable function runs, with AWS_ENDPOINT_URL_LAMBDA once the
+    Lambda endpoint is bound; the projector's and the API's worker processes inherit it.
     """
     return {
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
@@ -164,13 +167,12 @@ def main(argv: list[str] | None = None) -> int:
         # Logging is set first: the functions' loggers read their level at import. They create
         # their clients on first use, once the environment names every endpoint.
         from local.lambda_api import LambdaServer
-        from local.status_events import StatusEventBus
+        from local.status_events import TARGET_TIMEOUT_SECONDS, StatusEventBus
 
         os.environ.update(function_environment(dynamodb_url))
         os.environ.update(webhook_environment(settings.webhooks_public_only))
         try:
             durable_handler = load_handler(settings.durable_handler, settings.durable_path)
-            projector_handler = load_handler(PROJECTOR_HANDLER, PROJECTOR_CODE)
             webhook_handler = load_handler(WEBHOOK_HANDLER, WEBHOOK_CODE)
         except HandlerLoadError as error:
             raise SystemExit(f"error: {error}") from error
@@ -181,8 +183,6 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: {error}") from error
         if data_dir is not None:
             warn_if_store_empty_beside_table(runtime, twin)
-        # The runtime's store is the events' outbox: what a previous run left is delivered now.
-        events = StatusEventBus(projector_handler, runtime.store)
         quotas = ControlPlaneQuotas(settings.control_plane_quotas)
         lambda_server = bind(
             LambdaServer,
@@ -195,6 +195,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         lambda_url = local_url(lambda_server.server_address)
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
+        projectors = FunctionPool(
+            PROJECTOR_HANDLER,
+            PROJECTOR_CODE,
+            {},
+            PROJECTOR_WORKERS,
+            function="the status projector",
+            process_name="projector",
+        )
+        cleanup.callback(projectors.close)
+        try:
+            projectors.start_one()
+        except FunctionError as error:
+            raise SystemExit(f"error: {error}") from error
+        projectors.warm()
+        # The runtime's store is the events' outbox: what a previous run left is delivered now.
+        events = StatusEventBus(
+            lambda event, context: projectors.invoke(event, context.fields(), TARGET_TIMEOUT_SECONDS),
+            runtime.store,
+        )
         pool = FunctionPool(API_HANDLER, API_CODE, api_environment(settings.verbose), settings.api_workers)
         try:
             keys = open_keys(data_dir, settings.keys.add_names)

@@ -2,7 +2,7 @@
 
 Each request becomes the event API Gateway would send (method, path, resource, path and query
 parameters, single and multi-value headers, body with its base64 flag, request context), runs
-in one of a few worker processes (see api_worker), and the function's proxy answer becomes the
+in one of a few worker processes (see function_worker), and the function's proxy answer becomes the
 HTTP response. Failures are answered as API Gateway answers them: 502 for a function error or a
 malformed answer, 504 after the 29 s integration timeout, and every error the gateway answers
 itself (these, a request it cannot read, the HTTP server's own refusals) is a problem document
@@ -194,7 +194,7 @@ def build_event(
 
 
 def context_fields(request_id: str) -> dict[str, Any]:
-    """The API function's Lambda context for one request, as api_worker.LambdaContext's fields."""
+    """The API function's Lambda context for one request, as function_worker.LambdaContext's fields."""
     return {
         "function_name": API_FUNCTION_NAME,
         "function_version": "$LATEST",

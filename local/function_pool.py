@@ -1,4 +1,4 @@
-"""A pool of API worker processes (see api_worker): Lambda execution environments, one event at a time."""
+"""A pool of worker processes (see function_worker): one function's Lambda execution environments, one event at a time."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from local import api_worker
+from local import function_worker
 
 logger = logging.getLogger("local.api")
 
@@ -43,9 +43,21 @@ class FunctionPool:
     `warm` starts them all ahead of time; until it is done, a request that finds none idle starts one.
     """
 
-    def __init__(self, handler: str, code_dir: Path, environment: dict[str, str], max_workers: int) -> None:
-        """`handler` (module:function) is imported from `code_dir` in each worker."""
+    def __init__(
+        self,
+        handler: str,
+        code_dir: Path,
+        environment: dict[str, str],
+        max_workers: int,
+        *,
+        function: str = "the API function",
+        process_name: str = "api-worker",
+    ) -> None:
+        """`handler` (module:function) is imported from `code_dir` in each worker; `function` names it
+        in errors, `process_name` names its processes in ps."""
         self._handler = handler
+        self._function = function
+        self._process_name = process_name
         self._code_dir = code_dir
         self._environment = environment
         self._max_workers = max_workers
@@ -69,11 +81,16 @@ class FunctionPool:
                     worker = self._start_reserved()
                 except FunctionError as error:
                     if not self._closed:  # a start cut short by the endpoint stopping is no news
-                        logger.error("the API function does not start: %s", error)
+                        logger.error("%s does not start: %s", self._function, error)
                     return
                 self._release(worker)
 
         threading.Thread(target=start_all, name="api-warm", daemon=True).start()
+
+    def start_one(self) -> None:
+        """Start one worker now and wait for it: FunctionError if the function cannot start."""
+        if self._reserve():
+            self._release(self._start_reserved())
 
     def _reserve(self) -> bool:
         """Claim a place for one more worker; False when the pool is full or closing."""
@@ -99,9 +116,9 @@ class FunctionPool:
     def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=api_worker.serve,
-            args=(child, self._code_dir, self._handler, self._environment),
-            name="api-worker",
+            target=function_worker.serve,
+            args=(child, self._code_dir, self._handler, self._environment, self._process_name),
+            name=self._process_name,
             daemon=True,
         )
         process.start()
@@ -109,12 +126,12 @@ class FunctionPool:
         worker = _Worker(process, parent)
         if not parent.poll(WORKER_START_TIMEOUT_SECONDS):
             worker.stop()
-            raise FunctionError("the API function did not start in time")
+            raise FunctionError(f"{self._function} did not start in time")
         try:
             kind, detail = parent.recv()
         except EOFError as error:
             worker.stop()
-            raise FunctionError("the API function's process exited while starting") from error
+            raise FunctionError(f"{self._function}'s process exited while starting") from error
         if kind != "ready":
             worker.stop()
             raise FunctionError(detail)
@@ -124,7 +141,7 @@ class FunctionPool:
         with self._cond:
             while True:
                 if self._closed:
-                    raise FunctionError("the API endpoint is stopping")
+                    raise FunctionError(f"{self._function} is stopping")
                 if self._idle:
                     return self._idle.pop()
                 if len(self._all) + self._starting < self._max_workers:
@@ -158,7 +175,7 @@ class FunctionPool:
             kind, result = worker.conn.recv()
         except (EOFError, OSError) as error:
             self._discard(worker)
-            raise FunctionError("the API function's process exited") from error
+            raise FunctionError(f"{self._function}'s process exited") from error
         self._release(worker)
         if kind != "ok":
             raise FunctionError(f"{result['errorType']}: {result['errorMessage']}")

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from aws_durable_execution_sdk_python_testing.execution import Execution
 
 from local import hosted_function
-from local.api_worker import LambdaContext
+from local.function_worker import LambdaContext
 
 logger = logging.getLogger("local.events")
 

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local import hosted_function
-from local.api_worker import LambdaContext
+from local.function_worker import LambdaContext
 
 logger = logging.getLogger("local.reconciler")
 

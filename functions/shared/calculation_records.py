@@ -511,19 +511,9 @@ def put_new(
     return True
 
 
-def get_record(client: Any, table: str, execution_name: str, *, status_only: bool = False) -> Record | None:
-    """The item, read strongly consistent (whole, or its status only); None when there is none."""
-    projection: dict[str, Any] = (
-        {
-            "ProjectionExpression": "executionName, #status, executionArn",
-            "ExpressionAttributeNames": {"#status": "status"},
-        }
-        if status_only
-        else {}
-    )
-    item = client.get_item(TableName=table, Key=key(execution_name), **projection, ConsistentRead=True).get(
-        "Item"
-    )
+def get_record(client: Any, table: str, execution_name: str) -> Record | None:
+    """The item, read strongly consistent; None when there is none."""
+    item = client.get_item(TableName=table, Key=key(execution_name), ConsistentRead=True).get("Item")
     return Record.from_item(item) if item else None
 
 

@@ -13,6 +13,9 @@ RUNNING that arrives after the end leaves the end in place.
   is written, the event is logged and done. A late event never brings a calculation back, nor
   ends the new run of a deleted calculation's id (its item holds another ARN).
 - A write that fails raises: Lambda retries the event, then sends it to the dead-letter queue.
+
+An end then starts the calculation's webhook deliveries (webhook_trigger), from the item the
+projector read when it found the end already recorded (the usual case: one read serves both).
 """
 
 import functools
@@ -30,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from aws_clients import create_client
 from calculation_facts import TERMINAL_STATUSES, calculation_status
-from calculation_records import Write, get_record, record_outcome, record_running
+from calculation_records import Record, Write, get_record, record_outcome, record_running
 from settings_reader import calculations_table, read_settings, retention_period_days
 from webhook_trigger import start_deliveries
 
@@ -85,7 +88,8 @@ def execution_result(execution_arn: str) -> Any:
     return json.loads(result) if result else None
 
 
-def project(event: StatusChangeEvent) -> None:
+def project(event: StatusChangeEvent) -> Record | None:
+    """Write what the event tells; the item as it ended when it was read and found ended already."""
     change = event.detail
     settings = get_settings()
     fields = {"execution_name": change.execution_name, "lambda_status": change.status}
@@ -98,23 +102,21 @@ def project(event: StatusChangeEvent) -> None:
             started_at=change.started_at,
         )
         logger.info("calculation running" if written is Write.RECORDED else "no calculation item", **fields)
-        return
+        return None
 
     result = None
     if change.status == "SUCCEEDED":
-        record = get_record(
-            dynamodb_client(), settings.calculations_table_name, change.execution_name, status_only=True
-        )
+        record = get_record(dynamodb_client(), settings.calculations_table_name, change.execution_name)
         if record is None:
             logger.info("no calculation item", **fields)
-            return
+            return None
         if record.ended:
             logger.info("calculation already ended", **fields)
-            return
+            return record
         if record.execution_arn not in (None, change.execution_arn):
             # A late event of a deleted calculation's execution, whose id runs again: not this one.
             logger.info("event of another execution", **fields)
-            return
+            return None
         result = execution_result(change.execution_arn)
         if result is None:
             logger.warning("succeeded execution without a result", **fields)
@@ -136,10 +138,11 @@ def project(event: StatusChangeEvent) -> None:
         Write.NO_ITEM: "no calculation item",
     }
     logger.info(messages[written], **fields)
+    return None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE)
 @event_parser(model=StatusChangeEvent)
 def lambda_handler(event: StatusChangeEvent, context: LambdaContext) -> None:
-    project(event)
-    start_deliveries(event.detail.execution_name, event.detail.status)
+    ended = project(event)
+    start_deliveries(event.detail.execution_name, event.detail.status, ended)

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from aws_clients import create_client
 from calculation_facts import TERMINAL_STATUSES
-from calculation_records import get_record
+from calculation_records import Record, get_record
 from settings_reader import TABLE_NAME_PATTERN, calculations_table, read_settings, setting
 from webhook_dispatch import start_delivery
 from webhook_events import EVENT_TYPES, calculation_event, delivery_id
@@ -54,14 +54,17 @@ def lambda_client() -> Any:
     return create_client("lambda")
 
 
-def start_deliveries(execution_name: str, lambda_status: str) -> int:
-    """Start the deliveries of a calculation's end; how many were started (or found started)."""
+def start_deliveries(execution_name: str, lambda_status: str, ended: Record | None = None) -> int:
+    """Start the deliveries of a calculation's end; how many were started (or found started).
+
+    `ended`: the item as it ended, if the caller has just read it; otherwise it is read here.
+    """
     settings = get_settings()
     if lambda_status not in TERMINAL_STATUSES or not (
         settings.webhooks_table_name and settings.webhook_function_name
     ):
         return 0
-    record = get_record(dynamodb_client(), settings.calculations_table_name, execution_name)
+    record = ended or get_record(dynamodb_client(), settings.calculations_table_name, execution_name)
     if record is None or record.owner is None or not record.ended or record.ended_at is None:
         return 0
     event = calculation_event(record, record.ended_at)

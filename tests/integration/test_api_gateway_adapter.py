@@ -224,7 +224,7 @@ def test_a_body_that_cannot_be_read_is_refused_before_the_function_runs(echo_url
 def test_the_event_builder_imports_nothing_beyond_the_standard_library():
     # Given a fresh interpreter, as the bench's cold-start probe starts
     script = (
-        "import sys; before = set(sys.modules); import local.api_gateway, local.api_worker; "
+        "import sys; before = set(sys.modules); import local.api_gateway, local.function_worker; "
         "new = {name.split('.')[0] for name in set(sys.modules) - before if not name.startswith('__')}; "
         "print(' '.join(sorted(new - set(sys.stdlib_module_names))))"
     )

@@ -65,6 +65,7 @@ def test_a_tiny_bench_run_prints_every_figure_and_loses_nothing(needs_local, tmp
     assert set(figures["throughput"]["cpu_ms_per_calculation"]) == {
         "runtime",
         "dynalite",
+        "projector",
         "api_workers",
         "total",
     }

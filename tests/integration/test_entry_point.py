@@ -84,29 +84,34 @@ def test_the_developers_local_settings_do_not_reach_the_test_runtime(needs_local
     assert runtime.api_url in banner
 
 
-def api_worker_processes(pid: int) -> int:
-    """Children of `pid` that are multiprocessing workers (not its resource tracker)."""
+def worker_processes(pid: int, name: str) -> int:
+    """Children of `pid` that are multiprocessing workers named `name` (not its resource tracker)."""
     children = " ".join(path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")).split()
     return sum(
         b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        and Path(f"/proc/{child}/comm").read_text().strip() == name
         for child in children
         if Path(f"/proc/{child}").exists()
     )
 
 
-def test_every_api_worker_process_is_started_at_start_up_without_a_request(needs_local, tmp_path):
+def started_workers(pid: int) -> tuple[int, int]:
+    return worker_processes(pid, "api-worker"), worker_processes(pid, "projector")
+
+
+def test_every_worker_process_is_started_at_start_up_without_a_request(needs_local, tmp_path):
     # Given a runtime with a pool of three API workers, and no request sent to it
     runtime = LocalRuntime(tmp_path / "data", tmp_path / "run.log", "--api-workers", "3").start()
     try:
         # When it has had a few seconds to warm up
         deadline = time.monotonic() + 30
-        while (started := api_worker_processes(runtime.process.pid)) < 3 and time.monotonic() < deadline:
+        while (started := started_workers(runtime.process.pid)) != (3, 2) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(0.5)
 
-        # Then all three worker processes are running, and no more
-        assert started == 3
-        assert api_worker_processes(runtime.process.pid) == 3
+        # Then the three API workers and the status projector's two run in processes of their own
+        assert started == (3, 2)
+        assert started_workers(runtime.process.pid) == (3, 2)
     finally:
         assert runtime.stop() == 0
 

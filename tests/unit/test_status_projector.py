@@ -8,6 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 import status_projector
+import webhook_trigger
 from settings_reader import SettingsError
 
 NAME = "calc-a3173e7875e4e3e04853931f28b5a537"
@@ -148,13 +149,7 @@ def outcome_update(status: str, result: str | None = None) -> dict[str, Any]:
 
 
 def item_read() -> dict[str, Any]:
-    return {
-        "TableName": "calculations",
-        "Key": {"executionName": {"S": NAME}},
-        "ProjectionExpression": "executionName, #status, executionArn",
-        "ExpressionAttributeNames": {"#status": "status"},
-        "ConsistentRead": True,
-    }
+    return {"TableName": "calculations", "Key": {"executionName": {"S": NAME}}, "ConsistentRead": True}
 
 
 def existence_read() -> dict[str, Any]:
@@ -213,6 +208,42 @@ def test_succeeded_after_the_record_step_changes_nothing(table, lambda_):
 
     # When SUCCEEDED arrives, Then the projector reads the item once and neither writes nor calls Lambda
     project(status_change("SUCCEEDED"))
+
+
+def test_succeeded_after_the_record_step_reads_the_item_once_for_the_webhooks_too(
+    table, lambda_, monkeypatch
+):
+    # Given a stack with webhooks, and an item the Record step has ended, whose owner has no endpoint
+    monkeypatch.setenv("WEBHOOKS_TABLE_NAME", "webhooks")
+    monkeypatch.setenv("WEBHOOK_FUNCTION_NAME", "webhook-delivery:live")
+    webhook_trigger.get_settings.cache_clear()
+    webhook_trigger.dynamodb_client.cache_clear()
+    ended = item_with("SUCCEEDED")["Item"] | {
+        "owner": {"S": "key:k1"},
+        "id": {"S": "c0ffee"},
+        "startedAt": {"S": "2026-11-29T12:00:00.250000Z"},
+        "endedAt": {"S": "2026-11-29T12:00:02.250000Z"},
+        "result": {"S": DOCUMENT},
+    }
+    table.add_response("get_item", {"Item": ended}, item_read())
+    endpoints_query = {
+        "TableName": "webhooks",
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :kind)",
+        "ExpressionAttributeValues": {":pk": {"S": "owner#key:k1"}, ":kind": {"S": "endpoint#"}},
+        "ConsistentRead": True,
+    }
+    try:
+        with Stubber(webhook_trigger.dynamodb_client()) as webhooks_table:
+            # Then the deliveries' side reads only the owner's endpoints, not the item again
+            webhooks_table.add_response("query", {"Items": [], "Count": 0}, endpoints_query)
+
+            # When SUCCEEDED arrives
+            project(status_change("SUCCEEDED"))
+
+            webhooks_table.assert_no_pending_responses()
+    finally:
+        webhook_trigger.get_settings.cache_clear()
+        webhook_trigger.dynamodb_client.cache_clear()
 
 
 @pytest.mark.parametrize(

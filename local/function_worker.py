@@ -1,8 +1,10 @@
-"""One API "execution environment": a process that imports the handler once and runs one event at a time.
+"""One Lambda "execution environment": a process that imports a handler once and runs one event at a time.
 
 Lambda never runs two events in one environment at once, and the API code relies on it
 (Powertools keeps the current event on the resolver class), so the local API endpoint runs
-a small pool of these processes. A worker ends when its parent's end of the pipe closes.
+a small pool of these processes; the status projector runs in a pool of its own, off the
+runtime's process, as it runs in a function of its own deployed. A worker ends when its
+parent's end of the pipe closes.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import os
 import signal
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,26 @@ class LambdaContext:
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    def fields(self) -> dict[str, Any]:
+        """What another process needs to build the same context (its deadline starts there)."""
+        return {each.name: getattr(self, each.name) for each in fields(self) if each.init}
 
-def serve(conn: Connection, code_dir: Path, handler: str, environment: dict[str, str]) -> None:
+
+def name_process(name: str) -> None:
+    """Show `name` as the process's name in ps and top (Linux: /proc/self/comm, 15 bytes at most)."""
+    try:
+        Path("/proc/self/comm").write_text(name[:15])
+    except OSError:
+        pass  # not Linux, or no /proc: the name is only for people looking at processes
+
+
+def serve(
+    conn: Connection, code_dir: Path, handler: str, environment: dict[str, str], process_name: str
+) -> None:
     """Import `handler` (module:function) from `code_dir`, then answer events until the pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    name_process(process_name)
     os.environ.update(environment)
     try:
         # The process is this function's environment: its folder stays on the path for later imports.
