@@ -9,10 +9,12 @@ executions in flight, not by every execution ever run. Lists and name look-ups a
 
 `save` returns only once the execution is committed to SQLite, one save at a time on one
 connection: a process killed at any moment loses nothing it had acknowledged. It keeps the
-package's schema and JSON, so a data folder either store wrote opens in the other. An ended
-execution is stored compact (`compact_form`): what its history, result and description read, not
-the checkpoint bookkeeping only a running execution needs. Without a data folder the database
-is in memory (lost when the process ends).
+package's schema, and a running execution's row is the package's JSON, so a data folder the
+package's store wrote opens here. An ended execution is stored compact (`compact_form`): what
+its history, result and description read, not the checkpoint bookkeeping only a running
+execution needs, and that JSON compressed (zlib): about 1.7 KB instead of 8.4 for a
+calculation, since ended executions are what piles up until retention removes them. Without a
+data folder the database is in memory (lost when the process ends).
 
 The store is also the status-change events' outbox. A save that creates an execution puts its
 RUNNING event in the `status_outbox` table, and the save that ends it puts its end, in the same
@@ -36,6 +38,7 @@ import logging
 import os
 import sqlite3
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -55,6 +58,9 @@ logger = logging.getLogger("local.store")
 # Ended executions kept in memory besides those in flight: a waiter or a describe right after the
 # end finds them there. About 15 KB each.
 RECENT_ENDED = 256
+
+# zlib's default: level 1 is barely faster here and stores about 10% more.
+COMPRESSION_LEVEL = 6
 
 # An update in place: `INSERT OR REPLACE` would delete the row and rewrite every index entry, 3x slower.
 _UPSERT = (
@@ -113,6 +119,12 @@ def compact_form(execution: Execution) -> dict[str, Any]:
     return data
 
 
+def stored_data(execution: Execution) -> str | bytes:
+    """The `data` column: the package's JSON while the execution runs; once ended, compact and compressed."""
+    text = json.dumps(compact_form(execution), separators=(",", ":"))
+    return zlib.compress(text.encode(), COMPRESSION_LEVEL) if execution.is_complete else text
+
+
 def _row(execution: Execution) -> tuple[object, ...]:
     """The package's columns for one execution."""
     started = execution.operations[0] if execution.operations else None
@@ -125,7 +137,7 @@ def _row(execution: Execution) -> tuple[object, ...]:
         execution.current_status().value,
         start_timestamp.timestamp() if start_timestamp else None,
         end_timestamp.timestamp() if end_timestamp else None,
-        json.dumps(compact_form(execution), separators=(",", ":")),
+        stored_data(execution),
     )
 
 
@@ -460,9 +472,9 @@ class WriteThroughStore(BaseExecutionStore):
                 self._connection.close()
 
 
-def _parsed(arn: str, data: str) -> Execution | None:
+def _parsed(arn: str, data: str | bytes) -> Execution | None:
     try:
-        return Execution.from_json_dict(json.loads(data))
-    except (ValueError, KeyError, TypeError) as error:
+        return Execution.from_json_dict(json.loads(zlib.decompress(data) if isinstance(data, bytes) else data))
+    except (ValueError, KeyError, TypeError, zlib.error) as error:
         logger.warning("skipping unreadable execution %s: %s", arn, error)
         return None

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -153,7 +154,7 @@ def test_a_running_execution_whose_timeout_passed_while_stopped_is_timed_out_not
     assert status == "TIMED_OUT"
 
 
-def test_every_execution_is_in_sqlite_when_it_ends_in_the_package_schema(tmp_path):
+def test_every_execution_is_in_sqlite_when_it_ends(tmp_path):
     from durable_math import lambda_handler
 
     # Given a runtime on a data folder, with one calculation run to its end
@@ -163,8 +164,8 @@ def test_every_execution_is_in_sqlite_when_it_ends_in_the_package_schema(tmp_pat
         arn = runtime.start(LIVE, '{"num1": 9, "num2": 3}', "persisted")
         assert runtime.wait(arn, timeout=30) is not None
 
-        # When the testing package's own SQLite store reads the same file, the runtime still running
-        stored = SQLiteExecutionStore(tmp_path / DATABASE_FILE).load(arn)
+        # When another store reads the same file from SQLite, the runtime still running
+        stored = WriteThroughStore(tmp_path / DATABASE_FILE, recent_ended=0).load(arn)
     finally:
         runtime.close()
 
@@ -246,10 +247,17 @@ def test_an_ended_execution_is_stored_compact_and_answers_history_and_describe_t
             answers[folder] = (reader.history(arn), reader.describe(arn))
         finally:
             reader.close()
-    stored = SQLiteExecutionStore(tmp_path / "compact" / DATABASE_FILE).load(arn)
+    stored = WriteThroughStore(tmp_path / "compact" / DATABASE_FILE, recent_ended=0).load(arn)
+    with sqlite3.connect(tmp_path / "compact" / DATABASE_FILE) as connection:
+        (row,) = connection.execute("SELECT data FROM executions WHERE durable_execution_arn = ?", (arn,))
+    with sqlite3.connect(tmp_path / "whole" / DATABASE_FILE) as connection:
+        (whole,) = connection.execute("SELECT data FROM executions WHERE durable_execution_arn = ?", (arn,))
 
-    # Then both answer the same, and the compact row keeps no checkpoint bookkeeping nor update payloads
+    # Then both answer the same, and the compact row keeps no checkpoint bookkeeping nor update
+    # payloads, compressed to under a quarter of the package's JSON
     assert answers["compact"] == answers["whole"]
+    assert isinstance(row[0], bytes)
+    assert len(row[0]) < len(whole[0]) / 4
     assert stored.last_checkpoint is None
     assert stored.operation_size_bytes == {}
     assert stored.operation_last_touched_seq == {}
