@@ -94,7 +94,9 @@ def stack_rows(figures: dict[str, Any]) -> list[Row]:
         ),
         Row(
             "CPU per calculation under that load, runtime / dynalite / projector / API workers / total (ms)",
-            " / ".join(f"{cpu[role]:g}" for role in ("runtime", "dynalite", "projector", "api_workers", "total")),
+            " / ".join(
+                f"{cpu[role]:g}" for role in ("runtime", "dynalite", "projector", "api_workers", "total")
+            ),
             target="runtime <= 10, total <= 20",
             met=cpu["runtime"] <= 10 and cpu["total"] <= 20,
         ),

@@ -2,9 +2,9 @@
 
 Starts the table's twin (dynalite), the local Lambda endpoint (the durable function, in-process,
 on the testing package's executor, its status-change events delivered to the status projector
-in worker processes of its own), the local API endpoint (the API function, fed API Gateway proxy events) and the
-table's reconciler (in-process, every few seconds), prints
-where they are, and stops cleanly on Ctrl-C or SIGTERM. Flags: local/command_line.py.
+in worker processes of its own), the local API endpoint (the API function, fed API Gateway proxy
+events) and the table's reconciler (in-process, every few seconds), prints where they are, and
+stops cleanly on Ctrl-C or SIGTERM. Flags: local/command_line.py.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Every use of the testing package's non-public members, in one place.
 
 The package (aws-durable-execution-sdk-python-testing, pinned to 1.4.0) has no public way to
-start an execution under a given ARN, to resume one that a previous process left RUNNING, or to
-be told when any execution ends. This module reaches into its executor for exactly those three
-things, so a version bump needs checking here and nowhere else
-(tests/integration/test_runtime_internals.py). The SQLite schema the runtime's store writes is
-the package's too (local/store.py).
+start an execution under a given ARN, to resume one that a previous process left RUNNING, to
+be told when any execution ends, or to tell the saves that acknowledge nothing from the others.
+This module reaches into its executor for exactly those four things, so a version bump needs
+checking here and nowhere else (tests/integration/test_runtime_internals.py). The SQLite schema
+the runtime's store writes is the package's too (local/store.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,16 @@ class NotifyingExecutor(Executor):
     def __init__(self, *args, on_end: EndListener, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._on_end = on_end
+
+    def _begin_invocation(self, execution_arn: str):
+        # Handing the execution to the handler acknowledges nothing: its save may wait (local/store.py).
+        with self._store.deferred():
+            return super()._begin_invocation(execution_arn)
+
+    def _finish_invocation(self, *args, **kwargs) -> None:
+        # So may recording that the invocation returned, until its outcome is applied.
+        with self._store.deferred():
+            super()._finish_invocation(*args, **kwargs)
 
     def _complete_events(self, execution_arn: str) -> None:
         super()._complete_events(execution_arn)

@@ -1,4 +1,4 @@
-"""A pool of worker processes (see function_worker): one function's Lambda execution environments, one event at a time."""
+"""A pool of worker processes (see function_worker): a function's Lambda execution environments."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ parent's end of the pipe closes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -48,10 +49,9 @@ class LambdaContext:
 
 def name_process(name: str) -> None:
     """Show `name` as the process's name in ps and top (Linux: /proc/self/comm, 15 bytes at most)."""
-    try:
+    # Not Linux, or no /proc: the name is only for people looking at processes.
+    with contextlib.suppress(OSError):
         Path("/proc/self/comm").write_text(name[:15])
-    except OSError:
-        pass  # not Linux, or no /proc: the name is only for people looking at processes
 
 
 def serve(

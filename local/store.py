@@ -22,6 +22,12 @@ transaction as the execution's row: an execution's state is never committed with
 causes. The bus (local/status_events.py) takes an event out only once the projector accepted it,
 and the next runtime delivers whatever is left (a process killed before delivery loses nothing).
 
+The executor also saves an execution when it hands it to the handler and when the handler's
+invocation returns, before it applies the outcome. Those saves (`deferred`) acknowledge nothing
+to anyone, and a killed process that lost one resumes the execution the same way, so while
+the execution runs on they only update memory: the next checkpoint or the end writes the whole
+execution (two of the ten writes a calculation made).
+
 (Measured on 2 cores: committing concurrent saves in groups, from a writer thread or by the
 first waiting save, ran no faster over HTTP than this, and slowed clients that poll.)
 
@@ -33,6 +39,7 @@ runtime on a developer's machine, and it saves an fsync per commit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -40,7 +47,8 @@ import sqlite3
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -173,6 +181,8 @@ class WriteThroughStore(BaseExecutionStore):
         self._listener: EventListener | None = None
         # Used by one thread at a time, under the lock: saves, and the reads that miss memory.
         self._lock = threading.Lock()
+        self._deferring = threading.local()
+        self._unwritten: set[str] = set()  # running executions whose last saves were deferred
         self._closed = False
         self._connection = self._open(database) if database is not None else self._open_in_memory()
 
@@ -254,13 +264,32 @@ class WriteThroughStore(BaseExecutionStore):
         ).fetchone()
         return None if row is None else row[0] != "RUNNING"
 
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Saves made by this thread meanwhile may stay in memory while the execution runs on."""
+        self._deferring.active = True
+        try:
+            yield
+        finally:
+            self._deferring.active = False
+
     def save(self, execution: Execution) -> None:
-        """Keep `execution` and the status event it causes; return once both are committed."""
+        """Keep `execution` and the status event it causes; return once both are committed
+        (a deferred save of a running execution that was saved before: once it is in memory)."""
         arn = execution.durable_execution_arn
         with self._lock:
             if self._closed:
                 raise StoreClosedError(f"the store is closed: {arn} not saved")
-            status = announced_status(self._ended_before(arn), execution) if self._status_events else None
+            ended_before = self._ended_before(arn)
+            if (
+                getattr(self._deferring, "active", False)
+                and ended_before is False
+                and not execution.is_complete
+            ):
+                self._unwritten.add(arn)
+                self._remember(execution)
+                return
+            status = announced_status(ended_before, execution) if self._status_events else None
             event = status_event(execution, status) if status is not None else None
             try:
                 row = _row(execution)
@@ -270,6 +299,7 @@ class WriteThroughStore(BaseExecutionStore):
                         self._connection.execute(_OUTBOX_PUT, (event["id"], json.dumps(event)))
             except sqlite3.Error as error:
                 raise RuntimeError(f"Failed to save execution {arn}: {error}") from error
+            self._unwritten.discard(arn)
             self._remember(execution)
             if event is not None:
                 self._outbox[event["id"]] = event
@@ -445,6 +475,7 @@ class WriteThroughStore(BaseExecutionStore):
                 )
             self._in_flight.pop(execution_arn, None)
             self._recent.pop(execution_arn, None)
+            self._unwritten.discard(execution_arn)
             self._forget_name(execution)
 
     def list_all(self) -> list[Execution]:
@@ -465,16 +496,21 @@ class WriteThroughStore(BaseExecutionStore):
         return len(self._in_flight) + len(self._recent)
 
     def close(self) -> None:
-        """Close the database once the save under way is committed; later saves raise."""
+        """Write what deferred saves left in memory, close the database; later saves raise."""
         with self._lock:
             if not self._closed:
                 self._closed = True
+                unwritten = [self._in_flight[arn] for arn in self._unwritten if arn in self._in_flight]
+                with contextlib.suppress(sqlite3.Error), self._connection:
+                    self._connection.executemany(_UPSERT, [_row(execution) for execution in unwritten])
                 self._connection.close()
 
 
 def _parsed(arn: str, data: str | bytes) -> Execution | None:
     try:
-        return Execution.from_json_dict(json.loads(zlib.decompress(data) if isinstance(data, bytes) else data))
+        return Execution.from_json_dict(
+            json.loads(zlib.decompress(data) if isinstance(data, bytes) else data)
+        )
     except (ValueError, KeyError, TypeError, zlib.error) as error:
         logger.warning("skipping unreadable execution %s: %s", arn, error)
         return None

@@ -7,6 +7,7 @@ import json
 import sqlite3
 import threading
 import uuid
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -221,6 +222,67 @@ def test_saves_from_many_threads_at_once_are_all_committed_before_they_return(tm
     assert sorted(found) == sorted(e.start_input.execution_name for e in executions)
     with pytest.raises(StoreClosedError):
         store.save(executions[0])
+
+
+def stored_row(database, arn: str) -> dict:
+    with sqlite3.connect(database) as connection:
+        (data,) = connection.execute(
+            "SELECT data FROM executions WHERE durable_execution_arn = ?", (arn,)
+        ).fetchone()
+    return json.loads(data)
+
+
+def test_a_deferred_save_of_a_running_execution_is_written_by_the_next_save_or_at_close(tmp_path):
+    # Given a store, and an execution it has saved running
+    database = tmp_path / DATABASE_FILE
+    store = WriteThroughStore(database)
+    execution = started_execution("deferred", "{}")
+    arn = execution.durable_execution_arn
+    store.save(execution)
+
+    # When a change is saved deferred (as the executor does when it hands the execution to its handler)
+    execution.needs_reinvoke = True
+    with store.deferred():
+        store.save(execution)
+
+    # Then memory has it and the database not yet; the next save writes it
+    assert store.load(arn).needs_reinvoke is True
+    assert stored_row(database, arn)["NeedsReinvoke"] is False
+    store.save(execution)
+    assert stored_row(database, arn)["NeedsReinvoke"] is True
+
+    # And a deferred change left in memory is written when the store closes
+    execution.needs_reinvoke = False
+    with store.deferred():
+        store.save(execution)
+    store.close()
+    assert stored_row(database, arn)["NeedsReinvoke"] is False
+
+
+def test_a_deferred_save_that_starts_or_ends_an_execution_is_written_at_once(tmp_path):
+    # Given a store and a new execution
+    database = tmp_path / DATABASE_FILE
+    store = WriteThroughStore(database)
+    execution = started_execution("deferred-ends", "{}")
+    arn = execution.durable_execution_arn
+
+    # When it is saved new, then ended, both deferred
+    with store.deferred():
+        store.save(execution)
+        written_new = stored_row(database, arn)["IsComplete"]
+        execution.complete_success(result="{}")
+        store.save(execution)
+    store.close()
+
+    # Then each save was written with its event: a deferred save never holds back a status change
+    with sqlite3.connect(database) as connection:
+        (data,) = connection.execute(
+            "SELECT data FROM executions WHERE durable_execution_arn = ?", (arn,)
+        ).fetchone()
+        events = connection.execute("SELECT COUNT(*) FROM status_outbox").fetchone()[0]
+    assert written_new is False
+    assert json.loads(zlib.decompress(data))["IsComplete"] is True
+    assert events == 2
 
 
 def test_an_ended_execution_is_stored_compact_and_answers_history_and_describe_the_same(tmp_path):
