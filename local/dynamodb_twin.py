@@ -19,6 +19,10 @@ The child never outlives the runtime: it has its own session (a Ctrl-C in the te
 runtime, which stops it in order), and `parent_watch.cjs` ends it once its stdin closes, which
 the kernel does when the runtime ends, by SIGKILL too.
 
+`dynalite_fixes.cjs`, preloaded the same way, makes dynalite close the LevelDB iterator of every
+Query, Scan and ListTables once it is read: left open, they kept LevelDB from reclaiming the
+versions and table files compaction replaced, and the folder grew with every write.
+
 dynalite answers `UnknownOperationException` to UpdateTimeToLive: locally items never expire.
 """
 
@@ -49,6 +53,7 @@ logger = logging.getLogger("local.dynamodb")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DYNALITE_CLI = REPO_ROOT / "node_modules" / "dynalite" / "cli.js"
 PARENT_WATCH = Path(__file__).with_name("parent_watch.cjs")
+DYNALITE_FIXES = Path(__file__).with_name("dynalite_fixes.cjs")
 DATA_FOLDER = "dynamodb"
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 5.0
@@ -237,8 +242,8 @@ class DynamoDBTwin:
 
     def _launch(self, port: int) -> bool:
         """Start dynalite on `port`; True once it listens, False if it exited or did not start in time."""
-        command = [self._node, "--require", str(PARENT_WATCH), str(DYNALITE_CLI)]
-        command += ["--host", self.host, "--port", str(port), "--createTableMs", "0"]
+        command = [self._node, "--require", str(PARENT_WATCH), "--require", str(DYNALITE_FIXES)]
+        command += [str(DYNALITE_CLI), "--host", self.host, "--port", str(port), "--createTableMs", "0"]
         if self.path is not None:
             command += ["--path", str(self.path)]
         self._output.clear()

@@ -9,15 +9,22 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import boto3
 import pytest
 from botocore.config import Config
 
+from calculation_records import KEY_SCHEMA
+from conftest import DEPLOYED, DEPLOYED_API_URL
+from leveldb_manifest import manifest_files, table_files
+from local.dynamodb_twin import DynamoDBTwin
 from runtime_process import REPO_ROOT, LocalRuntime, child_environment
 
 TABLE = "calculations"
 INDEX = "byOwner"
+# 32 KiB an item: a few hundred writes fill LevelDB's 4 MiB write buffer and make it flush.
+PADDING = "0123456789abcdef" * 2048
 
 
 def dynamodb(url: str):
@@ -62,6 +69,67 @@ def table_runtime(needs_local, tmp_path):
     yield runtime
     if runtime.process is not None and runtime.process.poll() is None:
         runtime.stop()
+
+
+@pytest.fixture
+def twin(tmp_path) -> Iterator[DynamoDBTwin]:
+    """The table's twin alone, on 127.0.0.1 and a fresh data folder."""
+    if DEPLOYED_API_URL:
+        pytest.skip(f"needs the local table's twin, and {DEPLOYED}")
+    twin = DynamoDBTwin("127.0.0.1", 0, tmp_path, {TABLE: KEY_SCHEMA})
+    twin.start()
+    yield twin
+    twin.stop()
+
+
+def put_padded(client, n: int) -> None:
+    """Write one of 100 open items again: a new version of its 32 KiB and of its index entries."""
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "executionName": {"S": f"calculation-{n % 100}"},
+            "owner": {"S": "default"},
+            "startedAt": {"S": f"2026-01-01T00:00:00.{n:06d}Z"},
+            "openShard": {"S": str(n % 8)},
+            "padding": {"S": PADDING},
+        },
+    )
+
+
+def test_the_tables_folder_keeps_only_the_table_files_leveldb_still_uses(twin, report):
+    # Given a table written over and over (1,000 writes of 32 KiB on 100 items, 32 MB), with a
+    # Query with Limit on the open index every 10 writes, as the reconciler's
+    client = dynamodb(twin.url)
+    for n in range(1000):
+        put_padded(client, n)
+        if n % 10 == 0:
+            client.query(
+                TableName=TABLE,
+                IndexName="byOpenShard",
+                KeyConditionExpression="#shard = :shard",
+                ExpressionAttributeNames={"#shard": "openShard"},
+                ExpressionAttributeValues={":shard": {"S": str(n % 8)}},
+                Limit=5,
+            )
+
+    # When writes go on (10 MB more), so LevelDB flushes and compacts again after the last Query
+    for n in range(1000, 1300):
+        put_padded(client, n)
+
+    # Then LevelDB has compacted, replacing table files, and the folder holds only the ones its
+    # MANIFEST names as live: none that a compaction replaced is left behind
+    folder = twin.path
+    assert folder is not None
+    wait_until(lambda: table_files(folder) == manifest_files(folder)[0])
+    live, replaced = manifest_files(folder)
+    assert len(replaced) >= 4
+    assert table_files(folder) == live
+    table_bytes = sum(path.stat().st_size for path in folder.glob("*.ldb"))
+    report(
+        "local table files",
+        f"local table: {len(replaced)} table files replaced by compaction and deleted; "
+        f"{table_bytes / 1e6:.1f} MB of table files after 1,300 writes of 32 KiB on 100 items",
+    )
 
 
 def test_the_runtime_creates_the_table_with_the_templates_key_owner_index_and_open_index(table_runtime):
