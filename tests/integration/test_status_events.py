@@ -11,6 +11,7 @@ import sqlite3
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 import pytest
@@ -332,5 +333,53 @@ def test_events_pending_when_the_runtime_is_killed_reach_the_table_after_the_res
         assert {name: item(runtime, name)["status"]["S"] for name in names} == dict.fromkeys(
             names, "SUCCEEDED"
         )
+    finally:
+        runtime.stop()
+
+
+def projector_processes(runtime) -> list[int]:
+    """The status projector's worker processes (named `projector`), children of the runtime."""
+    tasks = Path(f"/proc/{runtime.process.pid}/task").glob("*/children")
+    children = [int(pid) for path in tasks for pid in path.read_text().split()]
+    return [pid for pid in children if process_name(pid) == "projector"]
+
+
+def process_name(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:  # gone meanwhile
+        return None
+
+
+def test_a_killed_projector_process_loses_no_event_and_is_replaced(needs_local, tmp_path_factory):
+    # Given a runtime hosting a function that never touches the table, with the reconciler off (only
+    # the projector brings the ends to the table), and calculations started while one of the
+    # projector's processes is killed
+    runtime = start_runtime(tmp_path_factory, "projector-kill", *TABLELESS_HANDLER, "--reconcile-every", "0")
+    lambda_client = local_lambda_client(runtime.lambda_url, read_timeout=30)
+    names = [f"projected-{n}" for n in range(30)]
+    try:
+        assert wait_until(lambda: len(projector_processes(runtime)) == 2)
+        killed = projector_processes(runtime)[0]
+        for n, name in enumerate(names):
+            started_by_the_api(runtime, name)
+            lambda_client.invoke(
+                FunctionName="math-durable:live",
+                InvocationType="Event",
+                DurableExecutionName=name,
+                Payload=b"{}",
+            )
+            if n == 10:
+                os.kill(killed, signal.SIGKILL)
+
+        # Then every item says SUCCEEDED (the events the killed process held were delivered again),
+        # the outbox empties, and the pool has started another process in its place
+        assert wait_until(
+            lambda: all((item(runtime, name) or {}).get("status") == {"S": "SUCCEEDED"} for name in names),
+            timeout=30,
+        )
+        assert wait_until(lambda: outbox_rows(runtime.data_dir / DATABASE_FILE) == [], timeout=30)
+        assert killed not in projector_processes(runtime)
+        assert projector_processes(runtime)
     finally:
         runtime.stop()
