@@ -50,7 +50,6 @@ import threading
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -304,7 +303,7 @@ class WriteThroughStore(BaseExecutionStore):
         ).fetchone()
         return None if row is None else row[0] != "RUNNING"
 
-    @contextmanager
+    @contextlib.contextmanager
     def deferred(self) -> Iterator[None]:
         """Saves made by this thread meanwhile may stay in memory while the execution runs on."""
         self._deferring.active = True
