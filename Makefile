@@ -82,7 +82,7 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 
 # Figures beside their baselines, one table; the JSON goes to bench-results.json.
-bench: install-dev
+bench: install-dev system-packages
 	PYTHONPATH=$(FUNCTION_PATH) $(BIN)/python -m bench $(ARGS)
 
 # Repair or rebuild the calculations table from Lambda (README "Repairing the table"), e.g.

@@ -31,6 +31,9 @@ def arguments() -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.only and "stack" in args.only and "inprocess" not in args.only:
         parser.error("--only stack needs --only inprocess too: its figures are compared with that baseline")
+    # Said now, not after the other sections' minutes.
+    if (not args.only or "console" in args.only) and (message := console_render.missing_browser()):
+        parser.error(f"{message}; or leave the console out with --only")
     return args
 
 

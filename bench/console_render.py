@@ -199,12 +199,19 @@ def console_server(operations: int) -> Iterator[str]:
         server.server_close()
 
 
+def missing_browser() -> str | None:
+    """Why the console's row cannot run here, if it cannot."""
+    if not os.access(CHROMIUM, os.X_OK):
+        return "chromium is not installed (Debian package chromium; `make bench` and `make test` install it)"
+    return None
+
+
 def timeline_render(operations: int = 1000, openings: int = 5) -> dict[str, Any]:
     """Median times to draw and paint the timeline of an `operations`-operation history."""
     from playwright.sync_api import sync_playwright
 
-    if not os.access(CHROMIUM, os.X_OK):
-        raise RuntimeError("chromium is not installed (Debian package chromium; `make test` installs it)")
+    if message := missing_browser():
+        raise RuntimeError(message)
     with console_server(operations) as base, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -10,6 +10,7 @@ import uuid
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aws_durable_execution_sdk_python_testing.execution import Execution
@@ -238,13 +239,19 @@ def stored_row(database, arn: str) -> dict:
     return json.loads(decompressed(data) if isinstance(data, bytes) else data)
 
 
-def test_a_running_execution_is_kept_beside_its_row_until_it_ends(tmp_path):
-    # Given a store, and an execution saved running
+def saved_running(tmp_path, name: str) -> tuple[Path, WriteThroughStore, Execution]:
+    """A store on a database, and an execution it has saved running."""
     database = tmp_path / DATABASE_FILE
     store = WriteThroughStore(database)
-    execution = started_execution("beside", "{}")
-    arn = execution.durable_execution_arn
+    execution = started_execution(name, "{}")
     store.save(execution)
+    return database, store, execution
+
+
+def test_a_running_execution_is_kept_beside_its_row_until_it_ends(tmp_path):
+    # Given a store, and an execution saved running
+    database, store, execution = saved_running(tmp_path, "beside")
+    arn = execution.durable_execution_arn
     running = rows(database, arn)
 
     # When it is saved ended
@@ -273,11 +280,8 @@ def rows(database, arn: str) -> tuple[object, object]:
 
 def test_a_deferred_save_of_a_running_execution_is_written_by_the_next_save_or_at_close(tmp_path):
     # Given a store, and an execution it has saved running
-    database = tmp_path / DATABASE_FILE
-    store = WriteThroughStore(database)
-    execution = started_execution("deferred", "{}")
+    database, store, execution = saved_running(tmp_path, "deferred")
     arn = execution.durable_execution_arn
-    store.save(execution)
 
     # When a change is saved deferred (as the executor does when it hands the execution to its handler)
     execution.needs_reinvoke = True
