@@ -84,15 +84,22 @@ def test_the_developers_local_settings_do_not_reach_the_test_runtime(needs_local
     assert runtime.api_url in banner
 
 
+def children_of(pid: int) -> dict[int, str]:
+    """The processes whose parent is `pid` (whichever of its threads started them): their names."""
+    found = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:  # gone meanwhile
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found[int(status.parent.name)] = fields["Name"].strip()
+    return found
+
+
 def worker_processes(pid: int, name: str) -> int:
-    """Children of `pid` that are multiprocessing workers named `name` (not its resource tracker)."""
-    children = " ".join(path.read_text() for path in Path(f"/proc/{pid}/task").glob("*/children")).split()
-    return sum(
-        b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
-        and Path(f"/proc/{child}/comm").read_text().strip() == name
-        for child in children
-        if Path(f"/proc/{child}").exists()
-    )
+    """Children of `pid` that are worker processes named `name`."""
+    return sum(child_name == name for child_name in children_of(pid).values())
 
 
 def started_workers(pid: int) -> tuple[int, int]:
@@ -110,7 +117,7 @@ def test_every_worker_process_is_started_at_start_up_without_a_request(needs_loc
         time.sleep(0.5)
 
         # Then the three API workers and the status projector's two run in processes of their own
-        assert started == (3, 2)
+        assert started == (3, 2), children_of(runtime.process.pid)
         assert started_workers(runtime.process.pid) == (3, 2)
     finally:
         assert runtime.stop() == 0
