@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,11 @@ from local import function_worker
 logger = logging.getLogger("local.api")
 
 WORKER_START_TIMEOUT_SECONDS = 60.0
+# A worker the warm-up could not start is tried again this many times, after a pause each time.
+WARM_ATTEMPTS = 3
+WARM_RETRY_SECONDS = 0.5
+# One process started at a time, whichever pool starts it: the pools warm up on threads of their own.
+_STARTING = threading.Lock()
 
 
 class FunctionError(Exception):
@@ -76,16 +82,29 @@ class FunctionPool:
         """
 
         def start_all() -> None:
+            failures = 0
             while self._reserve():
                 try:
                     worker = self._start_reserved()
                 except FunctionError as error:
-                    if not self._closed:  # a start cut short by the endpoint stopping is no news
+                    failures += 1
+                    if self._closed:  # a start cut short by the endpoint stopping is no news
+                        return
+                    if failures >= WARM_ATTEMPTS:
                         logger.error("%s does not start: %s", self._function, error)
-                    return
+                        return
+                    logger.warning("%s did not start, trying again: %s", self._function, error)
+                    time.sleep(WARM_RETRY_SECONDS)
+                    continue
+                failures = 0
                 self._release(worker)
 
-        threading.Thread(target=start_all, name="api-warm", daemon=True).start()
+        threading.Thread(target=start_all, name=f"{self._process_name}-warm", daemon=True).start()
+
+    def started(self) -> int:
+        """How many workers the pool holds."""
+        with self._cond:
+            return len(self._all)
 
     def start_one(self) -> None:
         """Start one worker now and wait for it: FunctionError if the function cannot start."""
@@ -121,7 +140,8 @@ class FunctionPool:
             name=self._process_name,
             daemon=True,
         )
-        process.start()
+        with _STARTING:
+            process.start()
         child.close()
         worker = _Worker(process, parent)
         if not parent.poll(WORKER_START_TIMEOUT_SECONDS):
@@ -131,7 +151,9 @@ class FunctionPool:
             kind, detail = parent.recv()
         except EOFError as error:
             worker.stop()
-            raise FunctionError(f"{self._function}'s process exited while starting") from error
+            raise FunctionError(
+                f"{self._function}'s process exited while starting (exit code {process.exitcode})"
+            ) from error
         if kind != "ready":
             worker.stop()
             raise FunctionError(detail)

@@ -1,0 +1,49 @@
+"""The worker pools (local/function_pool.py): a worker that dies while starting is started again."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from local.api_gateway import context_fields
+from local.function_pool import FunctionPool
+
+# Exits without a word the first time it is imported (the marker file does not exist yet), as a
+# process killed while it starts would; imports normally after that.
+FLAKY_FUNCTION = """
+import os
+import pathlib
+
+marker = pathlib.Path(os.environ["FLAKY_MARKER"])
+if not marker.exists():
+    marker.write_text("started once")
+    os._exit(3)
+
+
+def handler(event, context):
+    return "ok"
+"""
+
+
+def test_a_worker_that_dies_while_the_pool_warms_up_is_started_again(tmp_path, caplog):
+    # Given a function whose first process dies while it starts
+    (tmp_path / "flaky_function.py").write_text(FLAKY_FUNCTION)
+    environment = {"FLAKY_MARKER": str(tmp_path / "marker")}
+    pool = FunctionPool("flaky_function:handler", tmp_path, environment, max_workers=2, function="flaky")
+
+    # When the pool warms up
+    try:
+        with caplog.at_level(logging.WARNING, logger="local.api"):
+            pool.warm()
+            deadline = time.monotonic() + 60
+            while pool.started() < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            answer = pool.invoke({}, context_fields("request-1"), timeout_seconds=10)
+    finally:
+        pool.close()
+
+    # Then it starts that worker again, says why with the exit code, and ends up full and answering
+    assert pool.started() == 2
+    assert answer == "ok"
+    said = "flaky did not start, trying again: flaky's process exited while starting (exit code 3)"
+    assert said in caplog.text
