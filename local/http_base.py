@@ -22,9 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import formatdate
+from functools import lru_cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
+
+from local.request_head import HeadRefused, header_fields, request_line
 
 RETRY_AFTER_SECONDS = 1
 # How long a new connection waits for the slot of an idle one closed for it.
@@ -82,6 +86,12 @@ def body_length(headers: Message, limit: int) -> int:
     if length > limit:
         raise BodyRefused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request must be smaller than {limit} bytes")
     return length
+
+
+@lru_cache(maxsize=1)
+def http_date(second: int) -> str:
+    """An HTTP date (RFC 9110 5.6.7) of a Unix time in whole seconds."""
+    return formatdate(second, usegmt=True)
 
 
 def http_message(status: HTTPStatus, answer: ErrorAnswer) -> bytes:
@@ -249,15 +259,33 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
         super().finish()
 
     def parse_request(self) -> bool:
+        """The request line and header fields (request_head), in place of the standard library's
+        parsing; False once an error has been answered."""
+        self.command = None  # an error before the method is known
+        self.request_version = self.protocol_version
+        self.close_connection = True
+        self.requestline = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n")
+        if not self.requestline.strip():
+            return False
         try:
-            parsed = super().parse_request()
+            line = request_line(self.requestline)
+            self.command, self.path, self.request_version = line.method, line.target, line.version
+            self.headers = header_fields(self.rfile.readline)
+        except HeadRefused as refused:
+            self.send_error(refused.status, refused.message)
+            return False
         except TimeoutError:
             self.send_error(HTTPStatus.REQUEST_TIMEOUT, "The request's headers did not arrive in time")
             return False
-        if parsed and self.request_version == "HTTP/0.9":
-            self.send_error(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "Send HTTP/1.1 or HTTP/1.0")
-            return False
-        return parsed
+        connection = self.headers.get("Connection", "").lower()
+        self.close_connection = connection == "close" or (not line.keeps_alive and connection != "keep-alive")
+        if self.headers.get("Expect", "").lower() == "100-continue" and line.keeps_alive:
+            return self.handle_expect_100()
+        return True
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header's value, formatted once a second rather than once an answer."""
+        return http_date(int(time.time() if timestamp is None else timestamp))
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's refusals (400, 414, 431, 505...) in the endpoint's style; then close."""
@@ -265,8 +293,6 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
         detail = f"{message or status.phrase}: {explain}" if explain else message or status.description
         self.log_error("code %d, message %s", code, detail)
         self.close_connection = True
-        if self.request_version == "HTTP/0.9":  # a status line and headers, never HTTP/0.9's bare body
-            self.request_version = self.protocol_version
         answer = self.error_answer(status, detail)
         self.send_response(status)
         for name, value in answer.headers:

@@ -57,6 +57,13 @@ SERVER_REFUSAL_CODES = {
 _EXECUTION_NAME = re.compile(CALCULATION_ID_PATTERN)
 
 
+@functools.lru_cache(maxsize=1024)
+def decoded_label(label: str) -> str:
+    """A path label as botocore percent-encoded it, decoded; a client polling an execution sends the
+    same ARN again and again."""
+    return unquote(label)
+
+
 class LambdaApiError(Exception):
     """An error answered as Lambda answers it: status, `X-Amzn-ErrorType` code and message."""
 
@@ -192,7 +199,7 @@ class LambdaApi:
             if match:
                 if route_method == method:
                     self._throttle(operation)
-                    return action, {k: unquote(v) for k, v in match.groupdict().items()}
+                    return action, {k: decoded_label(v) for k, v in match.groupdict().items()}
                 allowed = True
         if allowed:
             raise LambdaApiError(405, "MethodNotAllowedException", f"{method} is not allowed on {path}")

@@ -173,6 +173,33 @@ def test_an_idle_keep_alive_connection_is_closed_at_the_idle_limit(api_address):
         assert 0.9 <= idle < 3
 
 
+@pytest.mark.parametrize(
+    ("version", "connection_header", "stays_open"),
+    [
+        pytest.param("HTTP/1.1", "", True, id="1.1"),
+        pytest.param("HTTP/1.1", "Connection: close\r\n", False, id="1.1-close"),
+        pytest.param("HTTP/1.0", "", False, id="1.0"),
+        pytest.param("HTTP/1.0", "Connection: keep-alive\r\n", True, id="1.0-keep-alive"),
+    ],
+)
+def test_a_connection_stays_open_as_its_version_and_connection_header_say(
+    api_address, version, connection_header, stays_open
+):
+    # Given a connection that has sent one whole request and read its answer
+    with connect(api_address) as connection:
+        connection.sendall(f"GET /swagger {version}\r\nHost: x\r\n{connection_header}\r\n".encode())
+        status, headers, _ = answer(connection)
+        assert status == 200
+
+        # Then the server keeps it for the next request, or says it closes it and does
+        assert (headers["Connection"] == "close") is not stays_open
+        if stays_open:
+            connection.sendall(b"GET /swagger HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert answer(connection)[0] == 200
+        else:
+            assert closed_after(connection) < 1
+
+
 def served_again(address: tuple[str, int], timeout: float = 5.0) -> bool:
     """Whether a request is answered 200 within `timeout` seconds (retrying while refused 503)."""
     deadline = time.monotonic() + timeout
@@ -254,6 +281,10 @@ def test_a_connection_beyond_the_cap_of_busy_ones_is_answered_503_and_costs_no_t
         pytest.param(b"GET /swagger HTTP/2.0\r\n\r\n", 505, id="http-2"),
         pytest.param(b"GET /swagger\r\n\r\n", 505, id="http-0.9"),
         pytest.param(b"POST /calculations HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, id="bad-length"),
+        pytest.param(
+            b"POST /calculations HTTP/1.1\r\nContent-Length : 2\r\n\r\n{}", 400, id="space-before-colon"
+        ),
+        pytest.param(b"GET /swagger HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n", 400, id="folded-line"),
         pytest.param(
             b"POST /calculations HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
             400,

@@ -1,0 +1,91 @@
+"""An HTTP/1.1 request's head: its request line and its header fields, read as RFC 9112 writes them.
+
+The standard library reads header fields through its e-mail parser, which took a sixth of the
+runtime's busy time under polling clients. This reads the same fields a line at a time, with
+the same limits (a line of at most 64 KiB, at most 100 fields: 431 beyond either), and refuses
+with 400 what RFC 9112 forbids: a field without a colon, whitespace before the colon, a folded
+line, and CR or NUL inside a value. The e-mail parser instead ended the header section at such a
+line, silently, and left the fields after it unread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.client import HTTPMessage
+
+MAX_LINE = 65536
+MAX_FIELDS = 100
+# RFC 9110 5.1: a field name is a token.
+FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9112 2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT (more digits are read, and refused as too new).
+VERSION = re.compile(r"HTTP/(\d{1,10})\.(\d{1,10})")
+# Characters no field value may hold (RFC 9110 5.5): the lines are already split at LF.
+FORBIDDEN_IN_VALUE = re.compile(r"[\r\x00]")
+END_OF_HEAD = (b"\r\n", b"\n", b"")
+
+
+class HeadRefused(Exception):
+    """The request's head cannot be taken: answer `status` with `message`, then close."""
+
+    def __init__(self, status: HTTPStatus, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RequestLine:
+    method: str
+    target: str
+    version: str  # as sent: "HTTP/1.1"
+    keeps_alive: bool  # HTTP/1.1 keeps the connection open unless a header says otherwise
+
+
+def request_line(line: str) -> RequestLine:
+    """`method SP request-target SP HTTP-version`; HeadRefused for anything else.
+
+    A line of two words is HTTP/0.9, and HTTP/2 and later do not come as a text request line:
+    both get 505.
+    """
+    words = line.split()
+    if len(words) == 2:
+        raise HeadRefused(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, "Send HTTP/1.1 or HTTP/1.0")
+    if len(words) != 3:
+        raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad request syntax ({line!r})")
+    method, target, version = words
+    match = VERSION.fullmatch(version)
+    if not match:
+        raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad request version ({version!r})")
+    number = int(match.group(1)), int(match.group(2))
+    if number >= (2, 0):
+        raise HeadRefused(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({version[5:]})")
+    if target.startswith("//"):  # a path read as a scheme-less URL by clients that follow it
+        target = "/" + target.lstrip("/")
+    return RequestLine(method, target, version, keeps_alive=number >= (1, 1))
+
+
+def header_fields(readline: Callable[[int], bytes]) -> HTTPMessage:
+    """The header fields up to the empty line (or the end of the stream), in the order sent."""
+    fields = HTTPMessage()
+    count = 0
+    while True:
+        raw = readline(MAX_LINE + 1)
+        if len(raw) > MAX_LINE:
+            raise HeadRefused(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Line too long: header line")
+        if raw in END_OF_HEAD:
+            return fields
+        count += 1
+        if count > MAX_FIELDS:
+            raise HeadRefused(
+                HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"Too many headers: more than {MAX_FIELDS}"
+            )
+        name, colon, value = raw.decode("iso-8859-1").rstrip("\r\n").partition(":")
+        if not colon or not FIELD_NAME.fullmatch(name):
+            raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad header line ({raw[:100]!r})")
+        value = value.strip(" \t")
+        if FORBIDDEN_IN_VALUE.search(value):
+            raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad character in the value of header {name}")
+        fields[name] = value
