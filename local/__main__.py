@@ -31,6 +31,7 @@ from local.command_line import REPO_ROOT, parse_settings
 from local.control_plane_quotas import ControlPlaneQuotas
 from local.damaged_state import DamagedStateError, empty_store_warning
 from local.dynamodb_twin import DynamoDBTwin, TwinError
+from local.environment import set_variables
 from local.file_modes import make_private
 from local.function_loader import HandlerLoadError, load_handler
 from local.function_pool import FunctionError, FunctionPool
@@ -72,7 +73,7 @@ def configure_logging(verbose: bool) -> None:
         for name in QUIET_LOGGERS:
             logging.getLogger(name).setLevel(logging.CRITICAL)
     # The functions' Powertools loggers read this when they are imported.
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO" if verbose else "ERROR")
+    set_variables({"POWERTOOLS_LOG_LEVEL": "INFO" if verbose else "ERROR"}, keep_existing=True)
 
 
 def bind(server_class: type[ThreadingHTTPServer], host: str, port: int, what: str, flag: str, *args):
@@ -169,8 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         from local.lambda_api import LambdaServer
         from local.status_events import TARGET_TIMEOUT_SECONDS, StatusEventBus
 
-        os.environ.update(function_environment(dynamodb_url))
-        os.environ.update(webhook_environment(settings.webhooks_public_only))
+        set_variables(function_environment(dynamodb_url))
+        set_variables(webhook_environment(settings.webhooks_public_only))
         try:
             durable_handler = load_handler(settings.durable_handler, settings.durable_path)
             webhook_handler = load_handler(WEBHOOK_HANDLER, WEBHOOK_CODE)
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
             quotas,
         )
         lambda_url = local_url(lambda_server.server_address)
-        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = lambda_url
+        set_variables({"AWS_ENDPOINT_URL_LAMBDA": lambda_url})
         projectors = FunctionPool(
             PROJECTOR_HANDLER,
             PROJECTOR_CODE,
@@ -246,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         cleanup.callback(sweeper.close)
         if settings.reconcile_every > 0:
             # The reconciler's own variable, as the template sets it.
-            os.environ["MATH_FUNCTION_NAME"] = FUNCTION_REF
+            set_variables({"MATH_FUNCTION_NAME": FUNCTION_REF})
             handler = load_handler(RECONCILER_HANDLER, RECONCILER_CODE)
             reconciler = TableReconciler(handler, settings.reconcile_every)
             reconciler.start()

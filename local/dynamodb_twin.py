@@ -46,6 +46,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from local import hosted_function
 from local.addresses import local_url
 from local.damaged_state import DamagedStateError, check_table_folder, leveldb_corruption, table_damaged
+from local.environment import starting_process
 from local.hosted_function import TABLE_NAME
 
 logger = logging.getLogger("local.dynamodb")
@@ -248,15 +249,16 @@ class DynamoDBTwin:
             command += ["--path", str(self.path)]
         self._output.clear()
         self._listening.clear()
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-            umask=0o077,
-        )
+        with starting_process():
+            self.process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+                umask=0o077,
+            )
         self._reader = threading.Thread(target=self._read_output, args=(self.process,), daemon=True)
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from local import function_worker
+from local.environment import starting_process
 
 logger = logging.getLogger("local.api")
 
@@ -18,8 +19,6 @@ WORKER_START_TIMEOUT_SECONDS = 60.0
 # A worker the warm-up could not start is tried again this many times, after a pause each time.
 WARM_ATTEMPTS = 3
 WARM_RETRY_SECONDS = 0.5
-# One process started at a time, whichever pool starts it: the pools warm up on threads of their own.
-_STARTING = threading.Lock()
 
 
 class FunctionError(Exception):
@@ -140,7 +139,7 @@ class FunctionPool:
             name=self._process_name,
             daemon=True,
         )
-        with _STARTING:
+        with starting_process():  # one at a time, whichever pool starts it
             process.start()
         child.close()
         worker = _Worker(process, parent)
