@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             PROJECTOR_WORKERS,
             function="the status projector",
             process_name="projector",
+            tracebacks=settings.verbose,
         )
         cleanup.callback(projectors.close)
         try:
@@ -215,7 +216,13 @@ def main(argv: list[str] | None = None) -> int:
             lambda event, context: projectors.invoke(event, context.fields(), TARGET_TIMEOUT_SECONDS),
             runtime.store,
         )
-        pool = FunctionPool(API_HANDLER, API_CODE, api_environment(settings.verbose), settings.api_workers)
+        pool = FunctionPool(
+            API_HANDLER,
+            API_CODE,
+            api_environment(settings.verbose),
+            settings.api_workers,
+            tracebacks=settings.verbose,
+        )
         try:
             keys = open_keys(data_dir, settings.keys.add_names)
         except KeysFileError as error:

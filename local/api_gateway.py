@@ -327,6 +327,7 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[PromptRequestHandler
             try:
                 return to_http(pool.invoke(event, context_fields(request_id), INTEGRATION_TIMEOUT_SECONDS))
             except IntegrationTimeout:
+                logger.error("api function timed out after %.0f s", INTEGRATION_TIMEOUT_SECONDS)
                 return gateway_error(504, "Endpoint request timed out")
             except FunctionError as error:
                 logger.error("api function error: %s", error)

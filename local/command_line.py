@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose",
         action="store_true",
         default=_switch("LOCAL_VERBOSE", False),
-        help="log every request and the functions' own logs",
+        help="log every request, the functions' own logs and metrics, and their errors' tracebacks",
     )
     parser.add_argument(
         "--add-api-key",

@@ -57,12 +57,15 @@ class FunctionPool:
         *,
         function: str = "the API function",
         process_name: str = "api-worker",
+        tracebacks: bool = True,
     ) -> None:
         """`handler` (module:function) is imported from `code_dir` in each worker; `function` names it
-        in errors, `process_name` names its processes in ps."""
+        in errors, `process_name` names its processes in ps; `tracebacks`: a worker prints the
+        traceback of each error its function raises (the pool's caller logs the error in one line)."""
         self._handler = handler
         self._function = function
         self._process_name = process_name
+        self._tracebacks = tracebacks
         self._code_dir = code_dir
         self._environment = environment
         self._max_workers = max_workers
@@ -135,7 +138,14 @@ class FunctionPool:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=function_worker.serve,
-            args=(child, self._code_dir, self._handler, self._environment, self._process_name),
+            args=(
+                child,
+                self._code_dir,
+                self._handler,
+                self._environment,
+                self._process_name,
+                self._tracebacks,
+            ),
             name=self._process_name,
             daemon=True,
         )

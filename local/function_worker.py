@@ -55,9 +55,15 @@ def name_process(name: str) -> None:
 
 
 def serve(
-    conn: Connection, code_dir: Path, handler: str, environment: dict[str, str], process_name: str
+    conn: Connection,
+    code_dir: Path,
+    handler: str,
+    environment: dict[str, str],
+    process_name: str,
+    tracebacks: bool = True,
 ) -> None:
-    """Import `handler` (module:function) from `code_dir`, then answer events until the pipe closes."""
+    """Import `handler` (module:function) from `code_dir`, then answer events until the pipe closes;
+    `tracebacks`: print the traceback of each error the function raises, as Lambda logs it."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     name_process(process_name)
@@ -77,7 +83,8 @@ def serve(
         try:
             outcome: tuple[str, Any] = ("ok", function(event, LambdaContext(**context_fields)))
         except Exception as error:  # noqa: BLE001 (an unhandled error is the function's answer, as in Lambda)
-            traceback.print_exc()
+            if tracebacks:
+                traceback.print_exc()
             outcome = ("error", {"errorType": type(error).__name__, "errorMessage": str(error)})
         try:
             conn.send(outcome)

@@ -20,7 +20,7 @@ import swagger_routes
 import webhooks_routes
 from http_responses import NO_STORE, PROBLEM_JSON, problem_document, serialize
 from models import REQUEST_HEADERS
-from observability import logger, metrics, tracer
+from observability import logger, metrics, start_invocation_metrics, tracer
 from powertools_internals import validate_bodies_the_api_way
 from request_body import strict_json_body
 from settings import SettingsError, get_settings
@@ -79,6 +79,7 @@ problems.register(app, PATHS)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    start_invocation_metrics()
     try:
         settings = get_settings()
     except SettingsError as error:

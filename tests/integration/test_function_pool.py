@@ -1,12 +1,15 @@
-"""The worker pools (local/function_pool.py): a worker that dies while starting is started again."""
+"""The worker pools (local/function_pool.py): a worker that dies while starting is started again; a
+function's error is its answer."""
 
 from __future__ import annotations
 
 import logging
 import time
 
+import pytest
+
 from local.api_gateway import context_fields
-from local.function_pool import FunctionPool
+from local.function_pool import FunctionError, FunctionPool
 
 # Exits without a word the first time it is imported (the marker file does not exist yet), as a
 # process killed while it starts would; imports normally after that.
@@ -47,3 +50,30 @@ def test_a_worker_that_dies_while_the_pool_warms_up_is_started_again(tmp_path, c
     assert answer == "ok"
     said = "flaky did not start, trying again: flaky's process exited while starting (exit code 3)"
     assert said in caplog.text
+
+
+FAILING_FUNCTION = """
+def handler(event, context):
+    raise ValueError("no such thing")
+"""
+
+
+@pytest.mark.parametrize("tracebacks", [True, False])
+def test_an_error_the_function_raises_is_its_answer_and_its_traceback_is_printed_only_if_asked(
+    tmp_path, capfd, tracebacks
+):
+    # Given a function that raises, in a pool that prints its workers' tracebacks or does not
+    (tmp_path / "failing_function.py").write_text(FAILING_FUNCTION)
+    pool = FunctionPool("failing_function:handler", tmp_path, {}, max_workers=1, tracebacks=tracebacks)
+
+    # When it is invoked
+    try:
+        with pytest.raises(FunctionError) as error:
+            pool.invoke({}, context_fields("request-1"), timeout_seconds=30)
+    finally:
+        pool.close()
+
+    # Then the error is the answer, in one line, and the worker's traceback is printed only if asked
+    assert str(error.value) == "ValueError: no such thing"
+    printed = capfd.readouterr().err
+    assert ("Traceback (most recent call last)" in printed) is tracebacks
