@@ -310,6 +310,8 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[PromptRequestHandler
             )
 
         def _answer(self, method: str, body: bytes, request_id: str) -> HttpAnswer:
+            if not method.isupper():  # methods are case-sensitive (RFC 9110 9.1): `get` is not GET
+                return gateway_error(501, f"No method {method}: methods are case-sensitive")
             resource = match_resource(urlsplit(self.path).path or "/")[0]
             try:
                 api_key = gate.admit(method, resource, self.headers.get("x-api-key"))

@@ -28,7 +28,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
-from local.request_head import HeadRefused, header_fields, request_line
+from local.request_head import HeadRefused, read_head
 
 RETRY_AFTER_SECONDS = 1
 # How long a new connection waits for the slot of an idle one closed for it.
@@ -268,9 +268,8 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
         if not self.requestline.strip():
             return False
         try:
-            line = request_line(self.requestline)
+            line, self.headers = read_head(self.requestline, self.rfile.readline)
             self.command, self.path, self.request_version = line.method, line.target, line.version
-            self.headers = header_fields(self.rfile.readline)
         except HeadRefused as refused:
             self.send_error(refused.status, refused.message)
             return False

@@ -141,7 +141,7 @@ def test_headers_that_never_end_are_answered_408_at_the_request_limit(api_addres
 def test_headers_trickled_a_byte_at_a_time_are_cut_off_at_the_request_limit(api_address):
     # Given a client that sends its headers one byte every 0.1 s, for far longer than the limit
     with connect(api_address) as connection:
-        request = b"GET /calculations HTTP/1.1\r\n" + b"X-Slow: " + b"a" * 60
+        request = b"GET /calculations HTTP/1.1\r\nHost: x\r\n" + b"X-Slow: " + b"a" * 60
 
         def trickle() -> None:
             for byte in request:
@@ -268,10 +268,14 @@ def test_a_connection_beyond_the_cap_of_busy_ones_is_answered_503_and_costs_no_t
     ("request_bytes", "status"),
     [
         pytest.param(
-            b"GET /swagger HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431, id="header-line"
+            b"GET /swagger HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+            431,
+            id="header-line",
         ),
         pytest.param(
-            b"GET /swagger HTTP/1.1\r\n" + b"".join(b"X-%d: 1\r\n" % n for n in range(101)) + b"\r\n",
+            b"GET /swagger HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: 1\r\n" % n for n in range(101))
+            + b"\r\n",
             431,
             id="too-many-headers",
         ),
@@ -280,18 +284,29 @@ def test_a_connection_beyond_the_cap_of_busy_ones_is_answered_503_and_costs_no_t
         pytest.param(b"GET /swagger HTTP/1.x\r\n\r\n", 400, id="bad-version-syntax"),
         pytest.param(b"GET /swagger HTTP/2.0\r\n\r\n", 505, id="http-2"),
         pytest.param(b"GET /swagger\r\n\r\n", 505, id="http-0.9"),
-        pytest.param(b"POST /calculations HTTP/1.1\r\nContent-Length: abc\r\n\r\n", 400, id="bad-length"),
         pytest.param(
-            b"POST /calculations HTTP/1.1\r\nContent-Length : 2\r\n\r\n{}", 400, id="space-before-colon"
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, id="bad-length"
         ),
-        pytest.param(b"GET /swagger HTTP/1.1\r\nX-A: 1\r\n folded\r\n\r\n", 400, id="folded-line"),
         pytest.param(
-            b"POST /calculations HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nContent-Length : 2\r\n\r\n{}",
+            400,
+            id="space-before-colon",
+        ),
+        pytest.param(b"GET /swagger HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n", 400, id="folded-line"),
+        pytest.param(b"GET /swagger HTTP/1.1\r\n\r\n", 400, id="no-host"),
+        pytest.param(b"GET /swagger HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, id="two-hosts"),
+        pytest.param(
+            b"GET /swagger HTTP/1.1\r\nHost: x\r\n" + (b"X-F: " + b"f" * 10_000 + b"\r\n") * 7 + b"\r\n",
+            431,
+            id="headers-too-large-in-all",
+        ),
+        pytest.param(
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}",
             400,
             id="two-equal-lengths",
         ),
         pytest.param(
-            b"POST /calculations HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 7\r\n\r\n{}",
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 7\r\n\r\n{}",
             400,
             id="two-different-lengths",
         ),
@@ -307,10 +322,21 @@ def test_a_malformed_request_is_answered_with_a_problem_document(api_address, re
     assert_problem(answer_status, headers, body, status)
 
 
+def test_a_method_in_lower_case_is_not_its_upper_case_namesake(api_address):
+    # When a request says `get` (methods are case-sensitive: GET is another method)
+    with connect(api_address) as connection:
+        connection.sendall(b"get /swagger HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        status, headers, body = answer(connection)
+
+    # Then the gateway does not know it, and says so without calling the function
+    problem = assert_problem(status, headers, body, 501)
+    assert problem["detail"] == "No method get: methods are case-sensitive"
+
+
 def test_two_content_lengths_are_refused_before_the_function_runs(api_address):
     with connect(api_address) as connection:
         connection.sendall(
-            b"POST /calculations HTTP/1.1\r\nx-api-key: " + KEY.value.encode() + b"\r\n"
+            b"POST /calculations HTTP/1.1\r\nHost: x\r\nx-api-key: " + KEY.value.encode() + b"\r\n"
             b"Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}"
         )
         status, headers, body = answer(connection)
@@ -323,20 +349,23 @@ def test_two_content_lengths_are_refused_before_the_function_runs(api_address):
     ("request_bytes", "status", "code"),
     [
         pytest.param(
-            b"GET /x HTTP/1.1\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
+            b"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n",
             431,
             "InvalidRequestContentException",
             id="header-line",
         ),
         pytest.param(b"GET /x HTTP/2.0\r\n\r\n", 505, "ServiceException", id="http-2"),
         pytest.param(
-            b"POST /x HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+            b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
             400,
             "InvalidRequestContentException",
             id="two-lengths",
         ),
         pytest.param(
-            b"POST /x HTTP/1.1\r\nContent-Length: 9\r\n\r\n{}", 408, "RequestTimeoutException", id="slow-body"
+            b"POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n{}",
+            408,
+            "RequestTimeoutException",
+            id="slow-body",
         ),
     ],
 )

@@ -7,7 +7,7 @@ from http import HTTPStatus
 
 import pytest
 
-from local.request_head import MAX_FIELDS, MAX_LINE, HeadRefused, header_fields, request_line
+from local.request_head import MAX_FIELDS, MAX_HEAD_BYTES, HeadRefused, header_fields, read_head, request_line
 
 
 def fields(raw: bytes):
@@ -45,6 +45,7 @@ def test_a_target_starting_with_two_slashes_is_one_path():
         pytest.param("GET /", HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, id="http-0.9"),
         pytest.param("POST /calculations", HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, id="http-0.9-post"),
         pytest.param("GET / HTTP/2.0", HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, id="http-2"),
+        pytest.param("G(E)T / HTTP/1.1", HTTPStatus.BAD_REQUEST, id="method-not-a-token"),
     ],
 )
 def test_a_malformed_request_line_is_refused(line, status):
@@ -107,15 +108,30 @@ def test_a_line_rfc_9112_forbids_is_refused_rather_than_ending_the_fields(raw):
 
 def test_a_field_line_over_the_limit_is_431():
     with pytest.raises(HeadRefused) as refused:
-        fields(b"X-Big: " + b"a" * MAX_LINE + b"\r\n\r\n")
+        fields(b"X-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n")
 
     assert refused.value.status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
 
 
-def test_a_line_of_exactly_the_limit_is_taken():
-    line = b"X-Big: " + b"a" * (MAX_LINE - len(b"X-Big: \r\n")) + b"\r\n"
+def test_fields_of_exactly_the_limit_in_all_are_taken_and_one_byte_more_is_431():
+    # Two fields and the empty line: the limit counts every byte of the header section.
+    first = b"X-A: " + b"a" * 1000 + b"\r\n"
+    second_length = MAX_HEAD_BYTES - len(first) - len(b"\r\n")
+    second = b"X-B: " + b"b" * (second_length - len(b"X-B: \r\n")) + b"\r\n"
 
-    assert len(fields(line + b"\r\n")["X-Big"]) == MAX_LINE - len(b"X-Big: \r\n")
+    assert len(fields(first + second + b"\r\n")) == 2
+    with pytest.raises(HeadRefused) as refused:
+        fields(first + second.replace(b"X-B: ", b"X-B: b") + b"\r\n")
+    assert refused.value.status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+
+
+def test_many_fields_each_under_the_line_limit_are_431_once_they_are_too_large_in_all():
+    line = b"X-F: " + b"f" * 10_000 + b"\r\n"
+
+    with pytest.raises(HeadRefused) as refused:
+        fields(line * 7 + b"\r\n")
+
+    assert refused.value.status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
 
 
 def test_more_fields_than_the_limit_is_431_and_the_limit_itself_is_taken():
@@ -125,3 +141,30 @@ def test_more_fields_than_the_limit_is_431_and_the_limit_itself_is_taken():
     with pytest.raises(HeadRefused) as refused:
         fields(many + b"X-Last: 1\r\n\r\n")
     assert refused.value.status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+
+
+def test_an_http_1_1_request_has_one_host():
+    line, headers = read_head("GET / HTTP/1.1", io.BytesIO(b"Host: example\r\n\r\n").readline)
+
+    assert (line.method, headers["Host"]) == ("GET", "example")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"Accept: */*\r\n\r\n", id="no-host"),
+        pytest.param(b"Host: a\r\nHost: b\r\n\r\n", id="two-hosts"),
+    ],
+)
+def test_an_http_1_1_request_without_exactly_one_host_is_refused(raw):
+    with pytest.raises(HeadRefused) as refused:
+        read_head("GET / HTTP/1.1", io.BytesIO(raw).readline)
+
+    assert refused.value.status == HTTPStatus.BAD_REQUEST
+    assert refused.value.message == "Send one Host header"
+
+
+def test_an_http_1_0_request_may_leave_out_the_host():
+    line, headers = read_head("GET / HTTP/1.0", io.BytesIO(b"\r\n").readline)
+
+    assert (line.version, headers.get("Host")) == ("HTTP/1.0", None)
