@@ -11,6 +11,8 @@ runtime logs it and starts it again, after a growing pause, on the same data fol
 port, so the URL the functions were given stays valid and the API recovers by itself; meanwhile
 the API's calls fail fast and it answers 503 with Retry-After. After RESTART_ATTEMPTS failures in
 a row (or a start that LevelDB refuses as corrupt) it gives up and the runtime exits with one line.
+A dynalite ended by a signal from outside (a kill, the OOM killer) did not fail: however often it
+happens, the count starts again and it is restarted.
 Before every start the LevelDB folder is checked (local/damaged_state.py); a dynalite that exits
 on LevelDB's `Corruption` is not restarted (it would meet the same file): the runtime exits with a
 line naming the folder. dynalite runs under umask 077: its files are the user's only.
@@ -28,9 +30,11 @@ dynalite answers `UnknownOperationException` to UpdateTimeToLive: locally items 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -118,6 +122,7 @@ class DynamoDBTwin:
         self._process_lock = threading.Lock()  # a restart and the stop take turns on the process
         self._node = ""
         self._reader: threading.Thread | None = None  # reads the output of the latest dynalite
+        self._killed_while_starting = False  # the last start failed because a signal ended it
 
     def start(self) -> str:
         """Start dynalite, wait until it listens and create the table if missing; returns its URL."""
@@ -189,8 +194,9 @@ class DynamoDBTwin:
                 # Restarting would meet the same damaged file: stop, and say which folder it is in.
                 self._give_up(str(table_damaged(self.path, f"LevelDB: {line}")))
                 return
-            failures = 1 if time.monotonic() - launched >= STABLE_SECONDS else failures + 1
-            logger.error("dynalite exited (code %s); the API answers 503 until it is back", code)
+            stable = time.monotonic() - launched >= STABLE_SECONDS
+            failures = 1 if stable or _by_signal(code) else failures + 1
+            logger.error("dynalite %s; the API answers 503 until it is back", _ending(code))
             while True:
                 if failures > RESTART_ATTEMPTS:
                     self._give_up(
@@ -210,7 +216,7 @@ class DynamoDBTwin:
                 except DamagedStateError as error:
                     self._give_up(str(error))
                     return
-                failures += 1
+                failures = 1 if self._killed_while_starting else failures + 1
             logger.warning("dynalite restarted at %s", self.url)
 
     def _restart(self) -> bool:
@@ -224,6 +230,7 @@ class DynamoDBTwin:
             self._ready()
         except TwinError as error:
             logger.warning("%s", error)
+            self._killed_while_starting = self.process is not None and _by_signal(self.process.poll())
             self._end_process()
             return False
         if self.path is None:
@@ -262,8 +269,10 @@ class DynamoDBTwin:
         self._reader = threading.Thread(target=self._read_output, args=(self.process,), daemon=True)
         self._reader.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        self._killed_while_starting = False
         while not self._listening.wait(0.05):
             if self.process.poll() is not None or time.monotonic() > deadline:
+                self._killed_while_starting = _by_signal(self.process.returncode)
                 self._end_process()
                 return False
         return True
@@ -320,3 +329,17 @@ class DynamoDBTwin:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _by_signal(code: int | None) -> bool:
+    """Whether a process that ended with `code` was ended by a signal (Popen's negative codes)."""
+    return code is not None and code < 0
+
+
+def _ending(code: int) -> str:
+    """How dynalite ended, for the log."""
+    if _by_signal(code):
+        with contextlib.suppress(ValueError):
+            return f"was ended by {signal.Signals(-code).name}"
+        return f"was ended by signal {-code}"
+    return f"exited (code {code})"

@@ -17,6 +17,7 @@ import requests
 
 from api_helpers import PROBLEM, consumer, post, url, wait_for_result
 from conftest import NO_CONTROL_PLANE_QUOTAS, UNLIMITED, start_runtime
+from local.dynamodb_twin import RESTART_ATTEMPTS
 from test_local_table import dynalite_processes, wait_until
 
 CLIENTS = 4
@@ -82,7 +83,7 @@ def test_a_killed_dynalite_is_restarted_and_no_acknowledged_calculation_is_lost(
     # Then the runtime says so and starts another dynalite on the same data folder and port
     assert wait_until(lambda: dynalite_processes(twin_runtime.data_dir) not in ([], [first]), timeout=30)
     assert wait_until(lambda: "dynalite restarted" in twin_runtime.run_output(), timeout=30)
-    assert "dynalite exited (code -9)" in twin_runtime.run_output()
+    assert "dynalite was ended by SIGKILL" in twin_runtime.run_output()
     # And what was refused meanwhile was a 503 problem with Retry-After
     for response in unavailable:
         assert_unavailable(response)
@@ -97,6 +98,25 @@ def test_a_killed_dynalite_is_restarted_and_no_acknowledged_calculation_is_lost(
         assert response.status_code == 200, response.text
         assert response.json() == expected(n)
     report("dynalite SIGKILL", f"{POSTS} acknowledged, {len(unavailable)} answered 503 while down, 0 lost")
+
+
+def test_a_dynalite_killed_again_and_again_is_always_restarted(twin_runtime):
+    # Given a runtime whose dynalite is killed more times in a row than the restarts it tries for
+    # a dynalite that fails by itself, each new one as soon as it appears (often while it starts)
+    api = consumer(twin_runtime.api_url, twin_runtime.api_key())
+    killed: list[int] = []
+    for _ in range(RESTART_ATTEMPTS + 2):
+        assert wait_until(lambda: set(dynalite_processes(twin_runtime.data_dir)) - set(killed), timeout=30)
+        victim = next(iter(set(dynalite_processes(twin_runtime.data_dir)) - set(killed)))
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
+
+    # Then the runtime keeps restarting it and serves again, with no error line and no exit
+    assert wait_until(lambda: set(dynalite_processes(twin_runtime.data_dir)) - set(killed), timeout=30)
+    answered = wait_until(lambda: post(api, {"num1": 8, "num2": 4}).status_code in (200, 202), timeout=30)
+    assert answered, twin_runtime.run_output()[-3000:]
+    assert twin_runtime.process.poll() is None
+    assert "could not be restarted" not in twin_runtime.run_output()
 
 
 def test_a_frozen_dynalite_gets_503s_within_the_client_timeouts_and_then_answers_again(twin_runtime):
