@@ -3,7 +3,8 @@
 The package (aws-durable-execution-sdk-python-testing, pinned to 1.4.0) has no public way to
 start an execution under a given ARN, to resume one that a previous process left RUNNING, to
 be told when any execution ends, or to tell the saves that acknowledge nothing from the others.
-This module reaches into its executor for exactly those four things, so a version bump needs
+This module reaches into its executor for exactly those four things, and for the size of its
+pool of handler invocations, so a version bump needs
 checking here and nowhere else (tests/integration/test_runtime_internals.py). The SQLite schema
 the runtime's store writes is the package's too (local/store.py).
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from aws_durable_execution_sdk_python_testing.execution import Execution
 from aws_durable_execution_sdk_python_testing.executor import Executor
 from aws_durable_execution_sdk_python_testing.model import StartDurableExecutionInput
+from aws_durable_execution_sdk_python_testing.threads import DaemonThreadPool
 
 EndListener = Callable[[str], None]
 
@@ -26,9 +28,17 @@ class NotifyingExecutor(Executor):
     process started; the local endpoint needs many waiters and resumed executions too.
     """
 
-    def __init__(self, *args, on_end: EndListener, **kwargs) -> None:
+    def __init__(
+        self, *args, on_end: EndListener, concurrent_invocations: int | None = None, **kwargs
+    ) -> None:
+        """`concurrent_invocations`: handler invocations run at once (the package's default, a few
+        more than the cores, when None)."""
         super().__init__(*args, **kwargs)
         self._on_end = on_end
+        if concurrent_invocations is not None:  # the package's pool starts its threads on first use
+            self._invocation_pool = DaemonThreadPool(
+                max_workers=concurrent_invocations, thread_name_prefix="durable-invocation"
+            )
 
     def _begin_invocation(self, execution_arn: str):
         # Handing the execution to the handler acknowledges nothing: its save may wait (local/store.py).

@@ -100,10 +100,12 @@ class DurableRuntime:
         execution_timeout_seconds: int = EXECUTION_TIMEOUT_SECONDS,
         database_file: str = DATABASE_FILE,
         status_events: bool = True,
+        concurrent_invocations: int | None = None,
     ) -> None:
         """`data_dir` None keeps everything in memory; otherwise also in SQLite in that folder,
         in `database_file`. `function_name` is the function it hosts (hosted_function's names),
-        whose executions may run `execution_timeout_seconds` (its DurableConfig.ExecutionTimeout).
+        whose executions may run `execution_timeout_seconds` (its DurableConfig.ExecutionTimeout);
+        `concurrent_invocations` of its handler run at once (None: the testing package's default).
 
         With `status_events`, its store is the status events' outbox: RUNNING for each execution
         that starts (a new one, or one resumed at `open`) and the terminal status of each that ends
@@ -130,6 +132,7 @@ class DurableRuntime:
             clock=clock,
             region=REGION,
             on_end=self._ended,
+            concurrent_invocations=concurrent_invocations,
         )
         checkpoints.add_execution_observer(self.executor)
         checkpoints.set_chained_invoke_preflight(self.executor.preflight_chained_invoke)

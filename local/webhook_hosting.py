@@ -23,6 +23,10 @@ WEBHOOKS_TABLE = "webhooks"
 WEBHOOK_DATABASE_FILE = "webhook-executions.db"
 # template.yaml's DurableConfig.ExecutionTimeout of the delivery function: the schedule's 75 hours and more.
 WEBHOOK_EXECUTION_TIMEOUT_SECONDS = 345600
+# Deployed, each delivery is a Lambda invocation of its own; locally they share threads. An
+# attempt may wait on its receiver for the whole timeout, so a few slow receivers would hold
+# every other consumer's deliveries behind them if there were only a few threads.
+WEBHOOK_CONCURRENT_DELIVERIES = 64
 
 
 def webhook_environment(public_only: bool) -> dict[str, str]:
@@ -43,6 +47,7 @@ def delivery_runtime(handler: Callable, data_dir: Path | None) -> DurableRuntime
         execution_timeout_seconds=WEBHOOK_EXECUTION_TIMEOUT_SECONDS,
         database_file=WEBHOOK_DATABASE_FILE,
         status_events=False,
+        concurrent_invocations=WEBHOOK_CONCURRENT_DELIVERIES,
     )
 
 

@@ -73,6 +73,10 @@ def check_url(url: str, *, loopback_only: bool, resolve: Resolver = socket.getad
     """The URL's target if it may receive webhooks; RefusedUrl saying why otherwise."""
     if len(url) > MAX_URL_LENGTH:
         raise RefusedUrl(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    # RFC 3986: a URL is ASCII, the rest percent-encoded; urlsplit would drop tabs and line breaks
+    # silently, and a request line cannot carry them.
+    if not (url.isascii() and url.isprintable()) or " " in url:
+        raise RefusedUrl("the URL must be ASCII without spaces or control characters (percent-encode them)")
     try:
         parts = urlsplit(url)
         port = parts.port

@@ -3,13 +3,17 @@
 The connection goes to `Target.address`, not to the name again, so what was checked is what is
 reached; https verifies the certificate against the URL's host name (SNI) all the same. An
 answer is any status (a redirect is just a status that is not 2xx); a network failure or a
-timeout is DeliveryFailed. Standard library only.
+timeout is DeliveryFailed. The timeout is the whole attempt's, connection to answer: a socket's
+own timeout holds for each read only, and a receiver trickling a byte at a time would keep the
+attempt, and a delivery worker, for as long as it liked. Standard library only.
 """
 
+import contextlib
 import email.utils
 import http.client
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -72,6 +76,11 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     else:
         connection = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
     started = time.monotonic()
+    # At the deadline the socket is shut down: a read still waiting then fails at once.
+    expired = threading.Event()
+    deadline = threading.Timer(timeout, _cut_off, args=(connection, expired))
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.request(
             "POST",
@@ -86,11 +95,24 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
         )
         response = connection.getresponse()
         response.read(64 * 1024)  # the answer's body is not kept; reading it ends the exchange cleanly
-    except (OSError, http.client.HTTPException) as error:
+    except (OSError, http.client.HTTPException, ValueError) as error:  # ValueError: a URL http.client refuses
+        if expired.is_set():
+            raise DeliveryFailed(f"the receiver did not answer within {timeout:g} s") from error
         raise DeliveryFailed(f"{type(error).__name__}: {error}"[:300]) from error
     finally:
+        deadline.cancel()
         connection.close()
+    if expired.is_set():  # cut off: what was read ended where the shutdown did, not where the answer does
+        raise DeliveryFailed(f"the receiver did not answer within {timeout:g} s")
     latency_ms = round((time.monotonic() - started) * 1000)
     return Answer(
         response.status, retry_after_seconds(response.getheader("Retry-After"), datetime.now(UTC)), latency_ms
     )
+
+
+def _cut_off(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
+    """End the attempt: shut its socket down, which wakes the read waiting on it."""
+    expired.set()
+    if connection.sock is not None:
+        with contextlib.suppress(OSError):
+            connection.sock.shutdown(socket.SHUT_RDWR)

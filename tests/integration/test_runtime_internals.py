@@ -490,3 +490,38 @@ def test_the_retention_sweep_forgets_ended_executions_and_their_items_once_the_p
     assert (early, late) == (0, 1)
     assert table.deleted == [("old", ended)]
     assert listed == ["still-running"]
+
+
+def test_a_runtime_runs_as_many_handler_invocations_at_once_as_it_is_given():
+    from aws_durable_execution_sdk_python.execution import durable_execution
+    from aws_durable_execution_sdk_python_testing.threads import default_max_workers
+
+    # Given a runtime allowed more invocations at once than the package's default, and a handler
+    # that waits until every one of them is running
+    wanted = default_max_workers() + 4
+    running = threading.Semaphore(0)
+    everyone_in = threading.Event()
+
+    @durable_execution
+    def waiting_handler(event, context):
+        running.release()
+        everyone_in.wait(30)
+        return "done"
+
+    runtime = DurableRuntime(waiting_handler, None, concurrent_invocations=wanted)
+    runtime.open()
+    try:
+        # When that many executions start
+        arns = [runtime.start(LIVE, "{}", f"concurrent-{n}") for n in range(wanted)]
+
+        # Then all their handlers run at once, and each ends
+        started = sum(running.acquire(timeout=10) for _ in range(wanted))
+        everyone_in.set()
+        ended = [runtime.wait(arn, timeout=30) for arn in arns]
+    finally:
+        everyone_in.set()
+        runtime.close()
+    assert started == wanted
+    assert [json.loads(execution.result.result) for execution in ended if execution and execution.result] == [
+        "done"
+    ] * wanted

@@ -102,6 +102,13 @@ def test_a_public_https_url_is_accepted_with_the_address_it_resolved_to():
         ("https:///in", "no host"),
         ("https://hooks.example.com:99999/in", "not a valid URL"),
         ("https://hooks.example.com/in#part", "fragment"),
+        ("https://hooks.example.com/caf\u00e9", "ASCII"),
+        ("https://h\u00f6oks.example.com/in", "ASCII"),
+        ("https://hooks.example.com/a b", "without spaces"),
+        ("https://hooks.example.com/a\tb", "control characters"),
+        ("https://hooks.example.com/a\r\nX-Injected: 1", "control characters"),
+        ("https://hooks.example.com/a\x00b", "control characters"),
+        ("https://hooks.example.com/a\x7fb", "control characters"),
     ],
 )
 def test_a_url_of_the_wrong_form_is_refused_deployed(url, reason):
@@ -144,3 +151,11 @@ def test_locally_a_name_other_than_localhost_is_refused_without_resolving_it():
 def test_locally_localhost_resolving_to_anything_but_loopback_is_refused():
     with pytest.raises(RefusedUrl, match=r"must be loopback, not 10\.0\.0\.1"):
         check_url("http://localhost/in", loopback_only=True, resolve=resolver("127.0.0.1", "10.0.0.1"))
+
+
+def test_a_percent_encoded_url_is_accepted():
+    target = check_url(
+        "http://127.0.0.1:9000/caf%C3%A9?q=a%20b", loopback_only=True, resolve=resolver(PUBLIC)
+    )
+
+    assert target.path == "/caf%C3%A9?q=a%20b"
