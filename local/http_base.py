@@ -282,6 +282,13 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
             return self.handle_expect_100()
         return True
 
+    def handle_expect_100(self) -> bool:
+        """`100 Continue` leaves at once: the writer is buffered, and the client waits for it
+        before it sends the body."""
+        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.wfile.flush()
+        return True
+
     def date_time_string(self, timestamp: float | None = None) -> str:
         """The Date header's value, formatted once a second rather than once an answer."""
         return http_date(int(time.time() if timestamp is None else timestamp))

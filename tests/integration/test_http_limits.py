@@ -200,6 +200,28 @@ def test_a_connection_stays_open_as_its_version_and_connection_header_say(
             assert closed_after(connection) < 1
 
 
+@pytest.mark.parametrize("endpoint", ["api_address", "lambda_address"])
+def test_expect_100_continue_is_answered_before_the_body_is_sent(endpoint, request):
+    address = request.getfixturevalue(endpoint)
+    body = b'{"num1": 1, "num2": 2}'
+    with connect(address) as connection:
+        # When a client sends its headers with Expect: 100-continue and waits before the body
+        connection.sendall(
+            b"POST /2015-03-31/functions/x/invocations HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body)
+        )
+        connection.settimeout(5)
+        interim = connection.recv(65536)
+
+        # Then it is told to go on at once, and the request is then answered
+        assert interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        connection.sendall(body)
+        final = interim.removeprefix(b"HTTP/1.1 100 Continue\r\n\r\n")
+        while chunk := connection.recv(65536):
+            final += chunk
+    assert final.startswith(b"HTTP/1.1 ")
+
+
 def served_again(address: tuple[str, int], timeout: float = 5.0) -> bool:
     """Whether a request is answered 200 within `timeout` seconds (retrying while refused 503)."""
     deadline = time.monotonic() + timeout
