@@ -53,7 +53,7 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
         return problem(
             422,
             "the request has invalid fields",
-            [FieldError(field=_field(e), message=_reason(e)) for e in errors],
+            [FieldError(field=_field(e), message=_reason(e, app.current_event.path)) for e in errors],
         )
 
     @app.exception_handler(UnsupportedMediaType)
@@ -168,11 +168,19 @@ def _field(error: dict[str, Any]) -> str:
     return ".".join(str(name) for name in names) or str(location)
 
 
-def _reason(error: dict[str, Any]) -> str:
+# The body a route takes, as its 422s hint at it; a route not named here gets no hint.
+BODY_HINTS = {
+    "/calculations": ("num1 and num2", '{"num1": 10, "num2": 5}'),
+    "/webhooks": ("url, events and description", '{"url": "https://example.com/webhooks"}'),
+}
+
+
+def _reason(error: dict[str, Any], path: str) -> str:
+    fields, example = BODY_HINTS.get(path.rstrip("/"), ("", ""))
     if error["type"] == "extra_forbidden":
-        return "is not a known field (expected num1 and num2)"
+        return f"is not a known field (expected {fields})" if fields else "is not a known field"
     if error["type"] == "model_attributes_type":
-        return 'must be a JSON object such as {"num1": 10, "num2": 5}'
+        return f"must be a JSON object such as {example}" if example else "must be a JSON object"
     if error["type"] in ("string_pattern_mismatch", "string_too_long"):
         return FIELD_RULES.get(_field(error), error.get("msg", "is invalid"))
     return error.get("msg", "is invalid")

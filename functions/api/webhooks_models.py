@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from calculation_facts import CALCULATION_ID_PATTERN
 from models import (
@@ -93,6 +93,12 @@ class WebhookRequest(Answer):
             examples=["billing"],
         ),
     ] = None
+
+    @field_validator("events")
+    @classmethod
+    def _each_event_once(cls, events: list[EventType] | None) -> list[EventType] | None:
+        """The event types are a set: one named twice is kept once, in its first place."""
+        return list(dict.fromkeys(events)) if events is not None else None
 
 
 class RedeliveryRequest(Answer):

@@ -62,3 +62,40 @@ def test_another_consumers_endpoint_is_not_found_like_an_unknown_one(webhooks_en
 
     assert theirs.status == unknown.status == 404
     assert theirs.json["detail"] == unknown.json["detail"] == "no webhook endpoint has this id"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        pytest.param(
+            {"url": "https://8.8.8.8/hook", "colour": "red"},
+            "colour",
+            "is not a known field (expected url, events and description)",
+            id="unknown-field",
+        ),
+        pytest.param(
+            ["https://8.8.8.8/hook"],
+            "body",
+            'must be a JSON object such as {"url": "https://example.com/webhooks"}',
+            id="array",
+        ),
+    ],
+)
+def test_a_malformed_registration_is_told_what_a_registration_holds(
+    webhooks_environment, stubs, call, body, field, message
+):
+    response = call("POST", "/webhooks", body=body)
+
+    assert response.status == 422
+    assert response.json["errors"] == [{"field": field, "message": message}]
+
+
+def test_an_event_type_named_twice_is_kept_once():
+    from webhooks_models import WebhookRequest
+
+    request = WebhookRequest(
+        url="https://example.com/hook",
+        events=["calculation.failed", "calculation.succeeded", "calculation.failed"],
+    )
+
+    assert [event.value for event in request.events] == ["calculation.failed", "calculation.succeeded"]
