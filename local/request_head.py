@@ -49,7 +49,7 @@ def read_head(line: str, readline: Callable[[int], bytes]) -> tuple[RequestLine,
     """The request line (already read) and the header fields that follow it."""
     request = request_line(line)
     fields = header_fields(readline)
-    if request.version == "HTTP/1.1" and len(fields.get_all("Host") or []) != 1:
+    if request.keeps_alive and len(fields.get_all("Host") or []) != 1:  # HTTP/1.1 and later
         raise HeadRefused(HTTPStatus.BAD_REQUEST, "Send one Host header")
     return request, fields
 
@@ -99,7 +99,7 @@ def header_fields(readline: Callable[[int], bytes]) -> HTTPMessage:
             raise HeadRefused(
                 HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, f"Too many headers: more than {MAX_FIELDS}"
             )
-        name, colon, value = raw.decode("iso-8859-1").rstrip("\r\n").partition(":")
+        name, colon, value = raw.decode("iso-8859-1").removesuffix("\n").removesuffix("\r").partition(":")
         if not colon or not FIELD_NAME.fullmatch(name):
             raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad header line ({raw[:100]!r})")
         value = value.strip(" \t")

@@ -96,6 +96,7 @@ def test_values_are_read_as_latin_1():
         pytest.param(b"X-A: 1\r\n  folded\r\n\r\n", id="obs-fold"),
         pytest.param(b"X-A: a\rb\r\n\r\n", id="bare-cr-in-value"),
         pytest.param(b"X-A: a\x00b\r\n\r\n", id="nul-in-value"),
+        pytest.param(b"X-A: a\r\r\n\r\n", id="bare-cr-before-the-line-end"),
         pytest.param(b"X(A): 1\r\n\r\n", id="separator-in-name"),
     ],
 )
@@ -168,3 +169,8 @@ def test_an_http_1_0_request_may_leave_out_the_host():
     line, headers = read_head("GET / HTTP/1.0", io.BytesIO(b"\r\n").readline)
 
     assert (line.version, headers.get("Host")) == ("HTTP/1.0", None)
+
+
+def test_an_http_1_1_request_written_with_a_leading_zero_needs_its_host_too():
+    with pytest.raises(HeadRefused):
+        read_head("GET / HTTP/1.01", io.BytesIO(b"\r\n").readline)
