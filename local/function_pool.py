@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -90,18 +89,24 @@ class FunctionPool:
                     worker = self._start_reserved()
                 except FunctionError as error:
                     failures += 1
-                    if self._closed:  # a start cut short by the endpoint stopping is no news
+                    # A stop's signal reaches the whole process group, so a worker starting then
+                    # dies of it just before the pool closes: that is no news either.
+                    if self._closes_within(WARM_RETRY_SECONDS):
                         return
                     if failures >= WARM_ATTEMPTS:
                         logger.error("%s does not start: %s", self._function, error)
                         return
                     logger.warning("%s did not start, trying again: %s", self._function, error)
-                    time.sleep(WARM_RETRY_SECONDS)
                     continue
                 failures = 0
                 self._release(worker)
 
         threading.Thread(target=start_all, name=f"{self._process_name}-warm", daemon=True).start()
+
+    def _closes_within(self, seconds: float) -> bool:
+        """Wait up to `seconds` for the pool to close; True if it did."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._closed, timeout=seconds)
 
     def started(self) -> int:
         """How many workers the pool holds."""

@@ -52,6 +52,41 @@ def test_a_worker_that_dies_while_the_pool_warms_up_is_started_again(tmp_path, c
     assert said in caplog.text
 
 
+# Killed by SIGTERM while it starts, as a worker starting when the whole process group is told to stop.
+TERMINATED_FUNCTION = """
+import os
+import pathlib
+import signal
+
+pathlib.Path(os.environ["TERMINATED_MARKER"]).write_text("starting")
+os.kill(os.getpid(), signal.SIGTERM)
+"""
+
+
+def test_a_worker_killed_while_starting_just_before_the_pool_closes_is_not_reported(tmp_path, caplog):
+    # Given a pool warming up whose starting worker is killed by a stop's SIGTERM
+    (tmp_path / "terminated_function.py").write_text(TERMINATED_FUNCTION)
+    marker = tmp_path / "marker"
+    pool = FunctionPool(
+        "terminated_function:handler", tmp_path, {"TERMINATED_MARKER": str(marker)}, max_workers=1
+    )
+    with caplog.at_level(logging.WARNING, logger="local.api"):
+        pool.warm()
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+        # When the pool closes a moment later, as the runtime stops
+        time.sleep(0.2)
+        pool.close()
+        time.sleep(1)
+
+    # Then nothing says the function did not start
+    assert marker.exists()
+    assert "did not start" not in caplog.text
+    assert "does not start" not in caplog.text
+
+
 FAILING_FUNCTION = """
 def handler(event, context):
     raise ValueError("no such thing")
