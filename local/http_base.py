@@ -271,6 +271,7 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
             line, self.headers = read_head(self.requestline, self.rfile.readline)
             self.command, self.path, self.request_version = line.method, line.target, line.version
         except HeadRefused as refused:
+            self.command = refused.method
             self.send_error(refused.status, refused.message)
             return False
         except TimeoutError:

@@ -35,6 +35,7 @@ class HeadRefused(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+        self.method: str | None = None  # once the request line was read: a HEAD's answer has no body
 
 
 @dataclass(frozen=True)
@@ -48,9 +49,13 @@ class RequestLine:
 def read_head(line: str, readline: Callable[[int], bytes]) -> tuple[RequestLine, HTTPMessage]:
     """The request line (already read) and the header fields that follow it."""
     request = request_line(line)
-    fields = header_fields(readline)
-    if request.keeps_alive and len(fields.get_all("Host") or []) != 1:  # HTTP/1.1 and later
-        raise HeadRefused(HTTPStatus.BAD_REQUEST, "Send one Host header")
+    try:
+        fields = header_fields(readline)
+        if request.keeps_alive and len(fields.get_all("Host") or []) != 1:  # HTTP/1.1 and later
+            raise HeadRefused(HTTPStatus.BAD_REQUEST, "Send one Host header")
+    except HeadRefused as refused:
+        refused.method = request.method
+        raise
     return request, fields
 
 

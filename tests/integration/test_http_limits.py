@@ -344,6 +344,22 @@ def test_a_malformed_request_is_answered_with_a_problem_document(api_address, re
     assert_problem(answer_status, headers, body, status)
 
 
+@pytest.mark.parametrize("endpoint", ["api_address", "lambda_address"])
+def test_a_head_request_whose_headers_are_refused_gets_its_answer_without_a_body(endpoint, request):
+    # When a HEAD request's header section breaks RFC 9112 (a space before the colon)
+    with connect(request.getfixturevalue(endpoint)) as connection:
+        connection.sendall(b"HEAD /swagger HTTP/1.1\r\nHost: x\r\nAccept : */*\r\n\r\n")
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+
+    # Then the answer is the refusal's status and headers, and nothing after them (RFC 9110 9.3.2)
+    head, _, after = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Length: " in head
+    assert after == b""
+
+
 def test_a_method_in_lower_case_is_not_its_upper_case_namesake(api_address):
     # When a request says `get` (methods are case-sensitive: GET is another method)
     with connect(api_address) as connection:
