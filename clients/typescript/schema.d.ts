@@ -143,7 +143,7 @@ export interface paths {
         put?: never;
         /**
          * Send a test event
-         * @description Delivers a `webhook.ping` event now, signed and retried like any event.
+         * @description Delivers a `webhook.ping` event now, signed and retried like any event. A disabled endpoint gets nothing (409).
          */
         post: operations["pingWebhook"];
         delete?: never;
@@ -183,7 +183,7 @@ export interface paths {
         put?: never;
         /**
          * Deliver an event again
-         * @description Starts another round of one delivery: the same `webhook-id` and body, fresh timestamps and signatures, the whole retry schedule again.
+         * @description Starts another round of one delivery: the same `webhook-id` and body, fresh timestamps and signatures, the whole retry schedule again. A disabled endpoint gets nothing (409).
          */
         post: operations["redeliverWebhook"];
         delete?: never;
@@ -2392,6 +2392,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Unprocessable Content */
             422: {
                 headers: {
@@ -2642,6 +2655,19 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
+                    "Access-Control-Allow-Origin"?: string;
+                    /** @description `Origin`: the CORS headers depend on the request's `Origin` */
+                    Vary?: "Origin";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     /** @description The request's `Origin` when allowed, or `*` (the template's `CorsAllowOrigin`) */
                     "Access-Control-Allow-Origin"?: string;

@@ -30,7 +30,7 @@ from webhooks_models import (
     delivery_document,
     endpoint_document,
 )
-from webhooks_service import DeliveryNotFound, EndpointLimitReached, WebhookNotFound
+from webhooks_service import DeliveryNotFound, EndpointDisabled, EndpointLimitReached, WebhookNotFound
 
 router = TableRouter()
 TAGS = ["webhooks"]
@@ -62,6 +62,12 @@ def webhook_not_found(error: WebhookNotFound) -> Response:
 @router.exception_handler(DeliveryNotFound)
 def delivery_not_found(error: DeliveryNotFound) -> Response:
     return problem_response(404, "this endpoint has no delivery with this id", router.current_event.path)
+
+
+@router.exception_handler(EndpointDisabled)
+def endpoint_disabled(error: EndpointDisabled) -> Response:
+    detail = "this endpoint is disabled (its receiver answered 410 Gone); register its URL again"
+    return problem_response(409, detail, router.current_event.path)
 
 
 @router.exception_handler(EndpointLimitReached)
@@ -156,9 +162,12 @@ def rotate_webhook_secret(id: EndpointId):
 @router.post(
     "/webhooks/<id>/ping",
     summary="Send a test event",
-    description="Delivers a `webhook.ping` event now, signed and retried like any event.",
+    description=(
+        "Delivers a `webhook.ping` event now, signed and retried like any event. A disabled endpoint "
+        "gets nothing (409)."
+    ),
     tags=TAGS,
-    responses=responses({202: ("The ping's delivery started", Ping)}, 404, 422),
+    responses=responses({202: ("The ping's delivery started", Ping)}, 404, 409, 422),
     operation_id="pingWebhook",
 )
 @tracer.capture_method
@@ -189,10 +198,10 @@ def list_webhook_deliveries(id: EndpointId):
     summary="Deliver an event again",
     description=(
         "Starts another round of one delivery: the same `webhook-id` and body, fresh timestamps and "
-        "signatures, the whole retry schedule again."
+        "signatures, the whole retry schedule again. A disabled endpoint gets nothing (409)."
     ),
     tags=TAGS,
-    responses=responses({202: ("The new round started", Redelivery)}, 400, 404, 413, 415, 422),
+    responses=responses({202: ("The new round started", Redelivery)}, 400, 404, 409, 413, 415, 422),
     operation_id="redeliverWebhook",
 )
 @tracer.capture_method

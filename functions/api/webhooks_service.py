@@ -28,6 +28,10 @@ class DeliveryNotFound(Exception):
     """The endpoint has no delivery with this id."""
 
 
+class EndpointDisabled(Exception):
+    """The endpoint is disabled (its receiver answered 410 Gone): nothing is sent to it any more."""
+
+
 class EndpointLimitReached(Exception):
     """The caller has as many endpoints as a consumer may have."""
 
@@ -85,9 +89,17 @@ def rotate(owner: str, endpoint_id: str) -> tuple[Endpoint, str]:
     return endpoint, secret
 
 
+def sendable(owner: str, endpoint_id: str) -> Endpoint:
+    """The caller's endpoint, if deliveries may still be sent to it."""
+    endpoint = get(owner, endpoint_id)
+    if endpoint.disabled:
+        raise EndpointDisabled
+    return endpoint
+
+
 def ping(owner: str, endpoint_id: str) -> str:
     """Send a `webhook.ping` event, delivered as any event is; the delivery's id."""
-    endpoint = get(owner, endpoint_id)
+    endpoint = sendable(owner, endpoint_id)
     now = datetime.now(UTC)
     delivery_id = ping_id(now)
     webhooks_adapter.start(owner, endpoint.id, delivery_id, 1, ping_event(endpoint.id, now))
@@ -101,7 +113,7 @@ def deliveries(owner: str, endpoint_id: str) -> list[Delivery]:
 
 def redeliver(owner: str, endpoint_id: str, delivery_id: str) -> int:
     """Start the delivery's next round: the same id and body, a new execution; the round started."""
-    endpoint = get(owner, endpoint_id)
+    endpoint = sendable(owner, endpoint_id)
     delivery = webhooks_adapter.get_delivery(endpoint.id, delivery_id)
     if delivery is None:
         raise DeliveryNotFound

@@ -160,6 +160,12 @@ def test_a_410_disables_the_endpoint(api):
     current = api.get(url(api, f"/webhooks/{endpoint['id']}"), timeout=30).json()
     assert current["disabled"] is True
     assert current["disabledReason"] == "the receiver answered 410 Gone"
+    # And a ping or a redelivery to it is refused, not accepted and then dropped
+    ping = api.post(url(api, f"/webhooks/{endpoint['id']}/ping"), timeout=30)
+    again = {"deliveryId": delivery["id"]}
+    redelivery = api.post(url(api, f"/webhooks/{endpoint['id']}/redeliveries"), json=again, timeout=30)
+    assert ping.status_code == redelivery.status_code == 409
+    assert ping.headers["Content-Type"] == "application/problem+json"
 
 
 def test_during_a_rotation_both_secrets_verify_the_same_delivery(api):

@@ -64,6 +64,47 @@ def test_another_consumers_endpoint_is_not_found_like_an_unknown_one(webhooks_en
     assert theirs.json["detail"] == unknown.json["detail"] == "no webhook endpoint has this id"
 
 
+DELIVERY_ID = "msg_20261201T100000000000_0123456789abcdef0123"
+DISABLED_ENDPOINT = {
+    "pk": {"S": f"owner#{OWNER}"},
+    "sk": {"S": "endpoint#ep_1"},
+    "id": {"S": "ep_1"},
+    "owner": {"S": OWNER},
+    "url": {"S": "https://example.com/hook"},
+    "events": {"L": [{"S": "calculation.succeeded"}]},
+    "createdAt": {"S": "2026-12-01T10:00:00.000000Z"},
+    "secrets": {"L": [{"M": {"secret": {"S": "whsec_" + "A" * 43}}}]},
+    "disabled": {"BOOL": True},
+    "disabledReason": {"S": "the receiver answered 410 Gone"},
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("POST", "/webhooks/ep_1/ping", None, id="ping"),
+        pytest.param("POST", "/webhooks/ep_1/redeliveries", {"deliveryId": DELIVERY_ID}, id="redelivery"),
+    ],
+)
+def test_a_disabled_endpoint_is_sent_nothing_and_told_why(
+    webhooks_environment, table_stub, call, method, path, body
+):
+    # Given the caller's endpoint ep_1, disabled by its receiver's 410 (and no Lambda call stubbed)
+    key = {"pk": {"S": f"owner#{OWNER}"}, "sk": {"S": "endpoint#ep_1"}}
+    table_stub.add_response(
+        "get_item", {"Item": DISABLED_ENDPOINT}, {"TableName": "webhooks", "Key": key, "ConsistentRead": True}
+    )
+
+    # When a ping or a redelivery is asked for
+    response = call(method, path, body=body)
+
+    # Then nothing starts, and the problem says why and what to do
+    assert response.status == 409
+    detail = "this endpoint is disabled (its receiver answered 410 Gone); register its URL again"
+    assert response.json["detail"] == detail
+    table_stub.assert_no_pending_responses()
+
+
 @pytest.mark.parametrize(
     ("body", "field", "message"),
     [
