@@ -71,7 +71,8 @@ def forget_unstarted(execution_name: str) -> None:
 
 
 def record_stopped(execution_name: str, stopped_at: datetime) -> None:
-    """STOPPED, unless the calculation reached another end first (a terminal status never moves)."""
+    """STOPPED, after Lambda accepted the stop: also over the end the Record step wrote a moment
+    before (calculation_records.OUTSIDE_ENDS), never over an end Lambda recorded first."""
     with translated(SERVICE):
         calculation_records.record_outcome(
             dynamodb_client(),

@@ -7,6 +7,7 @@ served by the table alone; Lambda's control plane is called for history, stop an
 with the ARN the table holds.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +22,10 @@ from calculation_facts import execution_name
 from calculation_records import Record
 from cursors import make_cursor, read_cursor
 from errors import AlreadyEnded, CalculationNotFound, NoResult, StillRunning, Unavailable
+
+# The Record step writes the end a moment before Lambda ends the execution: a delete in that
+# moment waits for it, up to about 1.5 s, before it answers that the calculation still runs.
+ENDING_PAUSES_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
 @dataclass(frozen=True)
@@ -133,16 +138,25 @@ def delete(owner: str, calculation_id: str) -> None:
     if not calculation.ended:
         raise StillRunning
     if calculation.execution_arn:
-        try:
-            lambda_adapter.delete(calculation.execution_arn)
-        except lambda_adapter.ExecutionNotEnded:
-            raise StillRunning from None
+        _delete_ended_execution(calculation.execution_arn)
     try:
         dynamodb_adapter.delete(calculation.execution_name, owner)
     except dynamodb_adapter.NotOwned:
         raise CalculationNotFound from None
     if calculation.execution_arn:
         history_cache.histories().forget(calculation.execution_arn)
+
+
+def _delete_ended_execution(execution_arn: str) -> None:
+    """Lambda's record of an execution the table says has ended; StillRunning if Lambda never agrees."""
+    for pause in (*ENDING_PAUSES_SECONDS, None):
+        try:
+            lambda_adapter.delete(execution_arn)
+            return
+        except lambda_adapter.ExecutionNotEnded:
+            if pause is None:
+                raise StillRunning from None
+            time.sleep(pause)
 
 
 def list_page(

@@ -139,6 +139,7 @@ def record_result(
             retention_days=settings.retention_period_days,
             result=document,
             execution_arn=execution_arn,
+            before_lambda_ends=True,
         )
         if written is Write.NO_ITEM:
             # Deleted meanwhile, or started outside the API: nobody reads it, `make repair` can rebuild it.

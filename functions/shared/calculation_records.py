@@ -19,6 +19,9 @@ for the low-level DynamoDB client (`new_item` makes a started calculation's):
   resolves it.
 - `openShard` (S): set while the calculation is open (not ended), removed by every terminal
   write: the key of the sparse `byOpenShard` index (sort `startedAt`) the reconciler reads.
+- `endUnconfirmed` (BOOL): set by the durable function's `Record` step, which writes the end a
+  moment before Lambda ends the execution. A stop or a time-out that lands in that moment is the
+  execution's real end (OUTSIDE_ENDS), and replaces what `Record` wrote.
 
 Every access to the table goes through this module, so the key, the conditions and what a
 reader may see are written once: `put_new` and `get_record` (one item), `is_visible` (whether a
@@ -26,10 +29,11 @@ consumer may see it), `set_execution_arn`, `forget_unstarted`, `delete_owned`, `
 (the owner index, newest first), `query_open` (the reconciler's sparse index), and the outcome
 writes `record_running` and `record_outcome`. Writers (the durable function's Record step, the
 status projector, the API, the reconciler, the repair command) all use the same conditional
-updates: a terminal status is never moved back, so duplicate and out-of-order status changes
-change nothing, and a status write never creates an item, so a late event cannot bring back a
-deleted calculation (it reports Write.NO_ITEM). Clients are passed in (a conditional write that
-does not hold is answered here; every other botocore error propagates); standard library only.
+updates: a terminal status is never moved back (but for `endUnconfirmed`'s one case), so
+duplicate and out-of-order status changes change nothing, and a status write never creates an
+item, so a late event cannot bring back a deleted calculation (it reports Write.NO_ITEM).
+Clients are passed in (a conditional write that does not hold is answered here; every other
+botocore error propagates); standard library only.
 """
 
 import enum
@@ -113,9 +117,16 @@ ATTRIBUTE_NAMES = {
     "#expiresAt": "expiresAt",
     "#startDeadline": "startDeadline",
     "#openShard": "openShard",
+    "#endUnconfirmed": "endUnconfirmed",
 }
 # Met when the item exists and still runs: a terminal status is never replaced, an item never made.
 STILL_RUNNING = "attribute_exists(#executionName) AND #status = :running"
+# Ends that come from outside the function, after `Record` may have written its own: Lambda's word.
+OUTSIDE_ENDS = frozenset({"STOPPED", "TIMED_OUT"})
+# Met as STILL_RUNNING is, or by an end `Record` wrote before Lambda ended the execution.
+RUNNING_OR_UNCONFIRMED = (
+    "attribute_exists(#executionName) AND (#status = :running OR #endUnconfirmed = :true)"
+)
 # Met by an item that no longer takes its name: past its retention, or an abandoned start.
 START_CONDITION = (
     "attribute_not_exists(#executionName) OR #expiresAt <= :now"
@@ -292,6 +303,7 @@ def record_outcome(
     error_message: str | None = None,
     execution_arn: str | None = None,
     started_at: datetime | None = None,
+    before_lambda_ends: bool = False,
 ) -> Write:
     """Record that a calculation ended, once: RECORDED if this write did it.
 
@@ -300,6 +312,10 @@ def record_outcome(
     (off the open index, no start deadline). `endedAt`, `executionArn` and `startedAt` keep a value
     already there. Only when the condition fails, one read tells UNCHANGED from NO_ITEM. Other
     DynamoDB errors propagate.
+
+    `before_lambda_ends`: the writer is the function itself (`Record`), so Lambda has not ended
+    the execution yet; the item says so (`endUnconfirmed`), and an OUTSIDE_ENDS status written
+    later (from Lambda: its event, a stop it accepted, its answer) replaces this end and its result.
     """
     if status not in TERMINAL_STATUSES:
         raise ValueError(f"not a terminal status: {status}")
@@ -308,13 +324,24 @@ def record_outcome(
         "#endedAt = if_not_exists(#endedAt, :endedAt)",
         "#expiresAt = :expiresAt",
     ]
-    values: dict[str, dict[str, str]] = {
+    removals = ["#openShard", "#startDeadline"]
+    values: dict[str, dict[str, Any]] = {
         ":status": {"S": status},
         ":running": {"S": RUNNING},
         ":endedAt": {"S": format_time(ended_at)},
         ":expiresAt": {"N": str(expires_at(ended_at, retention_days))},
     }
     condition = STILL_RUNNING
+    if before_lambda_ends:
+        assignments.append("#endUnconfirmed = :true")
+        values[":true"] = {"BOOL": True}
+    elif status in OUTSIDE_ENDS:
+        condition = RUNNING_OR_UNCONFIRMED
+        values[":true"] = {"BOOL": True}
+        assignments[1] = "#endedAt = :endedAt"  # Lambda's end, not the one `Record` foresaw
+        removals.append("#endUnconfirmed")
+        if result is None:  # Lambda's stopped or timed-out execution has none
+            removals.append("#result")
     if result is not None:
         assignments.append("#result = :result")
         values[":result"] = {"S": json.dumps(result, separators=(",", ":"), allow_nan=False)}
@@ -333,7 +360,7 @@ def record_outcome(
         assignments.append("#startedAt = if_not_exists(#startedAt, :startedAt)")
         values[":startedAt"] = {"S": format_time(started_at)}
 
-    update = "SET " + ", ".join(assignments) + " REMOVE #openShard, #startDeadline"
+    update = "SET " + ", ".join(assignments) + " REMOVE " + ", ".join(removals)
     try:
         client.update_item(
             TableName=table,

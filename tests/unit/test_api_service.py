@@ -6,6 +6,7 @@ on delete. Every test stubs both clients: a call nobody queued fails the request
 
 import pytest
 
+import service
 import settings
 from events import (
     ENDED,
@@ -32,11 +33,16 @@ RECORD_STOPPED_PARAMS = {
     "TableName": "calculations",
     "Key": {"executionName": {"S": NAME}},
     "UpdateExpression": (
-        "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt), #expiresAt = :expiresAt,"
-        " #errorType = :errorType, #errorMessage = :errorMessage REMOVE #openShard, #startDeadline"
+        "SET #status = :status, #endedAt = :endedAt, #expiresAt = :expiresAt, #errorType = :errorType,"
+        " #errorMessage = :errorMessage REMOVE #openShard, #startDeadline, #endUnconfirmed, #result"
     ),
-    "ConditionExpression": "attribute_exists(#executionName) AND #status = :running",
+    # Lambda accepted the stop, so it ends even what the Record step wrote a moment before
+    "ConditionExpression": (
+        "attribute_exists(#executionName) AND (#status = :running OR #endUnconfirmed = :true)"
+    ),
     "ExpressionAttributeNames": {
+        "#endUnconfirmed": "endUnconfirmed",
+        "#result": "result",
         "#executionName": "executionName",
         "#openShard": "openShard",
         "#startDeadline": "startDeadline",
@@ -49,6 +55,7 @@ RECORD_STOPPED_PARAMS = {
     "ExpressionAttributeValues": {
         ":status": {"S": "STOPPED"},
         ":running": {"S": "RUNNING"},
+        ":true": {"BOOL": True},
         ":endedAt": {"S": "2026-11-29T12:00:00.000000Z"},
         ":expiresAt": {"N": "1797163200"},
         ":errorType": {"S": "StoppedByUser"},
@@ -247,19 +254,47 @@ def test_delete_a_running_calculation_is_409(call, table_stub):
     }
 
 
-def test_delete_refused_by_lambda_because_it_still_runs_is_409(call, table_stub, lambda_stub):
-    stub_get(table_stub, item("calc-1", "STOPPED"))
+def refuse_delete_as_running(lambda_stub) -> None:
     lambda_stub.add_client_error(
         "delete_durable_execution",
         service_error_code="ResourceConflictException",
         service_message="execution is running",
         http_status_code=409,
+        expected_params={"DurableExecutionArn": ARN},
     )
+
+
+def test_delete_refused_by_lambda_because_it_still_runs_is_409(call, table_stub, lambda_stub, monkeypatch):
+    # Given an item that says ended, and an execution Lambda says still runs, each time it is asked
+    monkeypatch.setattr(service, "ENDING_PAUSES_SECONDS", (0.0, 0.0))
+    stub_get(table_stub, item("calc-1", "STOPPED"))
+    for _ in range(3):
+        refuse_delete_as_running(lambda_stub)
 
     response = call("DELETE", "/calculations/calc-1")
 
+    # Then, once the pauses are spent, the calculation still runs
     assert response.status == 409
     assert response.json["detail"] == "the calculation is still running; stop it or wait for it to end"
+
+
+def test_delete_in_the_moment_between_the_record_step_and_lambdas_end_waits_for_that_end(
+    call, table_stub, lambda_stub, monkeypatch
+):
+    # Given an item the Record step has ended, and Lambda ending the execution a moment later
+    monkeypatch.setattr(service, "ENDING_PAUSES_SECONDS", (0.0, 0.0))
+    stub_get(table_stub, item("calc-1", "SUCCEEDED"))
+    refuse_delete_as_running(lambda_stub)
+    lambda_stub.add_response(
+        "delete_durable_execution", {"DeletionRequestTimestamp": ENDED}, {"DurableExecutionArn": ARN}
+    )
+    table_stub.add_response("delete_item", {}, delete_item_params(NAME))
+
+    # When the caller deletes it in that moment
+    response = call("DELETE", "/calculations/calc-1")
+
+    # Then the delete waits for Lambda's end, and succeeds
+    assert response.status == 204
 
 
 def test_delete_of_an_item_removed_meanwhile_is_404(call, table_stub, lambda_stub):

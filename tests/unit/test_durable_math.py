@@ -129,7 +129,7 @@ def record_update(document_json: str, status: str) -> dict[str, Any]:
         "TableName": "calculations",
         "Key": {"executionName": {"S": EXECUTION_NAME}},
         "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
-        " #expiresAt = :expiresAt, #result = :result,"
+        " #expiresAt = :expiresAt, #endUnconfirmed = :true, #result = :result,"
         " #executionArn = if_not_exists(#executionArn, :executionArn) REMOVE #openShard, #startDeadline",
         "ConditionExpression": "attribute_exists(#executionName) AND #status = :running"
         " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)",
@@ -140,12 +140,14 @@ def record_update(document_json: str, status: str) -> dict[str, Any]:
             "#expiresAt": "expiresAt",
             "#result": "result",
             "#executionArn": "executionArn",
+            "#endUnconfirmed": "endUnconfirmed",
             "#openShard": "openShard",
             "#startDeadline": "startDeadline",
         },
         "ExpressionAttributeValues": {
             ":status": {"S": status},
             ":running": {"S": "RUNNING"},
+            ":true": {"BOOL": True},  # the function writes its end before Lambda ends the execution
             ":endedAt": {"S": "2026-11-29T12:00:02.250000Z"},
             ":expiresAt": {"N": "1797163202"},  # 2026-12-13T12:00:02Z
             ":result": {"S": document_json},

@@ -173,15 +173,18 @@ LIST_PARAMS = {"FunctionName": FUNCTION, "Qualifier": "live", "DurableExecutionN
 
 def outcome_update(state: LambdaState) -> dict[str, Any]:
     """The one conditional write of an end: status, end, expiry, result or error, ARN; closed."""
+    # A stop or a time-out is Lambda's word: it also ends what the Record step wrote a moment before.
+    outside = state.recorded_status in ("STOPPED", "TIMED_OUT")
     assignments = [
         "#status = :status",
-        "#endedAt = if_not_exists(#endedAt, :endedAt)",
+        "#endedAt = :endedAt" if outside else "#endedAt = if_not_exists(#endedAt, :endedAt)",
         "#expiresAt = :expiresAt",
     ]
     names = {"#status": "status", "#endedAt": "endedAt", "#expiresAt": "expiresAt"}
     values = {
         ":status": {"S": state.recorded_status},
         ":running": {"S": "RUNNING"},
+        **({":true": {"BOOL": True}} if outside else {}),
         ":endedAt": {"S": "2026-11-29T12:00:02.250000Z"},
         ":expiresAt": {"N": EXPIRES},
         ":executionArn": {"S": ARN},
@@ -202,12 +205,21 @@ def outcome_update(state: LambdaState) -> dict[str, Any]:
         "#openShard": "openShard",
         "#startDeadline": "startDeadline",
     }
+    if outside:
+        names |= {"#endUnconfirmed": "endUnconfirmed", "#result": "result"}
     return {
         "TableName": TABLE,
         "Key": {"executionName": {"S": NAME}},
-        "UpdateExpression": "SET " + ", ".join(assignments) + " REMOVE #openShard, #startDeadline",
-        "ConditionExpression": "attribute_exists(#executionName) AND #status = :running"
-        " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)",
+        "UpdateExpression": "SET "
+        + ", ".join(assignments)
+        + " REMOVE #openShard, #startDeadline"
+        + (", #endUnconfirmed, #result" if outside else ""),
+        "ConditionExpression": (
+            "attribute_exists(#executionName) AND (#status = :running OR #endUnconfirmed = :true)"
+            if outside
+            else "attribute_exists(#executionName) AND #status = :running"
+        )
+        + " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
     }

@@ -115,10 +115,15 @@ def running_update() -> dict[str, Any]:
 
 def outcome_update(status: str, result: str | None = None) -> dict[str, Any]:
     result_set = " #result = :result," if result else ""
+    # A stop or a time-out is Lambda's word: it also ends what the Record step wrote a moment before.
+    outside = status in ("STOPPED", "TIMED_OUT")
+    ended = "#endedAt = :endedAt" if outside else "#endedAt = if_not_exists(#endedAt, :endedAt)"
+    running = "(#status = :running OR #endUnconfirmed = :true)" if outside else "#status = :running"
     names = {"#status": "status", "#endedAt": "endedAt", "#expiresAt": "expiresAt"}
     values = {
         ":status": {"S": status},
         ":running": {"S": "RUNNING"},
+        **({":true": {"BOOL": True}} if outside else {}),
         ":endedAt": {"S": "2026-11-29T12:00:02.250000Z"},
         ":expiresAt": {"N": EXPIRES},
         ":executionArn": {"S": ARN},
@@ -134,14 +139,17 @@ def outcome_update(status: str, result: str | None = None) -> dict[str, Any]:
         "#openShard": "openShard",
         "#startDeadline": "startDeadline",
     }
+    if outside:
+        names |= {"#endUnconfirmed": "endUnconfirmed", "#result": "result"}
     return {
         "TableName": "calculations",
         "Key": {"executionName": {"S": NAME}},
-        "UpdateExpression": "SET #status = :status, #endedAt = if_not_exists(#endedAt, :endedAt),"
+        "UpdateExpression": f"SET #status = :status, {ended},"
         f" #expiresAt = :expiresAt,{result_set}"
         " #executionArn = if_not_exists(#executionArn, :executionArn),"
-        " #startedAt = if_not_exists(#startedAt, :startedAt) REMOVE #openShard, #startDeadline",
-        "ConditionExpression": "attribute_exists(#executionName) AND #status = :running"
+        " #startedAt = if_not_exists(#startedAt, :startedAt) REMOVE #openShard, #startDeadline"
+        + (", #endUnconfirmed, #result" if outside else ""),
+        "ConditionExpression": f"attribute_exists(#executionName) AND {running}"
         " AND (attribute_not_exists(#executionArn) OR #executionArn = :executionArn)",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values,
