@@ -7,8 +7,10 @@ caller it was issued to and for the same status filter; anything else is Invalid
 import base64
 import binascii
 import json
+import re
 
-from calculation_records import OWNER_INDEX_POSITION
+from calculation_facts import EXECUTION_NAME_PATTERN
+from calculation_records import OWNER_INDEX_POSITION, format_time, parse_time
 from errors import InvalidParameter
 from models import CURSOR_RULE
 
@@ -28,13 +30,23 @@ def read_cursor(cursor: str | None, owner: str, status: str | None) -> dict[str,
         position, issued_for = decoded["k"], decoded["s"]
     except (binascii.Error, ValueError, TypeError, KeyError):
         raise InvalidParameter("cursor", CURSOR_RULE) from None
-    if (
-        not isinstance(position, dict)
-        or set(position) != set(OWNER_INDEX_POSITION)
-        or not all(isinstance(value, str) for value in position.values())
-        or position["owner"] != owner
-    ):
-        raise InvalidParameter("cursor", CURSOR_RULE) from None
+    if not _is_position(position, owner):
+        raise InvalidParameter("cursor", CURSOR_RULE)
     if issued_for != status:
         raise InvalidParameter("cursor", "belongs to a listing with another status filter")
     return position
+
+
+def _is_position(position: object, owner: str) -> bool:
+    """Whether a decoded position could be one this API issued to `owner`: each value in the form
+    the table writes it, so DynamoDB is never asked to start from a key it refuses (a 502)."""
+    if not isinstance(position, dict) or set(position) != set(OWNER_INDEX_POSITION):
+        return False
+    name, started_at = position["executionName"], position["startedAt"]
+    if not isinstance(name, str) or not isinstance(started_at, str) or position["owner"] != owner:
+        return False
+    try:
+        in_written_form = format_time(parse_time(started_at)) == started_at
+    except ValueError:
+        return False
+    return in_written_form and re.fullmatch(EXECUTION_NAME_PATTERN, name) is not None

@@ -75,6 +75,9 @@ def calculation_status(lambda_status: str, document: Any = None) -> str:
     return "RUNNING"
 
 
+EXECUTION_NAME_PATTERN = r"calc-[0-9a-f]{32}"
+
+
 def execution_name(owner: str, calculation_id: str) -> str:
     """The durable execution name of one consumer's calculation id: 37 characters, `calc-<hex>`.
 

@@ -973,18 +973,50 @@ def test_list_uses_the_default_page_size(call, table_stub):
         ),
         (
             cursor_of(
-                {"k": {"executionName": "calc-x", "owner": "key:key-b", "startedAt": STARTED_TEXT}, "s": None}
+                {
+                    "k": {"executionName": name_of("x"), "owner": "key:key-b", "startedAt": STARTED_TEXT},
+                    "s": None,
+                }
             ),
             "is not a cursor this API issued",
         ),
         (
             cursor_of(
                 {
-                    "k": {"executionName": "calc-x", "owner": "key:key-a", "startedAt": STARTED_TEXT},
+                    "k": {"executionName": name_of("x"), "owner": "key:key-a", "startedAt": STARTED_TEXT},
                     "s": "FAILED",
                 }
             ),
             "belongs to a listing with another status filter",
+        ),
+        (
+            cursor_of({"k": {"executionName": "", "owner": "key:key-a", "startedAt": ""}, "s": None}),
+            "is not a cursor this API issued",
+        ),
+        (
+            cursor_of(
+                {"k": {"executionName": "calc-x", "owner": "key:key-a", "startedAt": STARTED_TEXT}, "s": None}
+            ),
+            "is not a cursor this API issued",
+        ),
+        (
+            cursor_of(
+                {"k": {"executionName": name_of("x"), "owner": "key:key-a", "startedAt": "2026"}, "s": None}
+            ),
+            "is not a cursor this API issued",
+        ),
+        (
+            cursor_of(
+                {
+                    "k": {
+                        "executionName": name_of("x"),
+                        "owner": "key:key-a",
+                        "startedAt": "2026-1-01T12:00:00.0Z",
+                    },
+                    "s": None,
+                }
+            ),
+            "is not a cursor this API issued",
         ),
     ],
     ids=[
@@ -995,6 +1027,10 @@ def test_list_uses_the_default_page_size(call, table_stub):
         "not-a-string",
         "other-owner",
         "other-filter",
+        "empty-values",
+        "not-an-execution-name",
+        "not-a-time",
+        "time-not-in-written-form",
     ],
 )
 def test_a_tampered_cursor_is_422_before_any_query(call, cursor, message):
