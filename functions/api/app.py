@@ -9,7 +9,7 @@ console_routes.py serves the browser console.
 from http import HTTPStatus
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+from aws_lambda_powertools.event_handler import CORSConfig
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -21,7 +21,7 @@ import webhooks_routes
 from http_responses import NO_STORE, PROBLEM_JSON, problem_document, serialize
 from models import REQUEST_HEADERS
 from observability import logger, metrics, start_invocation_metrics, tracer
-from powertools_internals import validate_bodies_the_api_way
+from powertools_internals import ExactPathResolver, validate_bodies_the_api_way
 from request_body import strict_json_body
 from settings import SettingsError, get_settings
 
@@ -54,7 +54,7 @@ class SettingsCORS(CORSConfig):
 
 
 CORS = SettingsCORS()
-app = APIGatewayRestResolver(
+app = ExactPathResolver(
     cors=CORS,
     enable_validation=True,
     serializer=serialize,

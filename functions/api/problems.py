@@ -158,7 +158,7 @@ HEADER_NAMES = {name.lower(): name for name in REQUEST_HEADERS}
 
 
 def _pattern(template: str) -> re.Pattern[str]:
-    return re.compile("^" + re.escape(template).replace(re.escape("{id}"), "[^/]+") + "/?$")
+    return re.compile("^" + re.escape(template).replace(re.escape("{id}"), "[^/]+") + r"/*\Z")
 
 
 def _field(error: dict[str, Any]) -> str:

@@ -20,12 +20,14 @@ from events import (
     STARTED_TEXT,
     TEN_ZERO,
     ZEROS,
+    FakeLambdaContext,
     delete_item_params,
     execution_arn,
     found,
     get_item_params,
     item,
     name_of,
+    rest_event,
 )
 
 pytestmark = pytest.mark.usefixtures("stubs", "fixed_clock")
@@ -366,6 +368,33 @@ def test_ids_that_are_not_execution_names_are_refused_before_any_call(call, path
 
     assert response.status == 422
     assert response.json["errors"] == [{"field": "id", "message": "must be 1-64 of A-Z a-z 0-9 - _"}]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/calculations/c1\n"),
+        ("GET", "/calculations/c1\n/result"),
+        ("DELETE", "/calculations/c1\n"),
+        ("POST", "/calculations/c1\n/stop"),
+        ("GET", "/webhooks/ep_0123456789abcdef01234567\n"),
+    ],
+)
+def test_an_id_with_a_final_newline_is_refused_on_every_route(stubs, method, path):
+    # Given a path whose id ends in a newline (`%0A`, as the request line carries it, decoded)
+    event = rest_event(method, "/calculations/c1")
+    event["path"] = path
+
+    # When it is sent (no table or Lambda call is stubbed: none may be made)
+    from app import lambda_handler
+
+    result = lambda_handler(event, FakeLambdaContext())
+
+    # Then it is not an id, whatever the route
+    assert result["statusCode"] == 422
+    assert json.loads(result["body"])["errors"] == [
+        {"field": "id", "message": "must be 1-64 of A-Z a-z 0-9 - _"}
+    ]
 
 
 def test_an_id_with_a_slash_matches_no_route(call):

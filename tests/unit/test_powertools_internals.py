@@ -1,4 +1,4 @@
-"""Guards for the two Powertools members the API uses that are not public (powertools_internals.py).
+"""Guards for the three Powertools members the API uses that are not public (powertools_internals.py).
 
 Each test fails when a Powertools release renames, removes or stops calling what the API relies
 on; the module's docstring says what public way would let each one go.
@@ -10,6 +10,7 @@ from typing import Annotated, Any
 import pytest
 from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
     OpenAPIRequestValidationMiddleware,
 )
@@ -17,7 +18,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
 from events import FakeLambdaContext, rest_event
-from powertools_internals import BodyReadingValidation, tracing_disabled, validate_bodies_the_api_way
+from powertools_internals import (
+    BodyReadingValidation,
+    ExactPathResolver,
+    tracing_disabled,
+    validate_bodies_the_api_way,
+)
 from request_body import BodyNotText, UnsupportedMediaType
 
 
@@ -83,6 +89,33 @@ def test_a_readable_body_still_reaches_the_route_through_the_replaced_middleware
     assert answer["statusCode"] == 200
     assert answer["body"] == '{"num1":7}'
     assert type(resolver._request_validation_middleware) is BodyReadingValidation
+
+
+def test_resolvers_still_compile_their_routes_with_a_static_compile_regex():
+    # Given Powertools' resolvers
+    # Then each still compiles a route with the static `_compile_regex(rule, base_regex)`
+    for resolver in (ApiGatewayResolver, APIGatewayRestResolver):
+        method = inspect.getattr_static(resolver, "_compile_regex")
+        assert isinstance(method, staticmethod)
+        assert list(inspect.signature(method.__func__).parameters) == ["rule", "base_regex"]
+
+
+@pytest.mark.parametrize("path", ["/items/c1\n", "/items/c1/\n", "/items\n"])
+def test_the_exact_path_resolver_routes_no_path_with_a_final_newline(path):
+    # Given a resolver with one route, and a path that ends in a newline after a routable one
+    resolver = ExactPathResolver()
+
+    @resolver.get("/items/<id>")
+    def item(id: str) -> dict[str, str]:
+        return {"id": id}
+
+    event = rest_event("GET", "/items/c1")
+    event["path"] = path
+
+    # Then no route serves it (Powertools' own pattern serves it as `c1`), and `/items/c1/` still is
+    assert resolver.resolve(event, FakeLambdaContext())["statusCode"] == 404
+    event["path"] = "/items/c1/"
+    assert resolver.resolve(event, FakeLambdaContext())["body"] == '{"id":"c1"}'
 
 
 def test_the_tracer_still_decides_whether_tracing_is_off_with_is_tracer_disabled():
