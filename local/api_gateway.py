@@ -311,6 +311,9 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[PromptRequestHandler
 
         def _answer(self, method: str, body: bytes, request_id: str) -> HttpAnswer:
             if not method.isupper():  # methods are case-sensitive (RFC 9110 9.1): `get` is not GET
+                # Nor is a method unknown to HTTP known to frame its body as GET does: the
+                # connection's next bytes may not be a request, so it closes.
+                self.close_connection = True
                 return gateway_error(501, f"No method {method}: methods are case-sensitive")
             resource = match_resource(urlsplit(self.path).path or "/")[0]
             try:

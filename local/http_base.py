@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 from local.request_head import HeadRefused, read_head
+
+logger = logging.getLogger("local.http")
 
 RETRY_AFTER_SECONDS = 1
 # How long a new connection waits for the slot of an idle one closed for it.
@@ -207,6 +211,15 @@ class LocalServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client gone mid-request (reset, broken pipe) or too slow to take its answer is routine:
+        one debug line, not the standard library's traceback on stderr. Anything else is a defect."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            logger.debug("connection from %s ended: %r", client_address[0], error)
+        else:
+            logger.exception("error serving a connection from %s", client_address[0])
 
     def _refuse(self, request: socket.socket) -> None:
         """503 and close, without blocking the accepting thread: the answer fits the send buffer."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterator
@@ -369,6 +371,42 @@ def test_a_method_in_lower_case_is_not_its_upper_case_namesake(api_address):
     # Then the gateway does not know it, and says so without calling the function
     problem = assert_problem(status, headers, body, 501)
     assert problem["detail"] == "No method get: methods are case-sensitive"
+
+
+def test_a_method_in_lower_case_closes_its_connection(api_address):
+    # When a keep-alive request says `get`
+    with connect(api_address) as connection:
+        connection.sendall(b"get /swagger HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, headers, _ = answer(connection)
+
+        # Then the 501 says it is the connection's last, and the server closes it at once
+        assert status == 501
+        assert headers["Connection"] == "close"
+        assert closed_after(connection) < 0.5
+
+
+@pytest.mark.parametrize("sent", [b"GET /swagger HTTP/1.1\r\nHost: x\r\nX-Half: ", b"GET /swag"])
+def test_a_client_that_resets_its_connection_mid_request_costs_one_quiet_line(
+    api_address, caplog, capfd, sent
+):
+    # Given a client that sends part of a request, then resets the connection (RST, not FIN)
+    caplog.set_level(logging.DEBUG, logger="local.http")
+    connection = connect(api_address)
+    connection.sendall(sent)
+    time.sleep(0.2)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    connection.close()
+
+    # Then the server notes it in one debug line, with no traceback and no error
+    deadline = time.monotonic() + 5
+    while (
+        not any("ended" in record.getMessage() for record in caplog.records) and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    ended = [record for record in caplog.records if record.name == "local.http"]
+    assert [record.levelno for record in ended] == [logging.DEBUG]
+    assert "ConnectionResetError" in ended[0].getMessage()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_two_content_lengths_are_refused_before_the_function_runs(api_address):
