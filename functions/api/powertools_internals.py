@@ -3,7 +3,9 @@ fails when a new Powertools version changes them; aws-lambda-powertools is pinne
 
 - Request validation reads the body with `_get_body`, which fails with bare ValueErrors on some
   bodies before any middleware of ours runs (the resolver puts its validation first). The API
-  checks the body before it: a public hook that runs before validation would let this go.
+  checks the body before it, then has it parsed as JSON with `_parse_json_data` (`_get_body` reads
+  `Application/JSON` as another media type): a public hook that runs before validation would let
+  this go.
 - Routes are compiled by `_compile_regex`, ending in `$`, which Python also matches before a final
   newline: `/calculations/c1%0A` was served as `c1`. ExactPathResolver ends them in `\Z`; a
   public way to set the route pattern would let it go.
@@ -37,7 +39,8 @@ class BodyReadingValidation(OpenAPIRequestValidationMiddleware):
 
     def _get_body(self, app: APIGatewayRestResolver) -> dict[str, Any]:
         check_body_readable(app.current_event)
-        return super()._get_body(app)
+        # JSON, as the check found it: `_get_body` would compare the media type case-sensitively.
+        return self._parse_json_data(app)
 
 
 def validate_bodies_the_api_way(app: APIGatewayRestResolver) -> None:

@@ -135,6 +135,21 @@ def test_post_writes_the_item_starts_the_alias_and_answers_202(call, stubs, tabl
     }
 
 
+@pytest.mark.parametrize("content_type", ["Application/JSON", "application/json; charset=utf-8"])
+def test_post_reads_json_whatever_the_case_of_its_media_type(
+    call, stubs, table_stub, lambda_stub, content_type
+):
+    # Given a media type written in another case, or with a parameter (both still JSON)
+    stub_new_start(table_stub, lambda_stub)
+
+    # When a client posts with it
+    response = post(call, **{"Content-Type": content_type})
+
+    # Then the body is read as JSON
+    assert response.status == 202
+    assert response.json["input"] == {"num1": 10, "num2": 5}
+
+
 def test_post_without_idempotency_key_makes_a_new_id(call, stubs, table_stub, lambda_stub, monkeypatch):
     # Given the API draws this random id
     monkeypatch.setattr(uuid, "uuid4", lambda: FIXED_UUID)

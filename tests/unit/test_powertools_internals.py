@@ -43,10 +43,12 @@ def resolver_with_the_api_body_check() -> APIGatewayRestResolver:
     return resolver
 
 
-def test_the_request_validation_middleware_reads_the_body_with_get_body():
+@pytest.mark.parametrize("name", ["_get_body", "_parse_json_data"])
+def test_the_request_validation_middleware_still_has_the_body_methods_the_api_uses(name):
     # Given Powertools' request validation middleware
-    # Then it still has `_get_body(self, app)`, the method the API's subclass wraps
-    method = inspect.getattr_static(OpenAPIRequestValidationMiddleware, "_get_body")
+    # Then it still has `_get_body(self, app)`, the method the API's subclass replaces, and the
+    # `_parse_json_data(self, app)` the replacement calls
+    method = inspect.getattr_static(OpenAPIRequestValidationMiddleware, name)
     assert inspect.isfunction(method)
     assert list(inspect.signature(method).parameters) == ["self", "app"]
 
@@ -81,10 +83,13 @@ def test_the_replaced_middleware_runs_the_api_body_check_before_validation(
         resolver.resolve(event, FakeLambdaContext())
 
 
-def test_a_readable_body_still_reaches_the_route_through_the_replaced_middleware():
+@pytest.mark.parametrize("content_type", ["application/json", "Application/JSON; charset=UTF-8"])
+def test_a_readable_body_still_reaches_the_route_through_the_replaced_middleware(content_type):
+    # Given a JSON body, its media type in any case (RFC 9110 8.3.1: it is case-insensitive)
     resolver = resolver_with_the_api_body_check()
+    event = rest_event("POST", "/numbers", {"num1": 7}, headers={"Content-Type": content_type})
 
-    answer = resolver.resolve(rest_event("POST", "/numbers", {"num1": 7}), FakeLambdaContext())
+    answer = resolver.resolve(event, FakeLambdaContext())
 
     assert answer["statusCode"] == 200
     assert answer["body"] == '{"num1":7}'
