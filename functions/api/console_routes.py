@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aws_lambda_powertools.event_handler import Response
 
+from http_responses import base_path
 from routing import TableRouter
 
 router = TableRouter()
@@ -45,7 +46,13 @@ ASSET_CACHE = "public, max-age=31536000, immutable"
 
 @router.get("/console", include_in_schema=False)
 def console_page():
-    """The console's page."""
+    """The console's page; `/console/` is sent to it, as the page names its assets relative to it."""
+    event = router.current_event
+    if event.path != "/console":
+        return Response(
+            status_code=308,
+            headers={"Location": f"{base_path(event)}/console", "Cache-Control": PAGE_CACHE},
+        )
     return Response(
         status_code=200,
         content_type="text/html; charset=utf-8",

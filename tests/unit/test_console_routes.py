@@ -29,6 +29,20 @@ def test_console_page_is_html_under_a_strict_content_security_policy(call, stubs
     assert page.headers["Cache-Control"] == "no-cache"
 
 
+@pytest.mark.parametrize(
+    ("path", "stage_in_path", "target"),
+    [("/console/", True, "/Prod/console"), ("/console//", False, "/console")],
+)
+def test_the_console_page_with_a_final_slash_redirects_to_the_page(call, stubs, path, stage_in_path, target):
+    # Given the page's address with a final slash, where its relative asset URLs would not resolve
+    answer = call("GET", path, api_key_id=None, stage_in_path=stage_in_path)
+
+    # Then the browser is sent to the page itself, under the stage the client used
+    assert answer.status == 308
+    assert answer.headers["Location"] == target
+    assert answer.text == ""
+
+
 def test_console_page_names_its_assets_by_content_hash_and_holds_no_inline_code(call, stubs):
     page = call("GET", "/console", api_key_id=None).text
 
