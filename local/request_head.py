@@ -106,7 +106,9 @@ def header_fields(readline: Callable[[int], bytes]) -> HTTPMessage:
             )
         name, colon, value = raw.decode("iso-8859-1").removesuffix("\n").removesuffix("\r").partition(":")
         if not colon or not FIELD_NAME.fullmatch(name):
-            raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad header line ({raw[:100]!r})")
+            # Named by its place and, before a colon, its name: never its value (an API key's).
+            place = f"header line {count}" + (f" ({name[:60]!r})" if colon else ", which has no colon")
+            raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad {place}: a field is `name: value`")
         value = value.strip(" \t")
         if FORBIDDEN_IN_VALUE.search(value):
             raise HeadRefused(HTTPStatus.BAD_REQUEST, f"Bad character in the value of header {name}")

@@ -107,6 +107,27 @@ def test_a_line_rfc_9112_forbids_is_refused_rather_than_ending_the_fields(raw):
     assert refused.value.status == HTTPStatus.BAD_REQUEST
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (
+            b"Host: x\r\nX-Api-Key : secret-key-value\r\n\r\n",
+            "Bad header line 2 ('X-Api-Key '): a field is `name: value`",
+        ),
+        (b"  secret-key-value\r\n\r\n", "Bad header line 1, which has no colon: a field is `name: value`"),
+    ],
+    ids=["space-before-colon", "no-colon"],
+)
+def test_a_refused_line_is_named_without_its_value(raw, message):
+    # Given a line that is not a field, holding a secret after its name (or without a name)
+    with pytest.raises(HeadRefused) as refused:
+        fields(raw)
+
+    # Then the refusal, which the client and the log see, names the line but not the secret
+    assert refused.value.message == message
+    assert "secret" not in refused.value.message
+
+
 def test_a_field_line_over_the_limit_is_431():
     with pytest.raises(HeadRefused) as refused:
         fields(b"X-Big: " + b"a" * MAX_HEAD_BYTES + b"\r\n\r\n")
