@@ -11,7 +11,9 @@ import lambda_adapter
 from calculation_records import Record
 from settings import get_settings
 
-PREFER_WAIT = re.compile(r"(?:^|[,;])\s*wait\s*=\s*\"?(\d{1,6})\"?\s*(?:$|[,;])", re.IGNORECASE)
+PREFER_WAIT = re.compile(r"(?:^|[,;])\s*wait\s*=\s*\"?(\d+)\"?\s*(?:$|[,;])", re.IGNORECASE)
+# More digits than any cap has: the wait is the cap, however long the number (and never parsed).
+LONGEST_WAIT_DIGITS = 9
 
 
 def prefer_wait(prefer: str | None) -> int:
@@ -19,7 +21,8 @@ def prefer_wait(prefer: str | None) -> int:
     match = PREFER_WAIT.search(prefer or "")
     if not match:
         return 0
-    return min(int(match.group(1)), get_settings().prefer_wait_max_seconds)
+    cap, digits = get_settings().prefer_wait_max_seconds, match.group(1)
+    return cap if len(digits) > LONGEST_WAIT_DIGITS else min(int(digits), cap)
 
 
 def preference_applied(wait_seconds: int) -> str:

@@ -24,6 +24,7 @@ from events import (
     item,
     name_of,
 )
+from waiting import prefer_wait
 
 # The execution name of key-a's id "order-42", as the README's rule gives it.
 ORDER_42 = "calc-925fa5b563b573e009d11ea85681c75a"
@@ -549,6 +550,25 @@ def test_prefer_wait_is_capped_by_the_settings(call, stubs, table_stub, lambda_s
 
     assert response.status == 200
     assert response.headers["Preference-Applied"] == "wait=1"
+
+
+@pytest.mark.parametrize(
+    ("prefer", "seconds"),
+    [
+        (None, 0),
+        ("wait=5", 5),
+        ('respond-async, WAIT = "7"', 7),
+        ("wait=1000000", 25),
+        ("wait=" + "9" * 5000, 25),
+        ("wait=-1", 0),
+        ("wait=1.5", 0),
+        ("waiting=5", 0),
+    ],
+)
+def test_prefer_wait_reads_seconds_and_caps_any_longer_wait(api_environment, monkeypatch, prefer, seconds):
+    monkeypatch.setenv("PREFER_WAIT_MAX_SECONDS", "25")
+
+    assert prefer_wait(prefer) == seconds
 
 
 def test_post_when_lambda_throttles_removes_the_item_and_is_429_with_retry_after(
