@@ -5,10 +5,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.metrics import MetricUnit
 
 from calculation_facts import CALCULATION_ID_RULE
@@ -49,6 +46,8 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
                 reason = e.get("ctx", {}).get("error", "malformed")
                 return problem(400, f"the request body is not valid JSON: {reason}")
             if e["type"] == "missing" and tuple(e["loc"]) == ("body",):
+                if app.current_event.body:  # `null`: a body, but not an object
+                    return field_problem("body", _object_rule(app.current_event.path))
                 return problem(400, "the request body is empty; send a JSON object such as {}")
         return problem(
             422,
@@ -69,11 +68,6 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
     @app.exception_handler(BodyNotText)
     def body_not_text(error: BodyNotText) -> Response:
         return problem(400, "the request body is not valid JSON: it is not UTF-8 text")
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
-        # Powertools reads a JSON media type case-sensitively (`Application/JSON` is not one to it).
-        return problem(415, f"send the body as {JSON}")
 
     @app.exception_handler(RequestTooLarge)
     def request_too_large(error: RequestTooLarge) -> Response:
@@ -175,12 +169,17 @@ BODY_HINTS = {
 }
 
 
+def _object_rule(path: str) -> str:
+    example = BODY_HINTS.get(path.rstrip("/"), ("", ""))[1]
+    return f"must be a JSON object such as {example}" if example else "must be a JSON object"
+
+
 def _reason(error: dict[str, Any], path: str) -> str:
-    fields, example = BODY_HINTS.get(path.rstrip("/"), ("", ""))
+    fields = BODY_HINTS.get(path.rstrip("/"), ("", ""))[0]
     if error["type"] == "extra_forbidden":
         return f"is not a known field (expected {fields})" if fields else "is not a known field"
     if error["type"] == "model_attributes_type":
-        return f"must be a JSON object such as {example}" if example else "must be a JSON object"
+        return _object_rule(path)
     if error["type"] in ("string_pattern_mismatch", "string_too_long"):
         return FIELD_RULES.get(_field(error), error.get("msg", "is invalid"))
     return error.get("msg", "is invalid")

@@ -50,6 +50,8 @@ PROBLEM = "application/problem+json"
         ('{"num1": 1, "num3": 2}', "num3", "is not a known field (expected num1 and num2)"),
         ("[10, 5]", "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
         ('"10"', "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
+        ("null", "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
+        (" null ", "body", 'must be a JSON object such as {"num1": 10, "num2": 5}'),
     ],
 )
 def test_field_errors_are_422_naming_each_field(call, stubs, body, field, message):

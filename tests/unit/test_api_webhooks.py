@@ -120,12 +120,18 @@ def test_a_disabled_endpoint_is_sent_nothing_and_told_why(
             'must be a JSON object such as {"url": "https://example.com/webhooks"}',
             id="array",
         ),
+        pytest.param(
+            "null",
+            "body",
+            'must be a JSON object such as {"url": "https://example.com/webhooks"}',
+            id="null",
+        ),
     ],
 )
 def test_a_malformed_registration_is_told_what_a_registration_holds(
     webhooks_environment, stubs, call, body, field, message
 ):
-    response = call("POST", "/webhooks", body=body)
+    response = call("POST", "/webhooks", body=body, headers={"Content-Type": "application/json"})
 
     assert response.status == 422
     assert response.json["errors"] == [{"field": field, "message": message}]
