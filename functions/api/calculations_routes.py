@@ -169,6 +169,10 @@ def list_calculations(
     ] = None,
 ):
     settings = get_settings()
+    # The schema reads `limit` as Python's int() would: `1_0`, `+2` and ` 2` too.
+    written = (router.current_event.multi_value_query_string_parameters or {}).get("limit", [])
+    if not all(value.isascii() and value.isdigit() for value in written):
+        raise InvalidParameter("limit", "must be a whole number written in digits, such as 20")
     limit = limit or settings.list_default_limit
     if limit > settings.list_max_limit:
         raise InvalidParameter("limit", f"must be at most {settings.list_max_limit}")

@@ -1083,13 +1083,33 @@ def test_a_cursor_over_its_limits_is_422_before_any_query(call, cursor):
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=101", "limit"), ("limit=ten", "limit"), ("status=DONE", "status")],
+    [
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+        ("limit=ten", "limit"),
+        ("limit=1_0", "limit"),
+        ("limit=1.0", "limit"),
+        ("limit=%2B2", "limit"),
+        ("limit=%E2%80%892", "limit"),
+        ("limit=%C2%B2", "limit"),
+        ("status=DONE", "status"),
+    ],
 )
 def test_list_refuses_bad_parameters(call, query, field):
     response = call("GET", f"/calculations?{query}")
 
     assert response.status == 422
     assert [error["field"] for error in response.json["errors"]] == [field]
+
+
+@pytest.mark.parametrize("query", ["limit=1_0", "limit=%2B2", "limit=1.0"])
+def test_a_page_size_not_written_in_digits_is_refused_before_any_query(call, query):
+    response = call("GET", f"/calculations?{query}")
+
+    assert response.status == 422
+    assert response.json["errors"] == [
+        {"field": "limit", "message": "must be a whole number written in digits, such as 20"}
+    ]
 
 
 def test_a_lowered_page_size_limit_is_enforced(call, monkeypatch):
