@@ -198,15 +198,17 @@ print(json.dumps({
 """
 
 
-def test_the_api_package_ships_the_console_page_and_its_assets(cache_dir: Path, tmp_path: Path) -> None:
+def test_the_api_package_ships_the_console_page_and_its_assets(
+    cache_dir: Path, tmp_path: Path, shared_layer: Path
+) -> None:
     # Given the API function's package, built as sam build copies its code folder
     properties = FUNCTIONS["ApiFunction"]
     code = ROOT / properties["CodeUri"]
     deps = installed_requirements(code / "requirements.txt", cache_dir, "ApiFunction")
     package = shutil.copytree(code, tmp_path / "ApiFunction", ignore=shutil.ignore_patterns("__pycache__"))
 
-    # When a clean interpreter serves the console from that package alone
-    result = run_isolated(SERVE_CONSOLE, [package, deps], environment(properties))
+    # When a clean interpreter serves the console from that package and its layer
+    result = run_isolated(SERVE_CONSOLE, [package, deps, shared_layer], environment(properties))
 
     # Then the page and both assets are read from the package's own console folder
     assert result.returncode == 0, result.stderr
