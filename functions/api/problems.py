@@ -24,7 +24,7 @@ from errors import (
 from http_responses import JSON, problem_response
 from models import FIELD_RULES, REQUEST_HEADERS, FieldError
 from observability import logger, metrics
-from request_body import BodyNotText, DuplicateKey, RequestTooLarge, UnsupportedMediaType
+from request_body import BodyNotText, DuplicateKey, RequestTooLarge, SeveralMediaTypes, UnsupportedMediaType
 from settings import get_settings
 
 
@@ -64,6 +64,10 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
     @app.exception_handler(DuplicateKey)
     def duplicate_key(error: DuplicateKey) -> Response:
         return field_problem(error.key, "appears more than once in the body; send each field once")
+
+    @app.exception_handler(SeveralMediaTypes)
+    def several_media_types(error: SeveralMediaTypes) -> Response:
+        return problem(400, f"send one Content-Type header ({JSON}), not several")
 
     @app.exception_handler(BodyNotText)
     def body_not_text(error: BodyNotText) -> Response:
@@ -176,6 +180,8 @@ def _object_rule(path: str) -> str:
 
 def _reason(error: dict[str, Any], path: str) -> str:
     fields = BODY_HINTS.get(path.rstrip("/"), ("", ""))[0]
+    if error["loc"][0] == "header" and isinstance(error.get("input"), list):
+        return "is sent more than once; send it once"
     if error["type"] == "extra_forbidden":
         return f"is not a known field (expected {fields})" if fields else "is not a known field"
     if error["type"] == "model_attributes_type":

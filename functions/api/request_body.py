@@ -39,6 +39,11 @@ class UnsupportedMediaType(Exception):
         self.content_type = content_type
 
 
+class SeveralMediaTypes(Exception):
+    """The body is sent with more than one Content-Type: which one is meant is anybody's guess
+    (API Gateway hands the API the last; a proxy in front may have read the first)."""
+
+
 class BodyNotText(Exception):
     """The body arrived base64-encoded (API Gateway does so for binary bodies) and is not UTF-8."""
 
@@ -83,9 +88,17 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def check_body_readable(event: APIGatewayProxyEvent) -> None:
     """Refuse what the API does not read, before Powertools parses it: a body sent without a
-    Content-Type (Powertools would read it as JSON) or as another media type (it fails with a
+    Content-Type (Powertools would read it as JSON), with several, or as another media type (it fails with a
     bare ValueError on some, such as multipart without a boundary), and a base64 body that is
     not UTF-8."""
+    declared = [
+        value
+        for name, values in (event.multi_value_headers or {}).items()
+        if name.lower() == "content-type"
+        for value in values
+    ]
+    if len(declared) > 1:
+        raise SeveralMediaTypes
     content_type = event.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON and (content_type or event.body):
         raise UnsupportedMediaType(content_type)

@@ -63,6 +63,44 @@ def test_field_errors_are_422_naming_each_field(call, stubs, body, field, messag
     assert response.json["errors"] == [{"field": field, "message": message}]
 
 
+def sent_twice(method, path, name, values):
+    """A request whose header `name` is sent once per value (API Gateway's `headers` keeps the last)."""
+    event = rest_event(method, path, body={"num1": 1, "num2": 2} if method == "POST" else None)
+    event["headers"] = {**(event["headers"] or {}), name: values[-1]}
+    event["multiValueHeaders"] = {**(event["multiValueHeaders"] or {}), name: values}
+    result = app.lambda_handler(event, FakeLambdaContext())
+    return result["statusCode"], json.loads(result["body"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("POST", "/calculations", "Idempotency-Key"),
+        ("POST", "/calculations", "Prefer"),
+        ("GET", "/calculations/c1", "If-None-Match"),
+    ],
+)
+def test_a_header_sent_twice_is_422_naming_it(stubs, method, path, name):
+    # When a header the API reads arrives twice (no AWS call is stubbed: none may be made)
+    status, problem = sent_twice(
+        method, path, name, ["wait=1", "wait=2"] if name == "Prefer" else ["a1", "b2"]
+    )
+
+    # Then it is named, with what to do
+    assert status == 422
+    assert problem["errors"] == [{"field": name, "message": "is sent more than once; send it once"}]
+
+
+@pytest.mark.parametrize(
+    "types", [["text/plain", "application/json"], ["application/json", "application/json"]]
+)
+def test_a_body_with_several_content_types_is_400_before_it_is_read(stubs, types):
+    status, problem = sent_twice("POST", "/calculations", "Content-Type", types)
+
+    assert status == 400
+    assert problem["detail"] == "send one Content-Type header (application/json), not several"
+
+
 def test_an_integer_beyond_the_largest_float_is_422_like_other_out_of_range_numbers(call, stubs):
     # Given a body whose integer has 400 digits: valid JSON, but beyond 1.8e308
     body = '{"num1": -' + "9" * 400 + ', "num2": 5}'
