@@ -252,6 +252,8 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
     server: LocalServer
     # An error the server answers itself, in the endpoint's style: each endpoint sets its own.
     error_answer: ClassVar[Callable[[HTTPStatus, str], ErrorAnswer]]
+    # The client sent `Expect: 100-continue` and waits for it before it sends the body.
+    continue_expected = False
 
     def version_string(self) -> str:
         """The Server header: the endpoint's name, not the interpreter behind it."""
@@ -275,6 +277,7 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
         """The request line and header fields (request_head), in place of the standard library's
         parsing; False once an error has been answered."""
         self.command = None  # an error before the method is known
+        self.continue_expected = False
         self.request_version = self.protocol_version
         self.close_connection = True
         self.requestline = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n")
@@ -292,15 +295,9 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
             return False
         connection = self.headers.get("Connection", "").lower()
         self.close_connection = connection == "close" or (not line.keeps_alive and connection != "keep-alive")
-        if self.headers.get("Expect", "").lower() == "100-continue" and line.keeps_alive:
-            return self.handle_expect_100()
-        return True
-
-    def handle_expect_100(self) -> bool:
-        """`100 Continue` leaves at once: the writer is buffered, and the client waits for it
-        before it sends the body."""
-        self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        self.wfile.flush()
+        # `100 Continue` is sent by read_body, once the body's length is accepted: a body refused
+        # (413, 411...) is never asked for.
+        self.continue_expected = self.headers.get("Expect", "").lower() == "100-continue" and line.keeps_alive
         return True
 
     def date_time_string(self, timestamp: float | None = None) -> str:
@@ -329,13 +326,17 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
         super().end_headers()
 
     def read_body(self, limit: int) -> bytes:
-        """The request's body, read by its Content-Length; BodyRefused if it has none usable, is too
-        large, or does not arrive whole in time.
+        """The request's body, read by its Content-Length (after `100 Continue`, when the client
+        expects it); BodyRefused if it has none usable, is too large, or does not arrive whole in time.
 
         A refused body is left unread, so the connection closes after the answer.
         """
         try:
             length = body_length(self.headers, limit)
+            if length and self.continue_expected:
+                # At once: the writer is buffered, and the client waits for it before the body.
+                self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                self.wfile.flush()
             body = self.rfile.read(length) if length else b""
         except BodyRefused:
             self.close_connection = True

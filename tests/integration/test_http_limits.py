@@ -224,6 +224,22 @@ def test_expect_100_continue_is_answered_before_the_body_is_sent(endpoint, reque
     assert final.startswith(b"HTTP/1.1 ")
 
 
+@pytest.mark.parametrize("endpoint", ["api_address", "lambda_address"])
+def test_expect_100_continue_with_a_body_too_large_is_refused_without_asking_for_it(endpoint, request):
+    address = request.getfixturevalue(endpoint)
+    with connect(address) as connection:
+        # When a client announces a body over the endpoint's limit and waits to be told to send it
+        connection.sendall(
+            b"POST /2015-03-31/functions/x/invocations HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            b"Content-Length: 999999999\r\n\r\n"
+        )
+        status, headers, _ = answer(connection)
+
+    # Then the first answer is the refusal itself (a 100 would have it send the body for nothing)
+    assert status == 413
+    assert headers["Connection"] == "close"
+
+
 def served_again(address: tuple[str, int], timeout: float = 5.0) -> bool:
     """Whether a request is answered 200 within `timeout` seconds (retrying while refused 503)."""
     deadline = time.monotonic() + timeout
