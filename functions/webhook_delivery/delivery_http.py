@@ -76,11 +76,7 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     else:
         connection = http.client.HTTPConnection(target.address, target.port, timeout=timeout)
     started = time.monotonic()
-    # At the deadline the socket is shut down: a read still waiting then fails at once.
-    expired = threading.Event()
-    deadline = threading.Timer(timeout, _cut_off, args=(connection, expired))
-    deadline.daemon = True
-    deadline.start()
+    deadline = _Deadline(connection, timeout)
     try:
         connection.request(
             "POST",
@@ -93,16 +89,19 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
                 "User-Agent": USER_AGENT,
             },
         )
+        deadline.hold_socket()
         response = connection.getresponse()
         response.read(64 * 1024)  # the answer's body is not kept; reading it ends the exchange cleanly
     except (OSError, http.client.HTTPException, ValueError) as error:  # ValueError: a URL http.client refuses
-        if expired.is_set():
+        if deadline.expired.is_set():
             raise DeliveryFailed(f"the receiver did not answer within {timeout:g} s") from error
         raise DeliveryFailed(f"{type(error).__name__}: {error}"[:300]) from error
     finally:
         deadline.cancel()
         connection.close()
-    if expired.is_set():  # cut off: what was read ended where the shutdown did, not where the answer does
+    if (
+        deadline.expired.is_set()
+    ):  # cut off: what was read ended where the shutdown did, not where the answer does
         raise DeliveryFailed(f"the receiver did not answer within {timeout:g} s")
     latency_ms = round((time.monotonic() - started) * 1000)
     return Answer(
@@ -110,9 +109,29 @@ def post(target: Target, body: bytes, headers: dict[str, str], timeout: float) -
     )
 
 
-def _cut_off(connection: http.client.HTTPConnection, expired: threading.Event) -> None:
-    """End the attempt: shut its socket down, which wakes the read waiting on it."""
-    expired.set()
-    if connection.sock is not None:
-        with contextlib.suppress(OSError):
-            connection.sock.shutdown(socket.SHUT_RDWR)
+class _Deadline:
+    """The whole attempt's deadline: at it the connection's socket is shut down, and a read still
+    waiting on it then fails at once."""
+
+    def __init__(self, connection: http.client.HTTPConnection, seconds: float) -> None:
+        self._connection = connection
+        # The connected socket, kept: once an answer says it will close the connection (HTTP/1.0,
+        # `Connection: close`), http.client hands it to the response and sets `sock` to None.
+        self._socket: socket.socket | None = None
+        self.expired = threading.Event()
+        self._timer = threading.Timer(seconds, self._cut_off)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def hold_socket(self) -> None:
+        self._socket = self._connection.sock
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def _cut_off(self) -> None:
+        self.expired.set()
+        connected = self._socket or self._connection.sock
+        if connected is not None:
+            with contextlib.suppress(OSError):
+                connected.shutdown(socket.SHUT_RDWR)

@@ -55,6 +55,13 @@ def trickled(head: bytes) -> Callable[[socket.socket], None]:
     params=[
         pytest.param(b"HTTP/1.1 200 OK\r\nX-Slow: ", id="trickled-headers"),
         pytest.param(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", id="trickled-body"),
+        # An answer that will close the connection: http.client lets go of the socket (sock = None)
+        pytest.param(b"HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n", id="trickled-body-http-1.0"),
+        pytest.param(
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1000\r\n\r\n",
+            id="trickled-body-connection-close",
+        ),
+        pytest.param(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n", id="trickled-body-until-close"),
     ]
 )
 def trickling_port(request) -> Iterator[int]:
