@@ -23,8 +23,10 @@ from calculation_records import Record
 from cursors import make_cursor, read_cursor
 from errors import AlreadyEnded, CalculationNotFound, NoResult, StillRunning, Unavailable
 
-# The Record step writes the end a moment before Lambda ends the execution: a delete in that
-# moment waits for it, up to about 1.5 s, before it answers that the calculation still runs.
+# The table and Lambda record an end a moment apart, and either may be first: the Record step
+# writes it just before Lambda ends the execution; a stop's or a time-out's end is written just
+# after (by the stop's route, the projector). A delete of an item that has ended, and a wait that
+# Lambda's end has returned, pause up to about 1.5 s for the other, before they answer RUNNING.
 ENDING_PAUSES_SECONDS = (0.05, 0.1, 0.2, 0.4, 0.8)
 
 
@@ -66,8 +68,19 @@ def _finish(calculation: Record, payload: str, wait_seconds: int, replayed: bool
     """Wait up to `wait_seconds` for a running calculation to end, then read it again."""
     if not waiting.wait_for_end(calculation, payload, wait_seconds):
         return Started(calculation, replayed, waited=False)
-    calculation = _read(calculation.execution_name, calculation.owner)
+    calculation = _read_ended(calculation.execution_name, calculation.owner)
     return Started(calculation, replayed, waited=calculation.ended)
+
+
+def _read_ended(name: str, owner: str) -> Record:
+    """The item of an execution Lambda has ended, read again while its end is being written."""
+    calculation = _read(name, owner)
+    for pause in ENDING_PAUSES_SECONDS:
+        if calculation.ended:
+            break
+        time.sleep(pause)
+        calculation = _read(name, owner)
+    return calculation
 
 
 def get(owner: str, calculation_id: str) -> Record:

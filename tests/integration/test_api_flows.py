@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urljoin
 
 import pytest
@@ -175,6 +177,30 @@ def test_stop_of_a_running_calculation_answers_200_stopped_and_its_result_is_the
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "STOPPED"
     assert_problem(slow_api.get(url(slow_api, f"/calculations/{calculation_id}/result"), timeout=30), 409)
+
+
+def test_a_waiting_post_whose_calculation_is_stopped_answers_the_stop(slow_api):
+    # Given a client waiting for a calculation that runs for 30 s
+    calculation_id = key()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(
+            post, slow_api, {"num1": 3, "num2": 3}, **{"Idempotency-Key": calculation_id, "Prefer": "wait=20"}
+        )
+
+        # When another client stops it (retrying the 503 it gets until the start has recorded its execution)
+        deadline = time.monotonic() + 10
+        while (
+            stopped := slow_api.post(url(slow_api, f"/calculations/{calculation_id}/stop"), timeout=30)
+        ).status_code in (404, 503):
+            assert time.monotonic() < deadline, stopped.text
+            time.sleep(0.05)
+        answer = waiting.result(timeout=30)
+
+    # Then the waiting client is answered with the stop, as Lambda holds it (not a stale RUNNING)
+    assert stopped.status_code == 200, stopped.text
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["status"] == "STOPPED"
+    assert answer.headers["Preference-Applied"] == "wait=20"
 
 
 @pytest.mark.parametrize("path", ["", "/result", "/history"], ids=["status", "result", "history"])

@@ -13,6 +13,7 @@ from botocore.stub import Stubber
 
 import app
 import lambda_adapter
+import service
 from events import (
     TABLE,
     TEN_FIVE,
@@ -518,6 +519,42 @@ def test_prefer_wait_answers_with_the_finished_calculation(call, stubs, table_st
     assert response.json["endedAt"] == "2026-01-01T12:00:01.250000Z"
     # And the invocation's answer was read to its end, so its connection is reused
     assert answer.tell() == len(answer.getvalue())
+
+
+def test_prefer_wait_reads_again_an_end_lambda_recorded_before_the_table(
+    call, stubs, table_stub, lambda_stub, monkeypatch
+):
+    # Given a stop: Lambda ends the execution (the waiting invocation returns) a moment before the
+    # stop's route writes STOPPED to the item
+    monkeypatch.setattr(service, "ENDING_PAUSES_SECONDS", (0.0, 0.0, 0.0))
+    stub_new_start(table_stub, lambda_stub)
+    with Stubber(lambda_adapter.attach_client(5)) as attach:
+        attach.add_response("invoke", {"StatusCode": 200}, invoke_params(invocation_type="RequestResponse"))
+        for status in ("RUNNING", "RUNNING", "STOPPED"):
+            table_stub.add_response("get_item", found(item("order-42", status)), get_item_params(ORDER_42))
+
+        # When the client waits for it
+        response = post(call, Prefer="wait=5")
+
+    # Then the answer is the end, not the RUNNING item read in between
+    assert response.status == 200
+    assert response.json["status"] == "STOPPED"
+
+
+def test_prefer_wait_answers_202_when_the_item_never_shows_the_end(
+    call, stubs, table_stub, lambda_stub, monkeypatch
+):
+    monkeypatch.setattr(service, "ENDING_PAUSES_SECONDS", (0.0,))
+    stub_new_start(table_stub, lambda_stub)
+    with Stubber(lambda_adapter.attach_client(5)) as attach:
+        attach.add_response("invoke", {"StatusCode": 200}, invoke_params(invocation_type="RequestResponse"))
+        for _ in range(2):
+            table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
+
+        response = post(call, Prefer="wait=5")
+
+    assert response.status == 202
+    assert response.json["status"] == "RUNNING"
 
 
 def test_prefer_wait_answers_202_when_the_calculation_is_still_running(call, stubs, table_stub, lambda_stub):
