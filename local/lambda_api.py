@@ -233,7 +233,7 @@ class LambdaApi:
         payload = request.body.decode("utf-8", errors="replace") if request.body else "{}"
         try:
             json.loads(payload)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:  # RecursionError: nested deeper than Python parses
             raise _bad_request(
                 f"Could not parse request body into json: {error}", "InvalidRequestContentException"
             ) from error
@@ -298,7 +298,7 @@ class LambdaApi:
         if request.body.strip():
             try:
                 error = json.loads(request.body)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise _bad_request(
                     "The stop request body is not JSON", "InvalidRequestContentException"
                 ) from exc

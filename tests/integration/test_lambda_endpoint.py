@@ -25,6 +25,7 @@ from local.lambda_api import MAX_SYNC_PAYLOAD, LambdaApiError
 from runtime_process import LocalRuntime, local_lambda_client, raw_request
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:math-durable"
+NOBODYS_ARN = f"{FUNCTION_ARN}:1/durable-execution/nobody/x"
 
 
 def unique(prefix: str) -> str:
@@ -207,6 +208,26 @@ def test_unknown_execution_raises_resource_not_found(lambda_client):
 def test_invalid_json_payload_raises_invalid_request_content(lambda_client):
     with pytest.raises(lambda_client.exceptions.InvalidRequestContentException):
         lambda_client.invoke(FunctionName="math-durable:live", Payload=b"{not json")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/2015-03-31/functions/math-durable:live/invocations", {}),
+        ("/2015-03-31/functions/math-durable:live/invocations", {"X-Amz-Invocation-Type": "Event"}),
+        (f"/2025-12-01/durable-executions/{quote(NOBODYS_ARN, safe='')}/stop", {}),
+    ],
+    ids=["invoke", "invoke-event", "stop"],
+)
+def test_a_body_nested_deeper_than_python_parses_is_invalid_request_content(lambda_url, path, headers):
+    # Given JSON nested 100,000 levels deep: valid, but beyond Python's recursion limit
+    body = b"[" * 100_000 + b"]" * 100_000
+
+    response = requests.post(f"{lambda_url}{path}", data=body, headers=headers, timeout=30)
+
+    # Then it is refused as content Lambda cannot read, not a ServiceException
+    assert response.status_code == 400, response.text
+    assert response.headers["X-Amzn-ErrorType"] == "InvalidRequestContentException"
 
 
 def test_list_filters_by_status_and_qualifier_newest_first_with_paging(lambda_client):
