@@ -125,8 +125,10 @@ def build_event(
     identity API Gateway sends: `apiKey` its value, `apiKeyId` its id.
     """
     split = urlsplit(raw_path)
-    path = unquote(split.path) or "/"
-    resource, path_parameters = match_resource(split.path or "/")
+    # As a REST API sends it: the path still percent-encoded (`a%2Fb` is one segment, not two);
+    # only the path parameters are decoded.
+    path = split.path or "/"
+    resource, path_parameters = match_resource(path)
 
     single_headers: dict[str, str] = {}
     multi_headers: dict[str, list[str]] = {}

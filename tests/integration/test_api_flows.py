@@ -249,9 +249,22 @@ def test_each_bad_input_class_is_answered_with_a_problem_document(api, body, sta
     assert_problem(response, status)
 
 
-def test_an_id_that_is_not_an_execution_name_is_a_422_problem(api):
-    # When a calculation is read by an id outside 1-64 of A-Z a-z 0-9 - _
-    response = api.get(url(api, "/calculations/not%20valid!"), timeout=30)
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/calculations/not%20valid!"),
+        ("GET", "/calculations/{id}%2Fresult"),
+        ("DELETE", "/calculations/{id}%2F"),
+        ("GET", "/calculations/{id}%0A"),
+    ],
+)
+def test_an_id_that_is_not_an_execution_name_is_a_422_problem(api, method, path):
+    # Given an ended calculation
+    calculation_id = post(api, {"num1": 1, "num2": 1}).json()["id"]
+    wait_for_result(api, calculation_id)
+
+    # When it is reached by an id outside 1-64 of A-Z a-z 0-9 - _ (an encoded slash or newline after it)
+    response = api.request(method, url(api, path.format(id=calculation_id)), timeout=30)
 
     # Then the id is refused as a field
     problem = assert_problem(response, 422)

@@ -100,6 +100,17 @@ def test_a_request_becomes_a_rest_proxy_event_with_resource_and_path_parameters(
     assert body["env"] == "set-by-runner"
 
 
+def test_the_path_stays_percent_encoded_and_the_path_parameters_are_decoded(echo_url):
+    # When an id holds an encoded slash and an encoded space
+    url = f"{echo_url}/calculations/a%2Fb%20c/result"
+    event = echo(requests.get(url, headers=WITH_KEY, timeout=30))["event"]
+
+    # Then, as a REST API sends it, the path is as the client wrote it: one id, not a path
+    assert event["path"] == event["requestContext"]["path"] == "/calculations/a%2Fb%20c/result"
+    assert event["resource"] == "/calculations/{id}/result"
+    assert event["pathParameters"] == {"id": "a/b c"}
+
+
 def test_a_get_without_body_or_query_has_nulls_as_api_gateway_sends(echo_url):
     event = echo(requests.get(f"{echo_url}/calculations", headers=WITH_KEY, timeout=30))["event"]
 
