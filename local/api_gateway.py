@@ -319,7 +319,9 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[PromptRequestHandler
                 return gateway_error(501, f"No method {method}: methods are case-sensitive")
             resource = match_resource(urlsplit(self.path).path or "/")[0]
             try:
-                api_key = gate.admit(method, resource, self.headers.get("x-api-key"))
+                sent = self.headers.get_all("x-api-key") or []
+                # Two keys may name two consumers: neither is taken (the first would win unseen).
+                api_key = gate.admit(method, resource, sent[0] if len(sent) == 1 else None)
             except Refused as refused:
                 return gateway_problem(refused.response_type)
             event = build_event(

@@ -7,11 +7,13 @@ usage plan answers over a whole runtime are in test_api_keys.py.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import subprocess
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -178,6 +180,22 @@ def test_without_a_known_key_the_gateway_answers_the_templates_403_and_the_funct
     assert (
         response.text == '{"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden"}'
     )
+
+
+def test_a_request_with_two_api_keys_is_refused_even_when_one_is_known(echo_url):
+    # When a request carries the known key and then another (two keys could be two consumers)
+    address = urlsplit(echo_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.putrequest("GET", "/calculations")
+    connection.putheader("x-api-key", ECHO_KEY.value)
+    connection.putheader("x-api-key", "another-key-value-0123456789-abcdefghijk")
+    connection.endheaders()
+    response = connection.getresponse()
+
+    # Then the gateway takes neither, and the function never runs
+    assert response.status == 403
+    assert json.loads(response.read())["detail"] == "Forbidden"
+    connection.close()
 
 
 def test_the_swagger_page_reaches_the_function_without_a_key_and_with_no_key_identity(echo_url):
