@@ -180,7 +180,7 @@ def _object_rule(path: str) -> str:
 
 def _reason(error: dict[str, Any], path: str) -> str:
     fields = BODY_HINTS.get(path.rstrip("/"), ("", ""))[0]
-    if error["loc"][0] == "header" and isinstance(error.get("input"), list):
+    if error["loc"][0] in ("header", "query") and isinstance(error.get("input"), list):
         return "is sent more than once; send it once"
     if error["type"] == "extra_forbidden":
         return f"is not a known field (expected {fields})" if fields else "is not a known field"

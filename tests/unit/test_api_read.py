@@ -1112,6 +1112,21 @@ def test_a_page_size_not_written_in_digits_is_refused_before_any_query(call, que
     ]
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=1&limit=2", "limit"),
+        ("cursor=a&cursor=b", "cursor"),
+        ("status=FAILED&status=SUCCEEDED", "status"),
+    ],
+)
+def test_a_query_parameter_sent_twice_is_422_saying_so(call, query, field):
+    response = call("GET", f"/calculations?{query}")
+
+    assert response.status == 422
+    assert response.json["errors"] == [{"field": field, "message": "is sent more than once; send it once"}]
+
+
 def test_a_lowered_page_size_limit_is_enforced(call, monkeypatch):
     monkeypatch.setenv("LIST_MAX_LIMIT", "50")
     settings.get_settings.cache_clear()
