@@ -59,7 +59,7 @@ def register(app: APIGatewayRestResolver, paths: dict[str, tuple[str, ...]]) -> 
     def unsupported_media_type(error: UnsupportedMediaType) -> Response:
         if not error.content_type:
             return problem(415, f"the body has no Content-Type; send it as {JSON}")
-        return problem(415, f"send the body as {JSON}, not {error.content_type}")
+        return problem(415, f"send the body as {JSON}, not {_shortened(error.content_type)}")
 
     @app.exception_handler(DuplicateKey)
     def duplicate_key(error: DuplicateKey) -> Response:
@@ -171,6 +171,11 @@ BODY_HINTS = {
     "/calculations": ("num1 and num2", '{"num1": 10, "num2": 5}'),
     "/webhooks": ("url, events and description", '{"url": "https://example.com/webhooks"}'),
 }
+
+
+def _shortened(text: str, limit: int = 100) -> str:
+    """A value the client sent, echoed at most `limit` characters long."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _object_rule(path: str) -> str:

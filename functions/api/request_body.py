@@ -88,20 +88,22 @@ def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def check_body_readable(event: APIGatewayProxyEvent) -> None:
     """Refuse what the API does not read, before Powertools parses it: a body sent without a
-    Content-Type (Powertools would read it as JSON), with several, or as another media type (it fails with a
-    bare ValueError on some, such as multipart without a boundary), and a base64 body that is
-    not UTF-8."""
-    declared = [
+    Content-Type (Powertools would read it as JSON), with several, or as another media type (it
+    fails with a bare ValueError on some, such as multipart without a boundary), and a base64 body
+    that is not UTF-8."""
+    sent = [
         value
         for name, values in (event.multi_value_headers or {}).items()
         if name.lower() == "content-type"
         for value in values
     ]
-    if len(declared) > 1:
+    if len(sent) > 1:
         raise SeveralMediaTypes
-    content_type = event.headers.get("content-type", "").split(";")[0].strip().lower()
+    declared = event.headers.get("content-type", "").strip()
+    content_type = declared.split(";")[0].strip().lower()
     if content_type != JSON and (content_type or event.body):
-        raise UnsupportedMediaType(content_type)
+        # A Content-Type without a media type (`;charset=x`) is named as sent, not as missing.
+        raise UnsupportedMediaType(content_type or declared)
     if event.is_base64_encoded and event.body:
         try:
             base64.b64decode(event.body, validate=True).decode("utf-8")

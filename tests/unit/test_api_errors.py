@@ -231,6 +231,21 @@ def test_a_body_that_is_not_json_is_415(call, stubs, content_type):
     assert response.json["detail"].startswith("send the body as application/json")
 
 
+@pytest.mark.parametrize(
+    ("content_type", "named"),
+    [
+        (";;;===", ";;;==="),
+        ("; charset=utf-8", "; charset=utf-8"),
+        ("text/" + "x" * 200, "text/" + "x" * 94 + "…"),
+    ],
+)
+def test_a_media_type_refused_is_named_as_sent_and_at_most_100_characters(call, stubs, content_type, named):
+    response = call("POST", "/calculations", '{"num1": 1}', headers={"Content-Type": content_type})
+
+    assert response.status == 415
+    assert response.json["detail"] == f"send the body as application/json, not {named}"
+
+
 def test_a_one_megabyte_body_is_413_before_it_is_parsed(call, stubs):
     body = '{"num1": ' + "1" * (1024 * 1024) + "}"
 
