@@ -299,10 +299,7 @@ def make_handler(pool: FunctionPool, gate: KeyGate) -> type[PromptRequestHandler
             self.send_response(answer.status)
             for name, value in [*answer.headers, ("x-amzn-RequestId", request_id)]:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            if method != "HEAD":
-                self.wfile.write(answer.body)
+            self.send_content(answer.status, answer.body)
             logger.info(
                 "%s %s -> %d in %.0f ms",
                 method,

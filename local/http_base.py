@@ -35,6 +35,8 @@ from local.request_head import HeadRefused, read_head
 logger = logging.getLogger("local.http")
 
 RETRY_AFTER_SECONDS = 1
+# Answers that carry no content, and so no Content-Length (RFC 9110 8.6).
+BODILESS_STATUSES = frozenset({HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED})
 # How long a new connection waits for the slot of an idle one closed for it.
 SLOT_WAIT_SECONDS = 1.0
 
@@ -314,10 +316,17 @@ class PromptRequestHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in answer.headers:
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_content(status, answer.body)
+
+    def send_content(self, status: int, body: bytes) -> None:
+        """Content-Length, the end of the headers, and the body: a 204 or a 304 has neither length
+        nor body (RFC 9110 8.6), and the answer to HEAD no body."""
+        bodiless = status in BODILESS_STATUSES
+        if not bodiless:
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(answer.body)
+        if not bodiless and self.command != "HEAD":
+            self.wfile.write(body)
 
     def end_headers(self) -> None:
         self.connection.settimeout(self.server.limits.write_seconds)

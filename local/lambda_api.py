@@ -366,9 +366,7 @@ def make_handler(api: LambdaApi) -> type[PromptRequestHandler]:
             self.send_response(response.status)
             for name, value in {**response.headers, "x-amzn-RequestId": request_id}.items():
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
+            self.send_content(response.status, response.body)
 
         def log_message(self, format: str, *args: Any) -> None:
             logger.info("%s %s", self.address_string(), format % args)

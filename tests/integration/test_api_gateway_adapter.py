@@ -38,6 +38,8 @@ def handler(event, context):
         raise RuntimeError("boom")
     if event["path"] == "/malformed":
         return {"body": "no status"}
+    if event["path"].startswith("/status/"):
+        return {"statusCode": int(event["path"].rsplit("/", 1)[1]), "body": ""}
     return {
         "statusCode": 201,
         "headers": {"Content-Type": "application/json", "X-Single": "one"},
@@ -180,6 +182,24 @@ def test_without_a_known_key_the_gateway_answers_the_templates_403_and_the_funct
     assert (
         response.text == '{"type": "about:blank", "title": "Forbidden", "status": 403, "detail": "Forbidden"}'
     )
+
+
+@pytest.mark.parametrize(("status", "length"), [(204, None), (304, None), (200, "0")])
+def test_an_answer_without_content_has_no_content_length(echo_url, status, length):
+    # When the function answers with an empty body
+    address = urlsplit(echo_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.request("GET", f"/status/{status}", headers=WITH_KEY)
+    response = connection.getresponse()
+    response.read()
+
+    # Then a 204 and a 304 carry no Content-Length (RFC 9110 8.6); a 200 says its body is empty
+    assert response.status == status
+    assert response.getheader("Content-Length") == length
+    # And the connection serves the next request
+    connection.request("GET", "/status/200", headers=WITH_KEY)
+    assert connection.getresponse().status == 200
+    connection.close()
 
 
 def test_a_request_with_two_api_keys_is_refused_even_when_one_is_known(echo_url):
