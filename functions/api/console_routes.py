@@ -72,11 +72,15 @@ def console_style():
 
 
 def _asset(name: str) -> Response:
+    # Kept for good only under the URL the page names (this content's version); any other URL
+    # could be this content under another version's name.
+    asked = (router.current_event.query_string_parameters or {}).get("v")
+    cache_control = ASSET_CACHE if asked == asset_version(name) else PAGE_CACHE
     return Response(
         status_code=200,
         content_type=ASSETS[name],
         body=asset_text(name),
-        headers={**SECURITY_HEADERS, "Cache-Control": ASSET_CACHE},
+        headers={**SECURITY_HEADERS, "Cache-Control": cache_control},
     )
 
 
@@ -87,10 +91,15 @@ def asset_text(name: str) -> str:
 
 
 @cache
+def asset_version(name: str) -> str:
+    """The asset's version: a hash of its content."""
+    return hashlib.sha256(asset_text(name).encode()).hexdigest()[:16]
+
+
+@cache
 def page_html() -> str:
     """index.html with each asset's URL versioned by its content's hash, built once per container."""
     html = (CONSOLE_FILES / PAGE).read_text(encoding="utf-8")
     for name in ASSETS:
-        version = hashlib.sha256(asset_text(name).encode()).hexdigest()[:16]
-        html = html.replace(f'"console/{name}"', f'"console/{name}?v={version}"')
+        html = html.replace(f'"console/{name}"', f'"console/{name}?v={asset_version(name)}"')
     return html

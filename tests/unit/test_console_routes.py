@@ -64,13 +64,24 @@ def test_console_page_names_its_assets_by_content_hash_and_holds_no_inline_code(
     ],
 )
 def test_console_assets_are_served_with_their_type_and_cached_for_good(call, stubs, path, content_type):
-    asset = call("GET", f"{path}?v=0123456789abcdef", api_key_id=None)
+    # Given the URL the page names: the asset's current version
+    asset = call("GET", f"{path}?v={version_of(path.rsplit('/', 1)[1])}", api_key_id=None)
 
     assert asset.status == 200
     assert asset.headers["Content-Type"] == content_type
     assert asset.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert asset.headers["X-Content-Type-Options"] == "nosniff"
     assert asset.text == (CONSOLE / path.rsplit("/", 1)[1]).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("query", ["", "?v=0123456789abcdef", "?v="])
+def test_an_asset_asked_for_under_another_version_is_served_but_revalidated(call, stubs, query):
+    # Given a URL that is not the current version's (an old page's, or made up)
+    asset = call("GET", f"/console/console.js{query}", api_key_id=None)
+
+    # Then the content is served, but no cache keeps it under that name for good
+    assert asset.status == 200
+    assert asset.headers["Cache-Control"] == "no-cache"
 
 
 def test_a_file_beside_the_console_that_is_not_an_asset_is_not_served(call, stubs):
