@@ -38,11 +38,16 @@ def browser(local_runtime) -> Iterator[Browser]:
 
 @pytest.fixture
 def swagger(browser: Browser, api_url: str) -> Iterator[Page]:
-    """The Swagger UI page, loaded, with the page's own errors collected in `page.errors`."""
+    """The Swagger UI page, loaded, with the page's own errors collected in `page.errors`: its
+    exceptions, and what its Content-Security-Policy refused."""
     page = browser.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.errors = errors  # type: ignore[attr-defined]
     page.goto(f"{api_url}/swagger")
     page.wait_for_selector(".opblock")

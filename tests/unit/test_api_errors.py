@@ -433,6 +433,18 @@ def test_swagger_ui_and_spec_document_every_route(call, stubs):
     } <= set(schemas)
 
 
+@pytest.mark.parametrize("query", ["", "?format=json", "?format=oauth2-redirect"])
+def test_swagger_answers_carry_the_security_headers(call, stubs, query):
+    answer = call("GET", f"/swagger{query}")
+
+    # No other site may frame the page, nothing loads from elsewhere, and types are not sniffed
+    policy = answer.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert policy.startswith("default-src 'none'")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+
+
 def test_swagger_builds_the_spec_and_the_page_once_per_container(call, stubs, monkeypatch):
     # Given a container that has not served the spec yet, counting spec builds and asset reads
     swagger_routes._spec_json.cache_clear()
