@@ -92,6 +92,8 @@ def check_url(url: str, *, loopback_only: bool, resolve: Resolver = socket.getad
     host = parts.hostname
     if not host:
         raise RefusedUrl("the URL has no host")
+    if port == 0:  # no server listens on port 0 (`port or default` would have sent it to 80 or 443)
+        raise RefusedUrl("the URL's port must be 1-65535")
     port = port or (443 if parts.scheme == "https" else 80)
     if loopback_only:
         # No other name is even resolved: nothing here asks a DNS server about a consumer's host.

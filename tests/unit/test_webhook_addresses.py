@@ -101,6 +101,8 @@ def test_a_public_https_url_is_accepted_with_the_address_it_resolved_to():
         ("https://user:pass@hooks.example.com/in", "user name or password"),
         ("https:///in", "no host"),
         ("https://hooks.example.com:99999/in", "not a valid URL"),
+        ("https://hooks.example.com:0/in", "port must be 1-65535"),
+        ("https://hooks.example.com:00/in", "port must be 1-65535"),
         ("https://hooks.example.com/in#part", "fragment"),
         ("https://hooks.example.com/caf\u00e9", "ASCII"),
         ("https://h\u00f6oks.example.com/in", "ASCII"),
@@ -137,6 +139,11 @@ def test_locally_localhost_resolving_to_loopback_is_accepted():
 def test_locally_any_address_but_loopback_is_refused(address):
     with pytest.raises(RefusedUrl, match="must be loopback"):
         check_url(f"http://{address}/hook", loopback_only=True, resolve=resolver(PUBLIC))
+
+
+def test_locally_port_0_is_refused():
+    with pytest.raises(RefusedUrl, match="port must be 1-65535"):
+        check_url("http://127.0.0.1:0/", loopback_only=True)
 
 
 def test_locally_a_name_other_than_localhost_is_refused_without_resolving_it():
