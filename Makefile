@@ -47,10 +47,12 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The runtime's npm packages only; nothing to do when the full install above is up to date.
+# The runtime's npm packages only; nothing to do when node_modules is already up to date with
+# the lock, whether `make` or `npm ci` installed it (npm's own record, node_modules/.package-lock.json,
+# is then newer), so that a full install's dev tools are never removed.
 $(NPM_RUN_STAMP): package.json package-lock.json
 	@command -v node >/dev/null || { echo "make run needs Node.js 20 or newer on PATH (the table's twin, dynalite)"; exit 1; }
-	if [ ! $(NPM_STAMP) -nt package.json ] || [ ! $(NPM_STAMP) -nt package-lock.json ]; then \
+	if [ ! node_modules/.package-lock.json -nt package.json ] || [ ! node_modules/.package-lock.json -nt package-lock.json ]; then \
 		npm ci --omit=dev --no-audit --no-fund --loglevel=error; fi
 	touch $@
 
