@@ -215,9 +215,10 @@ def test_a_running_calculation_is_refused_delete_then_stopped_then_deleted(brows
     expect(page.get_by_role("alert")).to_contain_text("Conflict (409)")
     expect(page.locator("#action-status")).to_have_text("Not deleted.")
 
-    # When Stop is confirmed, it is STOPPED
+    # When Stop is confirmed, it is STOPPED, and Stop can no longer be pressed
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#facts .badge")).to_have_text("STOPPED")
+    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
 
     # When Delete is confirmed now, it is gone from the list and from the API
     page.get_by_role("button", name="Delete").click()

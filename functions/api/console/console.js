@@ -268,6 +268,8 @@
       return;
     }
     renderFacts(calculation.value.body);
+    // Only a running calculation can be stopped (the API would answer 409).
+    $("stop").disabled = calculation.value.body.status !== "RUNNING";
     if (history.status === "rejected") {
       showAlert(history.reason);
     } else {
