@@ -14,11 +14,48 @@ from local.damaged_state import (
     check_table_folder,
     empty_store_warning,
     leveldb_corruption,
+    live_table_files,
 )
 
-# A MANIFEST's first record as LevelDB writes it: crc32c, length 28, type FULL, then the comparator.
-MANIFEST = bytes.fromhex("56f9b8f81c0001") + b"\x01\x1aleveldb.BytewiseComparator" + b"\x00" * 20
 TABLE_FILE_END = bytes.fromhex("57fb808b247547db")
+
+
+def varint(value: int) -> bytes:
+    out = b""
+    while value >= 0x80:
+        out += bytes([value & 0x7F | 0x80])
+        value >>= 7
+    return out + bytes([value])
+
+
+def length_prefixed(data: bytes) -> bytes:
+    return varint(len(data)) + data
+
+
+def new_file(level: int, number: int) -> bytes:
+    """A version edit's field adding table file `number` at `level` (size and key range made up)."""
+    return (
+        varint(7)
+        + varint(level)
+        + varint(number)
+        + varint(4096)
+        + length_prefixed(b"a" * 9)
+        + length_prefixed(b"z" * 9)
+    )
+
+
+def deleted_file(level: int, number: int) -> bytes:
+    return varint(6) + varint(level) + varint(number)
+
+
+def record(kind: int, data: bytes) -> bytes:
+    """A log record as LevelDB writes it (the checksum is not read)."""
+    return b"\x00\x00\x00\x00" + len(data).to_bytes(2, "little") + bytes([kind]) + data
+
+
+# The first edit names the comparator and the log; the next adds table file 5 (FULL records).
+FIRST_EDIT = varint(1) + length_prefixed(b"leveldb.BytewiseComparator") + varint(2) + varint(6)
+MANIFEST = record(1, FIRST_EDIT) + record(1, new_file(0, 5) + varint(3) + varint(7) + varint(4) + varint(90))
 
 
 @pytest.fixture
@@ -71,6 +108,54 @@ def test_a_garbage_manifest_is_refused(table, manifest):
 def test_a_table_file_without_its_end_is_refused(table):
     (table / "000005.ldb").write_bytes(b"\x00" * 100)
     with pytest.raises(DamagedStateError, match=r"000005.ldb \(truncated or not a LevelDB table file\)"):
+        check_table_folder(table)
+
+
+def test_a_table_file_the_manifest_lists_but_the_folder_lacks_is_refused(table):
+    (table / "000005.ldb").unlink()
+    with pytest.raises(DamagedStateError, match=r"000005.ldb \(missing, though MANIFEST-000004 lists it\)"):
+        check_table_folder(table)
+
+
+def test_a_file_left_by_a_compaction_cut_short_is_not_the_table_and_passes(table):
+    # Given a kill while LevelDB wrote a compaction's output: a table file the MANIFEST does not list
+    (table / "000007.ldb").write_bytes(b"\x00" * 100)
+
+    # Then the folder is sound: LevelDB deletes that file as obsolete when it opens
+    check_table_folder(table)
+
+
+def fields_of(size: int) -> bytes:
+    """An edit's fields of exactly `size` bytes: last-sequence numbers, which change no file."""
+    fields = (varint(4) + varint(1)) * (size // 2)
+    return fields if size % 2 == 0 else fields[:-2] + varint(4) + varint(200)
+
+
+def test_live_files_follow_the_edits_across_a_record_split_between_blocks():
+    # Given edits adding files 5 and 8, then, filling the block to its last 107 bytes, an edit
+    # that changes no file
+    start = record(1, FIRST_EDIT) + record(1, new_file(0, 5) + new_file(1, 8))
+    start += record(1, fields_of(32768 - len(start) - 7 - 107))
+    # And an edit ending by deleting 5 and adding 9, too long for those 107 bytes: its first 100
+    # end the block (a FIRST piece), the rest, with both changes, begin the next (a LAST piece)
+    edit = fields_of(300) + deleted_file(0, 5) + new_file(1, 9)
+    manifest = start + record(2, edit[:100]) + record(4, edit[100:])
+    assert len(start + record(2, edit[:100])) == 32768
+
+    # Then the files live are those the edits leave, read across the pieces
+    assert live_table_files(manifest) == {8, 9}
+
+
+def test_a_record_cut_short_at_the_end_ends_the_edits_as_leveldb_reads_it():
+    whole = record(1, FIRST_EDIT) + record(1, new_file(0, 5))
+    assert live_table_files(whole + record(1, new_file(0, 6))[:-3]) == {5}
+
+
+def test_an_edit_with_an_unknown_tag_is_a_damaged_manifest(table):
+    (table / "MANIFEST-000004").write_bytes(MANIFEST + record(1, varint(42) + varint(1)))
+    with pytest.raises(
+        DamagedStateError, match=r"MANIFEST-000004 \(not a LevelDB manifest: .*unknown tag 42\)"
+    ):
         check_table_folder(table)
 
 
