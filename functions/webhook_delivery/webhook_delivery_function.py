@@ -46,12 +46,15 @@ wake_checkpoint_thread_on_stop()
 
 # Standard Webhooks' example schedule: 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h.
 DEFAULT_SCHEDULE = "0,5,300,1800,7200,18000,36000,50400,72000,86400"
-# A step's own failure (the table unreachable) is retried a little; the schedule does the rest.
+# A step's own failure (the table unreachable: throttled, a region's blip, locally its twin
+# restarting) is retried for about 4 minutes (1, 2, 4 ... 60 s apart), so a delivery outlives a
+# table outage that long: one that used up 3 tries in 3 s was lost, and never retried again.
 STEP_CONFIG = StepConfig(
     retry_strategy=create_retry_strategy(
         RetryStrategyConfig(
-            max_attempts=3,
+            max_attempts=10,
             initial_delay=Duration.from_seconds(1),
+            max_delay=Duration.from_seconds(60),
             backoff_rate=2,
             jitter_strategy=JitterStrategy.NONE,
         )

@@ -172,3 +172,29 @@ def test_a_disabled_endpoint_is_not_sent_anything(records, monkeypatch):
 
     assert sent == []
     assert output["status"] == "failed"
+
+
+def test_a_delivery_outlives_a_table_outage_of_a_few_minutes(records, monkeypatch):
+    # Given the table unreachable for the first 8 tries of each step that writes to it
+    failures = {"open": 8, "close": 8}
+    opened, closed = records.start_delivery, records.end_delivery
+
+    def unreachable(name, write):
+        def call(*args, **kwargs):
+            if failures[name]:
+                failures[name] -= 1
+                raise ConnectionError("the table is unreachable")
+            return write(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(records, "start_delivery", unreachable("open", opened))
+    monkeypatch.setattr(records, "end_delivery", unreachable("close", closed))
+    receiver_answers(monkeypatch, Answer(200, None, 12))
+
+    # When the delivery runs
+    result, _ = deliver()
+
+    # Then it is delivered and closed once the table answers again
+    assert result["status"] == "succeeded"
+    assert records.calls == [("open", 1), ("attempt", 1, 200, None), ("close", "succeeded")]
