@@ -15,7 +15,8 @@ import calculation_records
 import dynamodb_adapter
 import lambda_adapter
 from calculation_records import Record
-from errors import IdempotencyConflict, Unavailable
+from errors import IdempotencyConflict, Throttled, Unavailable
+from observability import logger
 
 
 def execution_payload(owner: str, calculation_id: str, request_input: dict[str, Any]) -> str:
@@ -76,4 +77,8 @@ def start_execution(name: str, payload: str) -> str:
         # A concurrent start of the same key failed and removed the item meanwhile. The
         # execution runs; a retry with the same key finds it again (Lambda deduplicates the name).
         raise Unavailable("the calculation's item went while it started", "dynamodb") from None
+    except (Throttled, Unavailable) as error:
+        # The execution runs, so the start stands (a 503 would have a client without a key start
+        # it twice): its status event, or its end, writes the ARN once the table answers again.
+        logger.warning("the started execution's ARN was not recorded", error=str(error))
     return arn

@@ -8,7 +8,7 @@ with the ARN the table holds.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ import waiting
 from calculation_facts import execution_name
 from calculation_records import Record
 from cursors import make_cursor, read_cursor
-from errors import AlreadyEnded, CalculationNotFound, NoResult, StillRunning, Unavailable
+from errors import AlreadyEnded, CalculationNotFound, NoResult, StillRunning, Throttled, Unavailable
 
 # The table and Lambda record an end a moment apart, and either may be first: the Record step
 # writes it just before Lambda ends the execution; a stop's or a time-out's end is written just
@@ -50,7 +50,8 @@ def start(owner: str, calculation_id: str, request_input: dict[str, Any], wait_s
     # A new item, or a replay whose first start did not get as far as recording its execution.
     arn = idempotency.start_execution(name, payload)
     if existing is not None:
-        return _finish(_read(name, owner), payload, wait_seconds, replayed=True)
+        calculation = _read_once_started(name, owner, replace(existing, execution_arn=arn))
+        return _finish(calculation, payload, wait_seconds, replayed=True)
     # As written, not read back: a fresh start answers RUNNING even if it has already ended.
     started = Record(
         execution_name=name,
@@ -68,8 +69,21 @@ def _finish(calculation: Record, payload: str, wait_seconds: int, replayed: bool
     """Wait up to `wait_seconds` for a running calculation to end, then read it again."""
     if not waiting.wait_for_end(calculation, payload, wait_seconds):
         return Started(calculation, replayed, waited=False)
-    calculation = _read_ended(calculation.execution_name, calculation.owner)
+    try:
+        calculation = _read_ended(calculation.execution_name, calculation.owner)
+    except (Throttled, Unavailable):
+        return Started(calculation, replayed, waited=False)  # the start stands: see _read_once_started
     return Started(calculation, replayed, waited=calculation.ended)
+
+
+def _read_once_started(name: str, owner: str, started: Record) -> Record:
+    """The item of a calculation whose execution has started; `started` if the table cannot answer
+    now: the start stands, answered 202 with where to follow it, not a 503 that a client without
+    an Idempotency-Key would retry into a second calculation."""
+    try:
+        return _read(name, owner)
+    except (Throttled, Unavailable):
+        return started
 
 
 def _read_ended(name: str, owner: str) -> Record:

@@ -353,6 +353,73 @@ def test_post_whose_item_went_before_its_arn_was_recorded_is_503_to_retry(
 
 
 @pytest.mark.parametrize(
+    ("code", "status"), [("ServiceUnavailable", 503), ("ProvisionedThroughputExceededException", 400)]
+)
+def test_post_whose_arn_the_table_could_not_record_is_accepted_not_refused(
+    call, stubs, table_stub, lambda_stub, code, status
+):
+    # Given the execution started, and the table then failed (or throttled) the ARN's write
+    table_stub.add_response("put_item", {}, put_params())
+    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
+    table_stub.add_client_error(
+        "update_item", service_error_code=code, http_status_code=status, expected_params=set_arn_params()
+    )
+
+    # When the client starts it (the item is not removed: no delete is stubbed)
+    response = post(call)
+
+    # Then the start stands, with where to follow it: a 503 would have a client without a key
+    # start a second calculation
+    assert response.status == 202
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
+    assert response.json["status"] == "RUNNING"
+
+
+def test_post_replayed_whose_item_cannot_be_read_after_the_start_is_accepted(
+    call, stubs, table_stub, lambda_stub
+):
+    # Given a replay of a start that never recorded its execution, and the table failing the read
+    # that follows the start
+    table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
+    table_stub.add_response(
+        "get_item", found(item("order-42", "RUNNING", arn=None)), get_item_params(ORDER_42)
+    )
+    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
+    table_stub.add_response("update_item", {}, set_arn_params())
+    table_stub.add_client_error(
+        "get_item",
+        service_error_code="InternalServerError",
+        http_status_code=500,
+        expected_params=get_item_params(ORDER_42),
+    )
+
+    response = post(call)
+
+    assert response.status == 202
+    assert response.json["id"] == "order-42"
+
+
+def test_prefer_wait_whose_read_fails_after_the_end_answers_202(call, stubs, table_stub, lambda_stub):
+    # Given the wait returned, and the table then fails the read of the end
+    stub_new_start(table_stub, lambda_stub)
+    with Stubber(lambda_adapter.attach_client(5)) as attach:
+        attach.add_response("invoke", {"StatusCode": 200}, invoke_params(invocation_type="RequestResponse"))
+        table_stub.add_client_error(
+            "get_item",
+            service_error_code="InternalServerError",
+            http_status_code=500,
+            expected_params=get_item_params(ORDER_42),
+        )
+
+        response = post(call, Prefer="wait=5")
+
+    # Then the started calculation is answered as accepted, with where to read its end
+    assert response.status == 202
+    assert response.headers["Location"] == "/Prod/calculations/order-42"
+    assert "Preference-Applied" not in response.headers
+
+
+@pytest.mark.parametrize(
     ("body", "input_json"),
     [
         ({"num1": 1, "num2": 2}, '{"num1":1,"num2":2}'),
