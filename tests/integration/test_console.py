@@ -219,6 +219,11 @@ def test_a_running_calculation_is_refused_delete_then_stopped_then_deleted(brows
     page.get_by_role("button", name="Stop").click()
     expect(page.locator("#facts .badge")).to_have_text("STOPPED")
     expect(page.get_by_role("button", name="Stop")).to_be_disabled()
+    # And its 30 s wait, cut short by the stop, is shown stopped, not still running
+    page.locator("#timeline rect.wait-hit").first.click()
+    expect(page.locator("#segment-details")).to_contain_text("a durable wait")
+    expect(page.locator("#segment-details")).to_contain_text("stopped")
+    expect(page.locator("#segment-details")).not_to_contain_text("running")
 
     # When Delete is confirmed now, it is gone from the list and from the API
     page.get_by_role("button", name="Delete").click()

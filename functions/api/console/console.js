@@ -445,6 +445,13 @@
     const now = Date.now();
     const focused = document.activeElement?.dataset?.segment;
     const lanes = lanesOf(history.operations || [], history.ended ? millis(calculation.endedAt) ?? now : now);
+    if (history.ended) {
+      // The execution's end (a stop, a time-out) ended whatever was still under way in it.
+      const end = ["STOPPED", "TIMED_OUT"].includes(calculation.status) ? calculation.status : "CANCELLED";
+      for (const segment of lanes.flatMap((lane) => lane.segments)) {
+        if (segment.status === "STARTED" || segment.status === "PENDING") segment.status = end;
+      }
+    }
     const times = lanes.flatMap((lane) => [
       ...lane.segments.flatMap((segment) => [segment.start, segment.end]),
       ...(lane.block ? [millis(lane.block.startedAt), millis(lane.block.endedAt)] : []),
@@ -557,7 +564,9 @@
     shape.classList.add("selected");
     const rows = [
       ["Operation", segment.name],
-      [segment.kind === "wait" ? "Wait" : "Attempt", segment.kind === "wait" ? "between attempts" : segment.number ?? "—"],
+      segment.kind === "wait"
+        ? ["Wait", segment.planned ? "between attempts" : "a durable wait"]
+        : ["Attempt", segment.number ?? "—"],
       ["Outcome", OUTCOME_WORDS[segment.status] || segment.status],
       ["Started", time(new Date(segment.start).toISOString())],
       ["Ended", time(new Date(segment.end).toISOString())],
