@@ -282,17 +282,22 @@ def test_post_with_same_key_while_it_runs_answers_202_without_starting_again(cal
     assert response.json["status"] == "RUNNING"
 
 
-def test_post_with_same_key_before_the_first_start_recorded_its_arn_starts_it(
-    call, stubs, table_stub, lambda_stub
-):
-    # Given the first start wrote the item but did not get as far as recording the execution
+def stub_replay_of_a_start_without_its_arn(table_stub, lambda_stub):
+    """A retry finds the item of a start that never recorded its execution, and starts it: Lambda
+    answers the same name and payload with the existing execution, and the ARN is recorded."""
     table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
     table_stub.add_response(
         "get_item", found(item("order-42", "RUNNING", arn=None)), get_item_params(ORDER_42)
     )
-    # Lambda answers the same name and payload with the existing execution
     lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
     table_stub.add_response("update_item", {}, set_arn_params())
+
+
+def test_post_with_same_key_before_the_first_start_recorded_its_arn_starts_it(
+    call, stubs, table_stub, lambda_stub
+):
+    # Given the first start wrote the item but did not get as far as recording the execution
+    stub_replay_of_a_start_without_its_arn(table_stub, lambda_stub)
     table_stub.add_response("get_item", found(item("order-42", "RUNNING")), get_item_params(ORDER_42))
 
     # When the client retries
@@ -380,12 +385,7 @@ def test_post_replayed_whose_item_cannot_be_read_after_the_start_is_accepted(
 ):
     # Given a replay of a start that never recorded its execution, and the table failing the read
     # that follows the start
-    table_stub.add_client_error("put_item", **conditional_check_failed(), expected_params=put_params())
-    table_stub.add_response(
-        "get_item", found(item("order-42", "RUNNING", arn=None)), get_item_params(ORDER_42)
-    )
-    lambda_stub.add_response("invoke", invoke_answer(ORDER_42), invoke_params())
-    table_stub.add_response("update_item", {}, set_arn_params())
+    stub_replay_of_a_start_without_its_arn(table_stub, lambda_stub)
     table_stub.add_client_error(
         "get_item",
         service_error_code="InternalServerError",
