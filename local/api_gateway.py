@@ -132,7 +132,9 @@ def build_event(
 
     single_headers: dict[str, str] = {}
     multi_headers: dict[str, list[str]] = {}
+    spelled: dict[str, str] = {}  # each name, whatever its case, under its first spelling
     for name, value in headers:
+        name = spelled.setdefault(name.lower(), name)
         single_headers[name] = value
         multi_headers.setdefault(name, []).append(value)
 

@@ -202,6 +202,24 @@ def test_an_answer_without_content_has_no_content_length(echo_url, status, lengt
     connection.close()
 
 
+def test_a_header_sent_twice_in_two_cases_is_one_header_with_two_values(echo_url):
+    # When a header is sent twice, spelled in two cases (names are case-insensitive)
+    address = urlsplit(echo_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
+    connection.putrequest("GET", "/calculations")
+    connection.putheader("x-api-key", ECHO_KEY.value)
+    connection.putheader("Idempotency-Key", "first")
+    connection.putheader("idempotency-key", "second")
+    connection.endheaders()
+    event = json.loads(connection.getresponse().read())["event"]
+    connection.close()
+
+    # Then the function sees one header, under its first spelling, with both values in order
+    assert event["multiValueHeaders"]["Idempotency-Key"] == ["first", "second"]
+    assert "idempotency-key" not in event["multiValueHeaders"]
+    assert event["headers"]["Idempotency-Key"] == "second"
+
+
 def test_a_request_with_two_api_keys_is_refused_even_when_one_is_known(echo_url):
     # When a request carries the known key and then another (two keys could be two consumers)
     address = urlsplit(echo_url)
