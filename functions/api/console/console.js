@@ -253,6 +253,7 @@
       $("timeline").replaceChildren(element("p", { class: "hint" }, "Loading…"));
       $("history-rows").replaceChildren();
       $("action-status").textContent = "";
+      $("stop").disabled = true; // until the calculation is read and found running
       selectSegment(null);
     }
     $("timeline").setAttribute("aria-busy", "true");
@@ -315,6 +316,7 @@
     $("action-status").textContent = kind === "stop" ? "Stopping…" : "Deleting…";
     try {
       if (kind === "stop") {
+        $("stop").disabled = true; // one stop at a time; the reload says whether it can be sent again
         await call("POST", `/calculations/${encodeURIComponent(id)}/stop`);
         $("action-status").textContent = "Stopped.";
         loadDetail(id, false);
@@ -326,6 +328,7 @@
     } catch (error) {
       $("action-status").textContent = kind === "stop" ? "Not stopped." : "Not deleted.";
       showAlert(error);
+      if (kind === "stop") loadDetail(id, false);
     }
   }
 
