@@ -202,17 +202,25 @@ def test_an_answer_without_content_has_no_content_length(echo_url, status, lengt
     connection.close()
 
 
-def test_a_header_sent_twice_in_two_cases_is_one_header_with_two_values(echo_url):
-    # When a header is sent twice, spelled in two cases (names are case-insensitive)
+def get_with_headers(echo_url: str, headers: list[tuple[str, str]]) -> tuple[int, dict]:
+    """GET /calculations with these header lines as given (repeated names too): status and body."""
     address = urlsplit(echo_url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    connection.putrequest("GET", "/calculations")
-    connection.putheader("x-api-key", ECHO_KEY.value)
-    connection.putheader("Idempotency-Key", "first")
-    connection.putheader("idempotency-key", "second")
-    connection.endheaders()
-    event = json.loads(connection.getresponse().read())["event"]
-    connection.close()
+    try:
+        connection.putrequest("GET", "/calculations")
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders()
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_a_header_sent_twice_in_two_cases_is_one_header_with_two_values(echo_url):
+    # When a header is sent twice, spelled in two cases (names are case-insensitive)
+    headers = [("x-api-key", ECHO_KEY.value), ("Idempotency-Key", "first"), ("idempotency-key", "second")]
+    event = get_with_headers(echo_url, headers)[1]["event"]
 
     # Then the function sees one header, under its first spelling, with both values in order
     assert event["multiValueHeaders"]["Idempotency-Key"] == ["first", "second"]
@@ -222,18 +230,12 @@ def test_a_header_sent_twice_in_two_cases_is_one_header_with_two_values(echo_url
 
 def test_a_request_with_two_api_keys_is_refused_even_when_one_is_known(echo_url):
     # When a request carries the known key and then another (two keys could be two consumers)
-    address = urlsplit(echo_url)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=30)
-    connection.putrequest("GET", "/calculations")
-    connection.putheader("x-api-key", ECHO_KEY.value)
-    connection.putheader("x-api-key", "another-key-value-0123456789-abcdefghijk")
-    connection.endheaders()
-    response = connection.getresponse()
+    headers = [("x-api-key", ECHO_KEY.value), ("X-Api-Key", "another-key-value-0123456789-abcdefghijk")]
+    status, body = get_with_headers(echo_url, headers)
 
     # Then the gateway takes neither, and the function never runs
-    assert response.status == 403
-    assert json.loads(response.read())["detail"] == "Forbidden"
-    connection.close()
+    assert status == 403
+    assert body["detail"] == "Forbidden"
 
 
 def test_the_swagger_page_reaches_the_function_without_a_key_and_with_no_key_identity(echo_url):
